@@ -1,0 +1,198 @@
+//! Reading Kafka Connect offset records: keys `[connectorName, {sourcePartition}]`, values
+//! `{sourceOffset}`. Keys are parsed as JSON (any field order or spacing); whether the bytes are
+//! the ones the tool itself would have written is a separate question ([`is_canonical`]).
+
+use serde_json::{Map, Value};
+
+use crate::jackson::{self, Scalar};
+
+/// A parsed Connect offset key.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ConnectKey {
+    pub connector: String,
+    pub partition: Map<String, Value>,
+}
+
+/// Parses the key of a Connect offset record.
+pub fn parse_key(bytes: &[u8]) -> Result<ConnectKey, String> {
+    let value: Value = serde_json::from_slice(bytes)
+        .map_err(|e| format!("key is not JSON ({e}): {}", preview(bytes)))?;
+    let Value::Array(mut items) = value else {
+        return Err(format!(
+            "key is not a Connect offset key [connector, partition]: {}",
+            preview(bytes)
+        ));
+    };
+    if items.len() != 2 {
+        return Err(format!(
+            "key is a JSON array of {} elements, a Connect offset key has 2: {}",
+            items.len(),
+            preview(bytes)
+        ));
+    }
+    let partition = items.pop();
+    let connector = items.pop();
+    match (connector, partition) {
+        (Some(Value::String(connector)), Some(Value::Object(partition))) => {
+            Ok(ConnectKey { connector, partition })
+        }
+        _ => Err(format!(
+            "key is not a Connect offset key [\"connector\", {{partition}}]: {}",
+            preview(bytes)
+        )),
+    }
+}
+
+impl ConnectKey {
+    /// A string field of the source partition.
+    pub fn string_field(&self, name: &str) -> Result<&str, String> {
+        match self.partition.get(name) {
+            Some(Value::String(s)) => Ok(s),
+            Some(other) => Err(format!("field {name:?} must be a string, got {other}")),
+            None => Err(format!("field {name:?} is missing")),
+        }
+    }
+
+    /// A Kafka partition number field (a JSON integer in 0..=i32::MAX).
+    pub fn partition_field(&self, name: &str) -> Result<i32, String> {
+        match self.partition.get(name) {
+            Some(Value::Number(n)) => n
+                .as_i64()
+                .and_then(|n| i32::try_from(n).ok())
+                .filter(|n| *n >= 0)
+                .ok_or_else(|| format!("field {name:?} must be a partition number >= 0, got {n}")),
+            Some(other) => Err(format!("field {name:?} must be an integer, got {other}")),
+            None => Err(format!("field {name:?} is missing")),
+        }
+    }
+
+    /// Refuses fields other than `expected` (a different key shape, not something to guess at).
+    pub fn only_fields(&self, expected: &[&str]) -> Result<(), String> {
+        match self.partition.keys().find(|k| !expected.contains(&k.as_str())) {
+            Some(extra) => Err(format!(
+                "unexpected field {extra:?} in the source partition (expected {})",
+                expected.join(", ")
+            )),
+            None => Ok(()),
+        }
+    }
+
+    /// The `{"topic":T,"partition":P}` source partition used by Replicator and Mirus.
+    pub fn topic_partition(&self) -> Result<(String, i32), String> {
+        self.only_fields(&["topic", "partition"])?;
+        Ok((self.string_field("topic")?.to_owned(), self.partition_field("partition")?))
+    }
+}
+
+/// Whether `bytes` are exactly the bytes Connect writes for this key with fields in `order`.
+pub fn is_canonical(bytes: &[u8], connector: &str, fields: &[(&str, Scalar<'_>)]) -> bool {
+    bytes == jackson::connect_key(connector, fields).as_slice()
+}
+
+/// Reads the offset from a Connect offset value `{"offset":N,...}`: N must be a JSON integer >= 0.
+pub fn parse_offset_value(bytes: &[u8]) -> Result<i64, String> {
+    parse_offset_field(bytes, "offset")
+}
+
+/// Reads a non-negative integer field from a JSON object value.
+pub fn parse_offset_field(bytes: &[u8], field: &str) -> Result<i64, String> {
+    let value: Value = serde_json::from_slice(bytes)
+        .map_err(|e| format!("value is not JSON ({e}): {}", preview(bytes)))?;
+    let Value::Object(map) = value else {
+        return Err(format!("value is not a JSON object: {}", preview(bytes)));
+    };
+    match map.get(field) {
+        None => Err(format!("value has no {field:?} field: {}", preview(bytes))),
+        Some(Value::Number(n)) => match n.as_i64() {
+            Some(v) if v >= 0 => Ok(v),
+            Some(v) => Err(format!("{field} {v} is negative")),
+            None => Err(format!("{field} {n} is not a 64-bit integer")),
+        },
+        Some(other) => Err(format!("{field} must be a JSON integer, got {other}")),
+    }
+}
+
+/// At most 200 characters of possibly binary bytes, for error messages.
+pub fn preview(bytes: &[u8]) -> String {
+    const MAX: usize = 200;
+    let text = String::from_utf8_lossy(&bytes[..bytes.len().min(MAX)]);
+    if bytes.len() > MAX { format!("{text}… ({} bytes)", bytes.len()) } else { text.into_owned() }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_keys_in_any_order_and_spacing() {
+        for key in [
+            r#"["rep",{"topic":"a","partition":3}]"#,
+            r#"[ "rep" , { "partition" : 3 , "topic" : "a" } ]"#,
+        ] {
+            let parsed = parse_key(key.as_bytes()).unwrap();
+            assert_eq!(parsed.connector, "rep");
+            assert_eq!(parsed.topic_partition().unwrap(), ("a".to_owned(), 3));
+        }
+    }
+
+    #[test]
+    fn canonical_means_byte_exact() {
+        let fields = [("topic", Scalar::Str("a")), ("partition", Scalar::Int(3))];
+        assert!(is_canonical(br#"["rep",{"topic":"a","partition":3}]"#, "rep", &fields));
+        assert!(!is_canonical(br#"["rep",{"partition":3,"topic":"a"}]"#, "rep", &fields));
+        assert!(!is_canonical(br#"["rep", {"topic":"a","partition":3}]"#, "rep", &fields));
+        assert!(!is_canonical(br#"["rep",{"topic":"a","partition":3.0}]"#, "rep", &fields));
+    }
+
+    #[test]
+    fn rejects_shapes_that_are_not_connect_keys() {
+        for (key, needle) in [
+            ("not json", "not JSON"),
+            (r#"{"topic":"a"}"#, "not a Connect offset key"),
+            (r#"["rep"]"#, "1 elements"),
+            (r#"[1,{"topic":"a","partition":0}]"#, "not a Connect offset key"),
+            (r#"["rep","x"]"#, "not a Connect offset key"),
+        ] {
+            let err = parse_key(key.as_bytes()).unwrap_err();
+            assert!(err.contains(needle), "{key}: {err}");
+        }
+    }
+
+    #[test]
+    fn topic_partition_fields_are_checked() {
+        for (key, needle) in [
+            (r#"["r",{"topic":"a"}]"#, "\"partition\" is missing"),
+            (r#"["r",{"partition":0}]"#, "\"topic\" is missing"),
+            (r#"["r",{"topic":"a","partition":"0"}]"#, "must be an integer"),
+            (r#"["r",{"topic":"a","partition":-1}]"#, ">= 0"),
+            (r#"["r",{"topic":"a","partition":2147483648}]"#, ">= 0"),
+            (r#"["r",{"topic":"a","partition":1.5}]"#, ">= 0"),
+            (r#"["r",{"topic":7,"partition":0}]"#, "must be a string"),
+            (r#"["r",{"topic":"a","partition":0,"cluster":"x"}]"#, "unexpected field \"cluster\""),
+        ] {
+            let err = parse_key(key.as_bytes()).unwrap().topic_partition().unwrap_err();
+            assert!(err.contains(needle), "{key}: {err}");
+        }
+    }
+
+    #[test]
+    fn offset_values() {
+        assert_eq!(parse_offset_value(br#"{"offset":41}"#), Ok(41));
+        assert_eq!(parse_offset_value(br#" { "offset" : 0 } "#), Ok(0));
+        assert_eq!(parse_offset_value(br#"{"offset":9223372036854775807}"#), Ok(i64::MAX));
+        for (value, needle) in [
+            (r#"{"offset":-1}"#, "negative"),
+            (r#"{"offset":1.0}"#, "not a 64-bit integer"),
+            (r#"{"offset":1e3}"#, "not a 64-bit integer"),
+            (r#"{"offset":9223372036854775808}"#, "not a 64-bit integer"),
+            (r#"{"offset":"1"}"#, "must be a JSON integer"),
+            (r#"{"offset":null}"#, "must be a JSON integer"),
+            (r#"{"offsets":1}"#, "no \"offset\" field"),
+            (r#"[1]"#, "not a JSON object"),
+            (r#"{"offset":"#, "not JSON"),
+        ] {
+            let err = parse_offset_value(value.as_bytes()).unwrap_err();
+            assert!(err.contains(needle), "{value}: {err}");
+        }
+    }
+}

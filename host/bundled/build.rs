@@ -1,0 +1,78 @@
+//! Builds the bundled mapping plugins for wasm32-wasip2 with a nested `cargo build`, so that one
+//! `cargo build --release` at the workspace root yields the complete tool. The components are
+//! embedded by `src/lib.rs`.
+
+use std::env;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+/// Guest crates (under `guest/`) bundled into the binary, by plugin name.
+const GUESTS: &[&str] = &["replicator-to-mm2"];
+
+const TARGET: &str = "wasm32-wasip2";
+
+fn main() {
+    let manifest_dir = PathBuf::from(env::var_os("CARGO_MANIFEST_DIR").unwrap());
+    let workspace = manifest_dir.parent().and_then(Path::parent).unwrap().to_path_buf();
+    let out_dir = PathBuf::from(env::var_os("OUT_DIR").unwrap());
+    // One target dir for the guests shared by every host profile: <target>/guests. OUT_DIR is
+    // <target>/<profile>/build/<crate>-<hash>/out.
+    let target_dir = out_dir
+        .ancestors()
+        .nth(4)
+        .map(|t| t.join("guests"))
+        .unwrap_or_else(|| out_dir.join("guests"));
+
+    for path in ["guest", "wit", "Cargo.lock"] {
+        println!("cargo:rerun-if-changed={}", workspace.join(path).display());
+    }
+
+    check_target_installed();
+
+    let cargo = env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+    let mut cmd = Command::new(cargo);
+    cmd.current_dir(&workspace)
+        .args(["build", "--release", "--locked", "--target", TARGET])
+        .arg("--target-dir")
+        .arg(&target_dir);
+    for guest in GUESTS {
+        cmd.args(["-p", guest]);
+    }
+    // Flags meant for the host build must not leak into the guest build.
+    for var in ["CARGO_ENCODED_RUSTFLAGS", "RUSTFLAGS", "CARGO_BUILD_TARGET", "CARGO_TARGET_DIR", "RUSTC_WORKSPACE_WRAPPER"] {
+        cmd.env_remove(var);
+    }
+    let status = cmd.status().expect("failed to run cargo to build the bundled plugins");
+    assert!(status.success(), "building the bundled plugins for {TARGET} failed: {status}");
+
+    let mut generated = String::from("pub static BUNDLED: &[(&str, &[u8])] = &[\n");
+    for guest in GUESTS {
+        let wasm = target_dir
+            .join(TARGET)
+            .join("release")
+            .join(format!("{}.wasm", guest.replace('-', "_")));
+        assert!(wasm.exists(), "the build did not produce {}", wasm.display());
+        generated.push_str(&format!("    ({guest:?}, include_bytes!({:?})),\n", wasm.display().to_string()));
+    }
+    generated.push_str("];\n");
+    std::fs::write(out_dir.join("bundled.rs"), generated).unwrap();
+}
+
+/// Fails early with the fix, instead of a page of "can't find crate for `core`".
+fn check_target_installed() {
+    let rustc = env::var_os("RUSTC").unwrap_or_else(|| "rustc".into());
+    let sysroot = Command::new(rustc)
+        .args(["--print", "sysroot"])
+        .output()
+        .ok()
+        .filter(|o| o.status.success())
+        .map(|o| PathBuf::from(String::from_utf8_lossy(&o.stdout).trim()));
+    if let Some(sysroot) = sysroot {
+        if !sysroot.join("lib/rustlib").join(TARGET).exists() {
+            panic!(
+                "the Rust target {TARGET} is not installed; the bundled plugins need it.\n\
+                 Run: rustup target add {TARGET}"
+            );
+        }
+    }
+}
