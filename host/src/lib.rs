@@ -1,4 +1,9 @@
 //! mm2-migrate: moves replication progress from other replicators into MirrorMaker 2.
 
+pub mod cli;
+pub mod compaction;
+pub mod input;
 pub mod partition;
 pub mod plugin;
+pub mod record;
+pub mod translate;

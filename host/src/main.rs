@@ -1,1 +1,20 @@
-fn main() {}
+use clap::Parser;
+use mm2_migrate::cli::{self, Cli};
+use tracing_subscriber::EnvFilter;
+
+fn main() {
+    let cli = Cli::parse();
+    let default_level = match cli.verbose {
+        0 => "warn",
+        1 => "debug",
+        _ => "trace",
+    };
+    tracing_subscriber::fmt()
+        .with_writer(std::io::stderr)
+        .with_env_filter(EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(default_level)))
+        .init();
+    if let Err(failure) = cli::run(cli) {
+        eprintln!("error: {:#}", failure.error);
+        std::process::exit(failure.status);
+    }
+}

@@ -33,7 +33,7 @@ pub enum PluginError {
     #[error("plugin {plugin} failed in {call}: {message}")]
     Failed { plugin: String, call: &'static str, message: String },
     #[error("plugin {plugin} broke the contract in {call}: {message}")]
-    Contract2 { plugin: String, call: &'static str, message: String },
+    Protocol { plugin: String, call: &'static str, message: String },
     #[error("plugin {plugin} is unusable after an earlier failure: {reason}")]
     Poisoned { plugin: String, reason: String },
     #[error("wasm engine: {0}")]
@@ -213,7 +213,7 @@ impl Plugin {
         if outcomes.len() != batch.len() {
             let reason = format!("returned {} outcomes for {} records", outcomes.len(), batch.len());
             self.poisoned = Some(reason.clone());
-            return Err(PluginError::Contract2 { plugin: self.label.clone(), call: "apply", message: reason });
+            return Err(PluginError::Protocol { plugin: self.label.clone(), call: "apply", message: reason });
         }
         Ok(outcomes)
     }

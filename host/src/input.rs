@@ -1,0 +1,155 @@
+//! Offline input: one record per line in kcat's `-J` envelope
+//! (`{"topic":..,"partition":..,"offset":..,"key":..,"payload":..}`, `null` for an absent key or
+//! payload, other fields ignored), so that `kcat -C -J -e -t connect-offsets > dump.jsonl` is a
+//! valid input.
+
+use std::io::BufRead;
+
+use serde_json::Value;
+
+use crate::record::SourceRecord;
+
+#[derive(Debug, thiserror::Error)]
+pub enum InputError {
+    #[error("cannot read the input: {0}")]
+    Io(#[from] std::io::Error),
+}
+
+/// A line that is not a valid envelope.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MalformedLine {
+    pub line: usize,
+    pub reason: String,
+}
+
+/// Parses one envelope line (1-based `line` for messages).
+pub fn parse_envelope(line: usize, text: &str) -> Result<SourceRecord, MalformedLine> {
+    let bad = |reason: String| MalformedLine { line, reason };
+    let value: Value = serde_json::from_str(text).map_err(|e| bad(format!("not JSON: {e}")))?;
+    let Value::Object(fields) = value else {
+        return Err(bad("not a JSON object".to_owned()));
+    };
+    let bytes_field = |name: &str| -> Result<Option<Vec<u8>>, MalformedLine> {
+        match fields.get(name) {
+            None => Err(bad(format!("field {name:?} is missing (use null for an absent {name})"))),
+            Some(Value::Null) => Ok(None),
+            Some(Value::String(s)) => Ok(Some(s.as_bytes().to_vec())),
+            Some(other) => Err(bad(format!("field {name:?} must be a string or null, got {}", kind(other)))),
+        }
+    };
+    let int_field = |name: &str| -> Result<Option<i64>, MalformedLine> {
+        match fields.get(name) {
+            None | Some(Value::Null) => Ok(None),
+            Some(Value::Number(n)) => n
+                .as_i64()
+                .map(Some)
+                .ok_or_else(|| bad(format!("field {name:?} must be an integer, got {n}"))),
+            Some(other) => Err(bad(format!("field {name:?} must be an integer, got {}", kind(other)))),
+        }
+    };
+    let topic = match fields.get("topic") {
+        None | Some(Value::Null) => None,
+        Some(Value::String(s)) => Some(s.clone()),
+        Some(other) => return Err(bad(format!("field \"topic\" must be a string, got {}", kind(other)))),
+    };
+    let partition = int_field("partition")?
+        .map(|p| i32::try_from(p).ok().filter(|p| *p >= 0).ok_or_else(|| bad(format!("partition {p} is out of range"))))
+        .transpose()?;
+    let offset = int_field("offset")?;
+    if let Some(o) = offset.filter(|o| *o < 0) {
+        return Err(bad(format!("offset {o} is negative")));
+    }
+    Ok(SourceRecord {
+        origin: format!("line {line}"),
+        topic,
+        partition,
+        offset,
+        timestamp: int_field("ts")?,
+        key: bytes_field("key")?,
+        value: bytes_field("payload")?,
+    })
+}
+
+fn kind(v: &Value) -> &'static str {
+    match v {
+        Value::Null => "null",
+        Value::Bool(_) => "a boolean",
+        Value::Number(_) => "a number",
+        Value::String(_) => "a string",
+        Value::Array(_) => "an array",
+        Value::Object(_) => "an object",
+    }
+}
+
+/// The envelopes of `reader`, line by line; blank lines are ignored. A malformed line is an
+/// item of its own so the caller decides whether it aborts the run.
+pub fn envelopes(reader: impl BufRead) -> impl Iterator<Item = Result<Result<SourceRecord, MalformedLine>, InputError>> {
+    reader.split(b'\n').enumerate().filter_map(|(index, line)| {
+        let line_no = index + 1;
+        let bytes = match line {
+            Ok(bytes) => bytes,
+            Err(e) => return Some(Err(InputError::Io(e))),
+        };
+        let parsed = match std::str::from_utf8(&bytes) {
+            Err(e) => Err(MalformedLine { line: line_no, reason: format!("not UTF-8: {e}") }),
+            Ok(text) if text.trim().is_empty() => return None,
+            Ok(text) => parse_envelope(line_no, text),
+        };
+        Some(Ok(parsed))
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_a_kcat_envelope() {
+        let line = r#"{"topic":"connect-offsets","partition":3,"offset":17,"tstype":"create","ts":1700000000000,"broker":0,"headers":null,"key":"[\"replicator\",{\"topic\":\"t\",\"partition\":0}]","payload":"{\"offset\":5}"}"#;
+        let r = parse_envelope(1, line).unwrap();
+        assert_eq!(r.topic.as_deref(), Some("connect-offsets"));
+        assert_eq!((r.partition, r.offset, r.timestamp), (Some(3), Some(17), Some(1_700_000_000_000)));
+        assert_eq!(r.key.as_deref(), Some(br#"["replicator",{"topic":"t","partition":0}]"#.as_slice()));
+        assert_eq!(r.value.as_deref(), Some(br#"{"offset":5}"#.as_slice()));
+        assert_eq!(r.origin, "line 1");
+    }
+
+    #[test]
+    fn null_payload_is_a_tombstone() {
+        let r = parse_envelope(2, r#"{"key":"k","payload":null}"#).unwrap();
+        assert_eq!(r.value, None);
+        assert_eq!(r.partition, None);
+    }
+
+    #[test]
+    fn malformed_lines_name_the_line_and_reason() {
+        for (text, needle) in [
+            ("{not json", "not JSON"),
+            ("[1,2]", "not a JSON object"),
+            (r#"{"payload":"x"}"#, "\"key\" is missing"),
+            (r#"{"key":"x"}"#, "\"payload\" is missing"),
+            (r#"{"key":{"a":1},"payload":"x"}"#, "must be a string or null, got an object"),
+            (r#"{"key":"k","payload":"x","partition":"1"}"#, "must be an integer"),
+            (r#"{"key":"k","payload":"x","partition":-1}"#, "out of range"),
+            (r#"{"key":"k","payload":"x","offset":1.5}"#, "must be an integer"),
+            (r#"{"key":"k","payload":"x","offset":-3}"#, "negative"),
+            (r#"{"key":"k","payload":"x","topic":5}"#, "\"topic\" must be a string"),
+        ] {
+            let err = parse_envelope(9, text).unwrap_err();
+            assert_eq!(err.line, 9);
+            assert!(err.reason.contains(needle), "{text}: {}", err.reason);
+        }
+    }
+
+    #[test]
+    fn reads_lines_skipping_blanks_and_reporting_bad_utf8() {
+        let input = b"{\"key\":\"a\",\"payload\":\"1\"}\n\n   \n\xff\xfe\n{\"key\":\"b\",\"payload\":null}";
+        let seen: Vec<_> = envelopes(&input[..])
+            .map(|r| r.unwrap().map(|r| r.origin).map_err(|e| (e.line, e.reason)))
+            .collect();
+        assert_eq!(seen.len(), 3);
+        assert_eq!(seen[0], Ok("line 1".to_owned()));
+        assert!(matches!(&seen[1], Err((4, reason)) if reason.contains("UTF-8")));
+        assert_eq!(seen[2], Ok("line 5".to_owned()));
+    }
+}

@@ -1,0 +1,230 @@
+//! The pipeline every command shares: live source records → plugin (in batches) → target
+//! records partitioned like Kafka's Java producer, with a report of what happened to each record.
+
+use std::collections::{BTreeMap, HashMap};
+use std::io::BufRead;
+
+use crate::compaction::{CompactionStats, Compactor};
+use crate::input::{self, InputError};
+use crate::partition::partition_for_key;
+use crate::plugin::{Plugin, PluginError, wit};
+use crate::record::{SourceRecord, TargetRecord};
+
+#[derive(Debug, Clone)]
+pub struct TranslateOptions {
+    /// Records per plugin call.
+    pub batch_size: usize,
+    /// Partitions of the target offsets topic.
+    pub target_partitions: u32,
+    /// Report invalid records and go on, instead of stopping at the first.
+    pub skip_invalid: bool,
+}
+
+impl Default for TranslateOptions {
+    fn default() -> Self {
+        TranslateOptions { batch_size: 256, target_partitions: 25, skip_invalid: false }
+    }
+}
+
+/// One record that could not be used, and why.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct RecordIssue {
+    pub origin: String,
+    pub message: String,
+}
+
+/// What happened to the input.
+#[derive(Debug, Default, Clone, serde::Serialize)]
+pub struct Report {
+    pub records_read: u64,
+    pub tombstones: u64,
+    pub superseded: u64,
+    pub deleted: u64,
+    pub out_of_order: u64,
+    pub keys_in_several_partitions: u64,
+    pub live_keys: u64,
+    pub records_out: u64,
+    /// Identical output records produced more than once, written once.
+    pub duplicate_outputs: u64,
+    /// Records not migrated, by reason.
+    pub skipped: BTreeMap<String, u64>,
+    /// Invalid records skipped with `--skip-invalid`.
+    pub invalid: Vec<RecordIssue>,
+}
+
+impl Report {
+    fn add_compaction(&mut self, stats: &CompactionStats, live_keys: usize) {
+        self.tombstones = stats.tombstones;
+        self.superseded = stats.superseded;
+        self.deleted = stats.deleted;
+        self.out_of_order = stats.out_of_order;
+        self.keys_in_several_partitions = stats.keys_in_several_partitions;
+        self.live_keys = live_keys as u64;
+    }
+
+    fn skip(&mut self, reason: &str) {
+        *self.skipped.entry(reason.to_owned()).or_default() += 1;
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum TranslateError {
+    #[error("{origin}: {message}\n(nothing was written; --skip-invalid reports such records and goes on)")]
+    InvalidRecord { origin: String, message: String },
+    #[error("{origin}: the plugin's output is not a valid offset record: {message}")]
+    BadOutput { origin: String, message: String },
+    #[error(
+        "{second} and {first} both map to key {key} of {topic} with different values; \
+         refusing to pick one (narrow the plugin configuration so each offset has one source)"
+    )]
+    Conflict { topic: String, key: String, first: String, second: String },
+    #[error(transparent)]
+    Plugin(#[from] PluginError),
+    #[error(transparent)]
+    Input(#[from] InputError),
+}
+
+/// Runs live records through the plugin and collects the target records.
+pub struct Translator<'p> {
+    plugin: &'p mut Plugin,
+    options: TranslateOptions,
+    report: Report,
+    batch: Vec<SourceRecord>,
+    output: Vec<TargetRecord>,
+    by_key: HashMap<(String, Vec<u8>), usize>,
+}
+
+impl<'p> Translator<'p> {
+    pub fn new(plugin: &'p mut Plugin, options: TranslateOptions) -> Translator<'p> {
+        Translator {
+            plugin,
+            options,
+            report: Report::default(),
+            batch: Vec::new(),
+            output: Vec::new(),
+            by_key: HashMap::new(),
+        }
+    }
+
+    /// Reports (or, without `skip_invalid`, fails on) a record that cannot be used.
+    pub fn invalid(&mut self, origin: String, message: String) -> Result<(), TranslateError> {
+        if !self.options.skip_invalid {
+            return Err(TranslateError::InvalidRecord { origin, message });
+        }
+        tracing::warn!("skipping invalid record at {origin}: {message}");
+        self.report.skip("invalid");
+        self.report.invalid.push(RecordIssue { origin, message });
+        Ok(())
+    }
+
+    /// Queues a live record, running a batch when it is full.
+    pub fn push(&mut self, record: SourceRecord) -> Result<(), TranslateError> {
+        self.batch.push(record);
+        if self.batch.len() >= self.options.batch_size.max(1) {
+            self.run_batch()?;
+        }
+        Ok(())
+    }
+
+    fn run_batch(&mut self) -> Result<(), TranslateError> {
+        if self.batch.is_empty() {
+            return Ok(());
+        }
+        let batch = std::mem::take(&mut self.batch);
+        let input: Vec<wit::KafkaRecord> = batch.iter().map(SourceRecord::to_wit).collect();
+        let outcomes = self.plugin.apply(&input)?;
+        for (source, outcome) in batch.into_iter().zip(outcomes) {
+            match outcome {
+                wit::Outcome::Emit(records) => {
+                    for record in records {
+                        self.accept(&source.origin, record)?;
+                    }
+                }
+                wit::Outcome::Skipped(skip) => {
+                    tracing::debug!("{}: skipped ({}): {}", source.origin, skip.reason, skip.detail);
+                    self.report.skip(&skip.reason);
+                }
+                wit::Outcome::Invalid(message) => self.invalid(source.origin, message)?,
+            }
+        }
+        Ok(())
+    }
+
+    /// Checks one output record and partitions it.
+    fn accept(&mut self, origin: &str, record: wit::KafkaRecord) -> Result<(), TranslateError> {
+        let bad = |message: String| TranslateError::BadOutput { origin: origin.to_owned(), message };
+        let partitions = self.options.target_partitions;
+        let key = record.key.ok_or_else(|| bad("it has no key".to_owned()))?;
+        if record.topic.is_empty() {
+            return Err(bad("it has no topic".to_owned()));
+        }
+        let partition = match record.partition {
+            None => partition_for_key(&key, partitions),
+            Some(p) if (0..partitions as i64).contains(&i64::from(p)) => p,
+            Some(p) => return Err(bad(format!("partition {p} is not in 0..{partitions}"))),
+        };
+        let target = TargetRecord { topic: record.topic, partition, key, value: record.value, origin: origin.to_owned() };
+        match self.by_key.get(&(target.topic.clone(), target.key.clone())) {
+            Some(&i) if self.output[i].value == target.value => self.report.duplicate_outputs += 1,
+            Some(&i) => {
+                return Err(TranslateError::Conflict {
+                    topic: target.topic,
+                    key: String::from_utf8_lossy(&target.key).into_owned(),
+                    first: self.output[i].origin.clone(),
+                    second: target.origin,
+                });
+            }
+            None => {
+                self.by_key.insert((target.topic.clone(), target.key.clone()), self.output.len());
+                self.output.push(target);
+            }
+        }
+        Ok(())
+    }
+
+    /// Runs the last batch and returns the target records in input order, with the report.
+    pub fn finish(mut self) -> Result<(Vec<TargetRecord>, Report), TranslateError> {
+        self.run_batch()?;
+        self.report.records_out = self.output.len() as u64;
+        Ok((self.output, self.report))
+    }
+
+    /// Compacts `records` the way Connect reads an offsets topic, then translates the live ones.
+    pub fn translate_snapshot(
+        mut self,
+        records: impl IntoIterator<Item = Result<Result<SourceRecord, RecordIssue>, TranslateError>>,
+    ) -> Result<(Vec<TargetRecord>, Report), TranslateError> {
+        let mut compactor = Compactor::new();
+        let mut read = 0u64;
+        for record in records {
+            read += 1;
+            match record? {
+                Ok(record) => {
+                    if let Err(keyless) = compactor.add(record) {
+                        self.invalid(keyless.origin, "record has no key".to_owned())?;
+                    }
+                }
+                Err(issue) => self.invalid(issue.origin, issue.message)?,
+            }
+        }
+        self.report.records_read = read;
+        self.report.add_compaction(compactor.stats(), compactor.live_keys());
+        for record in compactor.into_live() {
+            self.push(record)?;
+        }
+        self.finish()
+    }
+}
+
+/// The offline path: a kcat `-J` dump in, target records out.
+pub fn translate_dump(
+    plugin: &mut Plugin,
+    reader: impl BufRead,
+    options: TranslateOptions,
+) -> Result<(Vec<TargetRecord>, Report), TranslateError> {
+    let records = input::envelopes(reader).map(|item| {
+        item.map(|r| r.map_err(|e| RecordIssue { origin: format!("line {}", e.line), message: e.reason }))
+            .map_err(TranslateError::from)
+    });
+    Translator::new(plugin, options).translate_snapshot(records)
+}
