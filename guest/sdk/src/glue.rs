@@ -4,8 +4,8 @@
 use std::any::Any;
 use std::cell::RefCell;
 
-use crate::bindings::mm2_migrate::plugin::host;
-use crate::bindings::mm2_migrate::plugin::types as wit;
+use crate::bindings::mm2::plugin::host;
+use crate::bindings::mm2::plugin::types as wit;
 use crate::config::{ConfigKey, ConfigType, Importance};
 use crate::mapping::{Header, LogLevel, Mapping, Outcome, Record};
 

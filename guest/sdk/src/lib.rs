@@ -48,18 +48,18 @@ macro_rules! export_mapping {
         #[cfg(target_arch = "wasm32")]
         const _: () = {
             struct __Mm2MappingExport;
-            impl $crate::bindings::exports::mm2_migrate::plugin::mapper::Guest for __Mm2MappingExport {
-                fn describe() -> $crate::bindings::mm2_migrate::plugin::types::PluginInfo {
+            impl $crate::bindings::exports::mm2::plugin::mapper::Guest for __Mm2MappingExport {
+                fn describe() -> $crate::bindings::mm2::plugin::types::PluginInfo {
                     $crate::glue::describe::<$mapping>()
                 }
                 fn configure(
                     config: ::std::vec::Vec<(::std::string::String, ::std::string::String)>,
-                ) -> ::std::result::Result<(), ::std::vec::Vec<$crate::bindings::mm2_migrate::plugin::types::ConfigError>> {
+                ) -> ::std::result::Result<(), ::std::vec::Vec<$crate::bindings::mm2::plugin::types::ConfigError>> {
                     $crate::glue::configure::<$mapping>(config)
                 }
                 fn apply(
-                    batch: ::std::vec::Vec<$crate::bindings::mm2_migrate::plugin::types::KafkaRecord>,
-                ) -> ::std::result::Result<::std::vec::Vec<$crate::bindings::mm2_migrate::plugin::types::Outcome>, ::std::string::String> {
+                    batch: ::std::vec::Vec<$crate::bindings::mm2::plugin::types::KafkaRecord>,
+                ) -> ::std::result::Result<::std::vec::Vec<$crate::bindings::mm2::plugin::types::Outcome>, ::std::string::String> {
                     $crate::glue::apply::<$mapping>(batch)
                 }
                 fn close() {

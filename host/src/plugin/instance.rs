@@ -79,9 +79,9 @@ impl WasiView for PluginState {
     }
 }
 
-impl wit::mm2_migrate::plugin::types::Host for PluginState {}
+impl wit::mm2::plugin::types::Host for PluginState {}
 
-impl wit::mm2_migrate::plugin::host::Host for PluginState {
+impl wit::mm2::plugin::host::Host for PluginState {
     fn log(&mut self, level: wit::LogLevel, message: String) {
         let log = &mut self.log;
         if log.used + message.len() > log.budget {
@@ -169,7 +169,7 @@ impl Plugin {
             limits,
             poisoned: None,
         };
-        plugin.info = plugin.call("describe", |b, s| b.mm2_migrate_plugin_mapper().call_describe(s))?;
+        plugin.info = plugin.call("describe", |b, s| b.mm2_plugin_mapper().call_describe(s))?;
         if !contract_compatible(&plugin.info.contract_version) {
             return Err(PluginError::Contract {
                 plugin: plugin.label,
@@ -198,7 +198,7 @@ impl Plugin {
     pub fn configure(&mut self, settings: &[(String, String)]) -> Result<(), PluginError> {
         Config::parse(&self.config_definition(), settings.iter().cloned())
             .map_err(|errors| PluginError::Config { plugin: self.label.clone(), errors })?;
-        let result = self.call("configure", |b, s| b.mm2_migrate_plugin_mapper().call_configure(s, settings))?;
+        let result = self.call("configure", |b, s| b.mm2_plugin_mapper().call_configure(s, settings))?;
         result.map_err(|errors| PluginError::Config {
             plugin: self.label.clone(),
             errors: errors.into_iter().map(|e| ConfigError { key: e.key, message: e.message }).collect(),
@@ -208,7 +208,7 @@ impl Plugin {
     /// Maps a batch: exactly one outcome per input record.
     pub fn apply(&mut self, batch: &[wit::KafkaRecord]) -> Result<Vec<wit::Outcome>, PluginError> {
         let outcomes = self
-            .call("apply", |b, s| b.mm2_migrate_plugin_mapper().call_apply(s, batch))?
+            .call("apply", |b, s| b.mm2_plugin_mapper().call_apply(s, batch))?
             .map_err(|message| PluginError::Failed { plugin: self.label.clone(), call: "apply", message })?;
         if outcomes.len() != batch.len() {
             let reason = format!("returned {} outcomes for {} records", outcomes.len(), batch.len());
@@ -221,7 +221,7 @@ impl Plugin {
     /// Lets the plugin release what it holds; failures here only warn.
     pub fn close(&mut self) {
         if self.poisoned.is_none() {
-            if let Err(e) = self.call("close", |b, s| b.mm2_migrate_plugin_mapper().call_close(s)) {
+            if let Err(e) = self.call("close", |b, s| b.mm2_plugin_mapper().call_close(s)) {
                 tracing::warn!("{e}");
             }
         }

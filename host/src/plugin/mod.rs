@@ -17,7 +17,7 @@ pub mod wit {
         world: "mapping",
         path: "../wit",
     });
-    pub use mm2_migrate::plugin::types::*;
+    pub use mm2::plugin::types::*;
 }
 
 /// The contract versions this host accepts: the same major version and, before 1.0, the same minor.
