@@ -7,7 +7,9 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 /// Guest crates (under `guest/`) bundled into the binary, by plugin name.
-const GUESTS: &[&str] = &["replicator-to-mm2"];
+const BUNDLED: &[&str] = &["replicator-to-mm2"];
+/// Guest crates built alongside for tests only: exposed as file paths, never bundled.
+const TEST_GUESTS: &[&str] = &["adversarial"];
 
 const TARGET: &str = "wasm32-wasip2";
 
@@ -35,7 +37,7 @@ fn main() {
         .args(["build", "--release", "--locked", "--target", TARGET])
         .arg("--target-dir")
         .arg(&target_dir);
-    for guest in GUESTS {
+    for guest in BUNDLED.iter().chain(TEST_GUESTS) {
         cmd.args(["-p", guest]);
     }
     // Flags meant for the host build must not leak into the guest build.
@@ -45,14 +47,19 @@ fn main() {
     let status = cmd.status().expect("failed to run cargo to build the bundled plugins");
     assert!(status.success(), "building the bundled plugins for {TARGET} failed: {status}");
 
-    let mut generated = String::from("pub static BUNDLED: &[(&str, &[u8])] = &[\n");
-    for guest in GUESTS {
-        let wasm = target_dir
-            .join(TARGET)
-            .join("release")
-            .join(format!("{}.wasm", guest.replace('-', "_")));
+    let wasm_path = |guest: &str| {
+        let wasm = target_dir.join(TARGET).join("release").join(format!("{}.wasm", guest.replace('-', "_")));
         assert!(wasm.exists(), "the build did not produce {}", wasm.display());
-        generated.push_str(&format!("    ({guest:?}, include_bytes!({:?})),\n", wasm.display().to_string()));
+        wasm.display().to_string()
+    };
+    let mut generated = String::from("pub static BUNDLED: &[(&str, &[u8])] = &[\n");
+    for guest in BUNDLED {
+        generated.push_str(&format!("    ({guest:?}, include_bytes!({:?})),\n", wasm_path(guest)));
+    }
+    generated.push_str("];\n\n/// Test-only plugins built by the same command, by name and path.\n");
+    generated.push_str("pub static TEST_GUESTS: &[(&str, &str)] = &[\n");
+    for guest in TEST_GUESTS {
+        generated.push_str(&format!("    ({guest:?}, {:?}),\n", wasm_path(guest)));
     }
     generated.push_str("];\n");
     std::fs::write(out_dir.join("bundled.rs"), generated).unwrap();

@@ -158,6 +158,10 @@ impl<'p> Translator<'p> {
         if record.topic.is_empty() {
             return Err(bad("it has no topic".to_owned()));
         }
+        mm2_plugin_sdk::jackson::check_compact_json(&key).map_err(|e| bad(format!("key: {e}")))?;
+        if let Some(value) = &record.value {
+            mm2_plugin_sdk::jackson::check_compact_json(value).map_err(|e| bad(format!("value: {e}")))?;
+        }
         let partition = match record.partition {
             None => partition_for_key(&key, partitions),
             Some(p) if (0..partitions as i64).contains(&i64::from(p)) => p,

@@ -101,6 +101,28 @@ pub fn offset_value(offset: i64) -> Vec<u8> {
     out
 }
 
+/// Checks that `bytes` are one JSON value written compactly (no whitespace outside strings), as
+/// Connect writes keys and values. It cannot check field order: that is each mapping's job.
+pub fn check_compact_json(bytes: &[u8]) -> Result<(), String> {
+    serde_json::from_slice::<serde_json::Value>(bytes).map_err(|e| format!("not JSON: {e}"))?;
+    let (mut in_string, mut escaped) = (false, false);
+    for (i, &b) in bytes.iter().enumerate() {
+        if in_string {
+            match (escaped, b) {
+                (true, _) => escaped = false,
+                (false, b'\\') => escaped = true,
+                (false, b'"') => in_string = false,
+                _ => {}
+            }
+        } else if b == b'"' {
+            in_string = true;
+        } else if b.is_ascii_whitespace() {
+            return Err(format!("not compact JSON: whitespace at byte {i}"));
+        }
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -151,6 +173,16 @@ mod tests {
             &[("topic", Scalar::Str("t\"x")), ("partition", Scalar::Int(12))],
         );
         assert_eq!(key, br#"["replicator",{"topic":"t\"x","partition":12}]"#);
+    }
+
+    #[test]
+    fn compact_json_check() {
+        assert!(check_compact_json(br#"["a b",{"x":"\" ,"}]"#).is_ok());
+        assert!(check_compact_json(br#"{"offset":1}"#).is_ok());
+        assert!(check_compact_json(br#"{"offset": 1}"#).unwrap_err().contains("byte 10"));
+        assert!(check_compact_json(b"{offset:1}").unwrap_err().contains("not JSON"));
+        assert!(check_compact_json(b"\xff").unwrap_err().contains("not JSON"));
+        assert!(check_compact_json(b"").is_err());
     }
 
     #[test]

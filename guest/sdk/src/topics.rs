@@ -31,7 +31,9 @@ fn whole_name_pattern(patterns: &[String]) -> Result<Regex, String> {
         Regex::new(pattern).map_err(|e| format!("invalid regular expression {pattern:?}: {e}"))?;
     }
     let alternation = patterns.iter().map(|p| format!("(?:{p})")).collect::<Vec<_>>().join("|");
-    Regex::new(&format!("^(?:{alternation})$")).map_err(|e| e.to_string())
+    // `(?s)`: `.` matches every character, so the default `.*` selects every topic whatever its
+    // name holds (Kafka topic names never hold line terminators, where Java's `.` would differ).
+    Regex::new(&format!("(?s)^(?:{alternation})$")).map_err(|e| e.to_string())
 }
 
 #[cfg(test)]
@@ -57,6 +59,13 @@ mod tests {
         assert!(filter.accepts("bill"));
         assert!(!filter.accepts("orders.internal"));
         assert!(!filter.accepts("users"));
+    }
+
+    #[test]
+    fn dot_star_selects_every_name() {
+        let filter = TopicFilter::new(&list(&[".*"]), &[]).unwrap();
+        assert!(filter.accepts("tab\tnew\nline"));
+        assert!(filter.accepts(""));
     }
 
     #[test]

@@ -11,3 +11,8 @@ pub fn find(name: &str) -> Option<&'static [u8]> {
 pub fn names() -> impl Iterator<Item = &'static str> {
     BUNDLED.iter().map(|(name, _)| *name)
 }
+
+/// The file of a test-only plugin (such as `adversarial`) built alongside the bundled ones.
+pub fn test_guest_path(name: &str) -> Option<&'static str> {
+    TEST_GUESTS.iter().find(|(n, _)| *n == name).map(|(_, path)| *path)
+}
