@@ -1,0 +1,120 @@
+#!/usr/bin/env bash
+# Starts and stops a throwaway single-node Apache Kafka broker (KRaft, combined broker+controller)
+# on 127.0.0.1 with a random free port, from jars fetched from Maven Central by ./pom.xml.
+#
+#   tests/kafka/broker.sh fetch              download the jars (once; cached in tests/kafka/target)
+#   tests/kafka/broker.sh start DIR          start a broker whose data and logs live in DIR;
+#                                            prints its bootstrap address (also in DIR/bootstrap)
+#   tests/kafka/broker.sh stop DIR           stop it and wait for it to exit
+#   tests/kafka/broker.sh classpath          the classpath (for MirrorMaker 2 and the tools)
+set -euo pipefail
+
+here="$(cd "$(dirname "$0")" && pwd)"
+libs="$here/target/libs"
+
+fetch() {
+    if [ ! -f "$libs/.complete" ]; then
+        mvn -q -B -f "$here/pom.xml" dependency:copy-dependencies >&2
+        touch "$libs/.complete"
+    fi
+}
+
+free_port() {
+    python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'
+}
+
+start() {
+    local dir="$1"
+    fetch
+    mkdir -p "$dir"
+    dir="$(cd "$dir" && pwd)"
+    local port controller
+    port="$(free_port)"
+    controller="$(free_port)"
+    cat > "$dir/server.properties" <<PROPS
+process.roles=broker,controller
+node.id=1
+controller.quorum.bootstrap.servers=127.0.0.1:$controller
+listeners=PLAINTEXT://127.0.0.1:$port,CONTROLLER://127.0.0.1:$controller
+advertised.listeners=PLAINTEXT://127.0.0.1:$port
+controller.listener.names=CONTROLLER
+listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT
+inter.broker.listener.name=PLAINTEXT
+log.dirs=$dir/data
+num.partitions=1
+offsets.topic.replication.factor=1
+offsets.topic.num.partitions=5
+transaction.state.log.replication.factor=1
+transaction.state.log.min.isr=1
+group.initial.rebalance.delay.ms=0
+auto.create.topics.enable=false
+log.cleaner.backoff.ms=1000
+PROPS
+    cat > "$dir/log4j2.properties" <<'PROPS'
+status = warn
+appender.file.type = File
+appender.file.name = file
+appender.file.fileName = ${sys:kafka.logs.dir}/server.log
+appender.file.layout.type = PatternLayout
+appender.file.layout.pattern = [%d] %p %m (%c)%n
+rootLogger.level = info
+rootLogger.appenderRef.file.ref = file
+PROPS
+    local java_opts=(-Xms256m -Xmx512m -XX:+UseG1GC "-Dkafka.logs.dir=$dir" "-Dlog4j2.configurationFile=$dir/log4j2.properties")
+    java "${java_opts[@]}" -cp "$libs/*" kafka.tools.StorageTool format --standalone \
+        -t "$(python3 -c 'import uuid,base64;print(base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("="))')" \
+        -c "$dir/server.properties" > "$dir/format.log" 2>&1 \
+        || { cat "$dir/format.log" >&2; exit 1; }
+    nohup java "${java_opts[@]}" -cp "$libs/*" kafka.Kafka "$dir/server.properties" \
+        > "$dir/stdout.log" 2>&1 &
+    echo $! > "$dir/pid"
+    # Ready when the broker answers a metadata request on its port.
+    local deadline=$((SECONDS + 90))
+    until python3 - "$port" <<'PY' 2>/dev/null
+import socket, struct, sys
+s = socket.create_connection(("127.0.0.1", int(sys.argv[1])), timeout=2)
+# ApiVersions v0 request: size, api_key 18, version 0, correlation 1, client id "probe"
+body = struct.pack(">hhih", 18, 0, 1, 5) + b"probe"
+s.sendall(struct.pack(">i", len(body)) + body)
+size = struct.unpack(">i", s.recv(4))[0]
+assert size > 0
+PY
+    do
+        if ! kill -0 "$(cat "$dir/pid")" 2>/dev/null; then
+            echo "kafka broker exited during start; see $dir/stdout.log and $dir/server.log" >&2
+            tail -n 30 "$dir/stdout.log" >&2 || true
+            exit 1
+        fi
+        if [ $SECONDS -ge $deadline ]; then
+            echo "kafka broker did not answer on 127.0.0.1:$port within 90 s; see $dir/server.log" >&2
+            stop "$dir"
+            exit 1
+        fi
+        sleep 0.5
+    done
+    echo "127.0.0.1:$port" > "$dir/bootstrap"
+    echo "127.0.0.1:$port"
+}
+
+stop() {
+    local dir="$1"
+    [ -f "$dir/pid" ] || return 0
+    local pid
+    pid="$(cat "$dir/pid")"
+    if kill "$pid" 2>/dev/null; then
+        for _ in $(seq 1 100); do
+            kill -0 "$pid" 2>/dev/null || break
+            sleep 0.2
+        done
+        kill -9 "$pid" 2>/dev/null || true
+    fi
+    rm -f "$dir/pid"
+}
+
+case "${1:-}" in
+    fetch) fetch ;;
+    start) start "${2:?usage: broker.sh start DIR}" ;;
+    stop) stop "${2:?usage: broker.sh stop DIR}" ;;
+    classpath) fetch; echo "$libs/*" ;;
+    *) echo "usage: $0 fetch | start DIR | stop DIR | classpath" >&2; exit 2 ;;
+esac
