@@ -3,9 +3,13 @@
 use std::fs::File;
 use std::io::{self, BufRead, BufReader, Write};
 use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::atomic::AtomicBool;
 
 use clap::{Args, Parser, Subcommand};
 
+use crate::job::LiveArgs;
+use crate::live::{self, LiveError, LiveOptions, PlanOutcome};
 use crate::plugin::{Limits, Plugin, PluginEngine, PluginError, PluginSource};
 use crate::record::TargetRecord;
 use crate::translate::{self, Report, TranslateError, TranslateOptions};
@@ -16,6 +20,10 @@ pub const EXIT_OK: i32 = 0;
 pub const EXIT_FAILED: i32 = 1;
 /// Exit status: the command line or the plugin configuration is wrong.
 pub const EXIT_USAGE: i32 = 2;
+/// Exit status: `run` refused to write because a record would be unsafe (rewind, out of range).
+pub const EXIT_REFUSED: i32 = 3;
+/// Exit status: `verify` found differences between the target topic and the plan.
+pub const EXIT_DIFFERENT: i32 = 4;
 
 #[derive(Debug, Parser)]
 #[command(name = "mm2-migrate", version, about = "Moves Kafka replication progress from other replicators into MirrorMaker 2")]
@@ -32,8 +40,52 @@ pub struct Cli {
 pub enum Command {
     /// Translate a dump of an offsets topic (kcat -J lines) into MM2 offset records on stdout.
     Translate(TranslateArgs),
+    /// Show what a migration would write to MM2's offsets topic, per record; writes nothing.
+    Plan(LiveCommand),
+    /// Migrate: plan, refuse what is unsafe, write, read back and confirm.
+    Run(RunArgs),
+    /// Compare MM2's offsets topic with the plan; exit 4 on any difference.
+    Verify(LiveCommand),
+    /// A complete migration on an in-process Kafka broker: no set-up at all.
+    Demo(DemoArgs),
     /// List the bundled plugins with their configuration keys.
     Plugins,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum OutputFormat {
+    /// A readable report.
+    Text,
+    /// One JSON document on stdout, for automation.
+    Json,
+}
+
+#[derive(Debug, Args)]
+pub struct LiveCommand {
+    #[command(flatten)]
+    pub live: LiveArgs,
+
+    /// Report format.
+    #[arg(long, value_enum, default_value_t = OutputFormat::Text)]
+    pub output: OutputFormat,
+}
+
+#[derive(Debug, Args)]
+pub struct RunArgs {
+    #[command(flatten)]
+    pub command: LiveCommand,
+
+    /// After the migration, keep forwarding new offset records of the source topic (cut-over while
+    /// the old replicator still runs) until SIGINT or SIGTERM.
+    #[arg(long)]
+    pub follow: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct DemoArgs {
+    /// Report format.
+    #[arg(long, value_enum, default_value_t = OutputFormat::Text)]
+    pub output: OutputFormat,
 }
 
 #[derive(Debug, Args)]
@@ -43,7 +95,7 @@ pub struct PluginArgs {
     pub plugin: String,
 
     /// A plugin configuration setting; repeat for each key.
-    #[arg(long = "set", value_name = "KEY=VALUE", value_parser = parse_setting)]
+    #[arg(long = "set", value_name = "KEY=VALUE", value_parser = crate::job::parse_pair)]
     pub settings: Vec<(String, String)>,
 }
 
@@ -67,15 +119,6 @@ pub struct TranslateArgs {
     /// Report invalid records (malformed lines, bad keys or values) and go on instead of failing.
     #[arg(long)]
     pub skip_invalid: bool,
-}
-
-fn parse_setting(s: &str) -> Result<(String, String), String> {
-    let (key, value) = s.split_once('=').ok_or_else(|| format!("expected KEY=VALUE, got {s:?}"))?;
-    let key = key.trim();
-    if key.is_empty() {
-        return Err(format!("empty key in {s:?}"));
-    }
-    Ok((key.to_owned(), value.to_owned()))
 }
 
 /// A failed command and the exit status it maps to.
@@ -106,21 +149,188 @@ fn plugin_failure(e: PluginError) -> Failure {
 pub fn run(cli: Cli) -> Result<(), Failure> {
     match cli.command {
         Command::Translate(args) => translate(args),
+        Command::Plan(args) => plan_command(args),
+        Command::Run(args) => run_command(args),
+        Command::Verify(args) => verify_command(args),
+        Command::Demo(args) => crate::demo::run(args.output == OutputFormat::Json),
         Command::Plugins => list_plugins(),
     }
 }
 
-/// Loads and configures the plugin named on the command line.
-fn load_plugin(engine: &PluginEngine, args: &PluginArgs) -> Result<Plugin, Failure> {
-    let source = PluginSource::resolve(&args.plugin).map_err(plugin_failure)?;
+/// Loads and configures a plugin.
+pub fn load_plugin(engine: &PluginEngine, spec: &str, settings: &[(String, String)]) -> Result<Plugin, Failure> {
+    let source = PluginSource::resolve(spec).map_err(plugin_failure)?;
     let mut plugin = Plugin::load(engine, &source, Limits::default()).map_err(plugin_failure)?;
-    plugin.configure(&args.settings).map_err(plugin_failure)?;
+    plugin.configure(settings).map_err(plugin_failure)?;
     Ok(plugin)
+}
+
+/// Maps a live command's failure to its exit status.
+fn live_failure(e: LiveError) -> Failure {
+    match e {
+        LiveError::Refused(_) => Failure { status: EXIT_REFUSED, error: e.into() },
+        LiveError::Plugin(p) => plugin_failure(p),
+        other => other.into(),
+    }
+}
+
+/// Resolves the job and loads its plugin. `--target-topic` also becomes the plugin's `target.topic`
+/// when the plugin has that key and it was not set.
+fn live_setup(engine: &PluginEngine, args: &LiveArgs) -> Result<(Plugin, LiveOptions), Failure> {
+    let job = args.resolve().map_err(usage)?;
+    let mut settings = job.settings.clone();
+    if let Some(topic) = &job.live.target_topic {
+        let source = PluginSource::resolve(&job.plugin).map_err(plugin_failure)?;
+        let probe = Plugin::load(engine, &source, Limits::default()).map_err(plugin_failure)?;
+        let has_key = probe.info().config.iter().any(|k| k.name == "target.topic");
+        if has_key && !settings.iter().any(|(k, _)| k == "target.topic") {
+            settings.push(("target.topic".to_owned(), topic.clone()));
+        }
+    }
+    let plugin = load_plugin(engine, &job.plugin, &settings)?;
+    Ok((plugin, job.live))
+}
+
+fn emit(json: bool, value: &impl serde::Serialize, text: String) -> Result<(), Failure> {
+    let out = if json { serde_json::to_string_pretty(value)? + "\n" } else { text };
+    io::stdout().lock().write_all(out.as_bytes())?;
+    Ok(())
+}
+
+fn plan_command(args: LiveCommand) -> Result<(), Failure> {
+    let engine = PluginEngine::new()?;
+    let (mut plugin, options) = live_setup(&engine, &args.live)?;
+    let outcome = live::plan(&mut plugin, &options).map_err(live_failure)?;
+    plugin.close();
+    let refusals = crate::plan::refusals(&outcome.entries, options.allow_rewind, options.allow_out_of_range);
+    #[derive(serde::Serialize)]
+    struct PlanJson<'a> {
+        command: &'static str,
+        plan: &'a PlanOutcome,
+        refusals: &'a [String],
+    }
+    let mut text = render_plan(&outcome, true);
+    for r in &refusals {
+        text.push_str(&format!("  refused: {r}\n"));
+    }
+    emit(args.output == OutputFormat::Json, &PlanJson { command: "plan", plan: &outcome, refusals: &refusals }, text)
+}
+
+fn run_command(args: RunArgs) -> Result<(), Failure> {
+    let engine = PluginEngine::new()?;
+    let (mut plugin, options) = live_setup(&engine, &args.command.live)?;
+    let stop = Arc::new(AtomicBool::new(false));
+    for signal in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
+        signal_hook::flag::register(signal, stop.clone())?;
+    }
+    let outcome = live::run(&mut plugin, &options).map_err(live_failure)?;
+    let json = args.command.output == OutputFormat::Json;
+    let mut text = render_plan(&outcome.plan, false);
+    text.push_str(&format!(
+        "  {:<28}{}{}\n",
+        "records written",
+        outcome.written.len(),
+        if outcome.created_topic { " (topic created, compacted)" } else { "" }
+    ));
+    if !outcome.written.is_empty() {
+        text.push_str(&format!("  {:<28}all {} read back from the topic\n", "confirmed", outcome.written.len()));
+    }
+    if !args.follow {
+        plugin.close();
+        return emit(json, &outcome, text);
+    }
+    eprint!("{text}");
+    let summary = live::follow(&mut plugin, &options, &outcome, stop).map_err(live_failure)?;
+    plugin.close();
+    let text = format!(
+        "follow stopped\n  {:<28}{}\n  {:<28}{}\n  {:<28}{}\n  {:<28}{}\n",
+        "records seen", summary.records_seen, "forwarded", summary.forwarded, "unchanged", summary.unchanged,
+        "refused", summary.refused.len()
+    );
+    emit(json, &summary, text)
+}
+
+fn verify_command(args: LiveCommand) -> Result<(), Failure> {
+    let engine = PluginEngine::new()?;
+    let (mut plugin, options) = live_setup(&engine, &args.live)?;
+    let outcome = live::plan(&mut plugin, &options).map_err(live_failure)?;
+    plugin.close();
+    let differences = live::differences(&outcome);
+    #[derive(serde::Serialize)]
+    struct VerifyJson<'a> {
+        command: &'static str,
+        target_topic: &'a Option<String>,
+        checked: usize,
+        differences: Vec<&'a crate::plan::PlanEntry>,
+    }
+    let mut text = format!(
+        "verify {} against {}: {} records checked, {} differ\n",
+        outcome.target_topic.as_deref().unwrap_or("(no target topic)"),
+        outcome.source_topic,
+        outcome.entries.len(),
+        differences.len()
+    );
+    for d in &differences {
+        text.push_str(&format!("  {}\n", describe_entry(d)));
+    }
+    let json = args.output == OutputFormat::Json;
+    let document = VerifyJson { command: "verify", target_topic: &outcome.target_topic, checked: outcome.entries.len(), differences: differences.clone() };
+    emit(json, &document, text)?;
+    if differences.is_empty() {
+        Ok(())
+    } else {
+        Err(Failure { status: EXIT_DIFFERENT, error: anyhow::anyhow!("{} record(s) differ from the plan", differences.len()) })
+    }
+}
+
+/// One plan entry as a line.
+pub fn describe_entry(e: &crate::plan::PlanEntry) -> String {
+    use crate::plan::{Change, RangeCheck};
+    let name = crate::plan::describe_key(&e.key);
+    let offset = e.offset.map(|o| o.to_string()).unwrap_or_else(|| "?".into());
+    let change = match &e.change {
+        Change::New => format!("new         {name} -> offset {offset}"),
+        Change::Unchanged => format!("unchanged   {name} = offset {offset}"),
+        Change::Forward { from } => format!("forward     {name}: {from} -> {offset}"),
+        Change::Backward { from } => format!("BACKWARDS   {name}: {from} -> {offset}"),
+        Change::Replace => format!("replace     {name}"),
+    };
+    let range = match &e.range {
+        Some(RangeCheck::InRange { .. }) | None => String::new(),
+        Some(RangeCheck::BeyondEnd { start, end }) => format!("  OUT OF RANGE: beyond log [{start}, {end})"),
+        Some(RangeCheck::BeforeStart { start, end }) => format!("  OUT OF RANGE: before log [{start}, {end})"),
+        Some(RangeCheck::MissingPartition) => "  OUT OF RANGE: no such replicated partition".to_owned(),
+    };
+    let misplaced = e.misplaced_in.map(|p| format!("  (existing record in wrong partition {p})")).unwrap_or_default();
+    format!("{change}  [partition {}]{range}{misplaced}", e.partition)
+}
+
+/// The plan as a readable report.
+pub fn render_plan(outcome: &PlanOutcome, with_entries: bool) -> String {
+    let mut out = format!(
+        "source {} -> target {} ({}, {} partitions)\n",
+        outcome.source_topic,
+        outcome.target_topic.as_deref().unwrap_or("(nothing to write)"),
+        if outcome.target_exists { "exists" } else { "will be created" },
+        outcome.target_partitions,
+    );
+    out.push_str(&render_report_as(&outcome.plugin, &outcome.translation, "offset records mapped"));
+    for (label, n) in crate::plan::count_lines(&outcome.counts) {
+        if n > 0 || label == "new" || label == "unchanged" {
+            out.push_str(&format!("  {label:<28}{n}\n"));
+        }
+    }
+    if with_entries {
+        for e in &outcome.entries {
+            out.push_str(&format!("  {}\n", describe_entry(e)));
+        }
+    }
+    out
 }
 
 fn translate(args: TranslateArgs) -> Result<(), Failure> {
     let engine = PluginEngine::new()?;
-    let mut plugin = load_plugin(&engine, &args.plugin)?;
+    let mut plugin = load_plugin(&engine, &args.plugin.plugin, &args.plugin.settings)?;
     let reader: Box<dyn BufRead> = if args.input.as_os_str() == "-" {
         Box::new(BufReader::new(io::stdin()))
     } else {
@@ -164,6 +374,11 @@ fn envelope(record: &TargetRecord) -> anyhow::Result<String> {
 
 /// The human-readable summary written to stderr.
 pub fn render_report(plugin: &str, report: &Report) -> String {
+    render_report_as(plugin, report, "records written")
+}
+
+/// The summary with `out_label` naming the records the plugin produced.
+fn render_report_as(plugin: &str, report: &Report, out_label: &str) -> String {
     let mut out = format!("plugin {plugin}\n");
     let mut line = |label: &str, value: String| out.push_str(&format!("  {label:<28}{value}\n"));
     line("records read", report.records_read.to_string());
@@ -177,7 +392,7 @@ pub fn render_report(plugin: &str, report: &Report) -> String {
         line("keys in several partitions", report.keys_in_several_partitions.to_string());
     }
     line("live keys", report.live_keys.to_string());
-    line("records written", report.records_out.to_string());
+    line(out_label, report.records_out.to_string());
     if report.duplicate_outputs > 0 {
         line("identical outputs merged", report.duplicate_outputs.to_string());
     }

@@ -7,3 +7,8 @@ pub mod partition;
 pub mod plugin;
 pub mod record;
 pub mod translate;
+pub mod kafka;
+pub mod plan;
+pub mod live;
+pub mod job;
+pub mod demo;

@@ -195,23 +195,40 @@ impl<'p> Translator<'p> {
 
     /// Compacts `records` the way Connect reads an offsets topic, then translates the live ones.
     pub fn translate_snapshot(
-        mut self,
+        self,
         records: impl IntoIterator<Item = Result<Result<SourceRecord, RecordIssue>, TranslateError>>,
     ) -> Result<(Vec<TargetRecord>, Report), TranslateError> {
         let mut compactor = Compactor::new();
-        let mut read = 0u64;
+        let mut issues = Vec::new();
         for record in records {
-            read += 1;
             match record? {
                 Ok(record) => {
                     if let Err(keyless) = compactor.add(record) {
-                        self.invalid(keyless.origin, "record has no key".to_owned())?;
+                        issues.push(RecordIssue { origin: keyless.origin, message: "record has no key".to_owned() });
                     }
                 }
-                Err(issue) => self.invalid(issue.origin, issue.message)?,
+                Err(issue) => {
+                    if !self.options.skip_invalid {
+                        return Err(TranslateError::InvalidRecord { origin: issue.origin, message: issue.message });
+                    }
+                    issues.push(issue);
+                }
             }
         }
-        self.report.records_read = read;
+        self.translate_compacted(compactor, issues)
+    }
+
+    /// Translates the live records of `compactor`; `issues` are records that could not be read.
+    pub fn translate_compacted(
+        mut self,
+        compactor: Compactor,
+        issues: impl IntoIterator<Item = RecordIssue>,
+    ) -> Result<(Vec<TargetRecord>, Report), TranslateError> {
+        let issues: Vec<RecordIssue> = issues.into_iter().collect();
+        self.report.records_read = compactor.stats().records + issues.len() as u64;
+        for issue in issues {
+            self.invalid(issue.origin, issue.message)?;
+        }
         self.report.add_compaction(compactor.stats(), compactor.live_keys());
         for record in compactor.into_live() {
             self.push(record)?;

@@ -84,6 +84,17 @@ impl ConnectKey {
     }
 }
 
+/// The source partition of an MM2 source-offset key `[connector,{"cluster","partition","topic"}]`:
+/// `(connector, cluster, topic, partition)`. `None` for any other key shape (checkpoints, heartbeats).
+pub fn parse_mm2_source_key(bytes: &[u8]) -> Option<(String, String, String, i32)> {
+    let key = parse_key(bytes).ok()?;
+    key.only_fields(&["cluster", "partition", "topic"]).ok()?;
+    let cluster = key.string_field("cluster").ok()?.to_owned();
+    let topic = key.string_field("topic").ok()?.to_owned();
+    let partition = key.partition_field("partition").ok()?;
+    Some((key.connector, cluster, topic, partition))
+}
+
 /// Whether `bytes` are exactly the bytes Connect writes for this key with fields in `order`.
 pub fn is_canonical(bytes: &[u8], connector: &str, fields: &[(&str, Scalar<'_>)]) -> bool {
     bytes == jackson::connect_key(connector, fields).as_slice()
@@ -173,6 +184,17 @@ mod tests {
             let err = parse_key(key.as_bytes()).unwrap().topic_partition().unwrap_err();
             assert!(err.contains(needle), "{key}: {err}");
         }
+    }
+
+    #[test]
+    fn mm2_source_keys() {
+        assert_eq!(
+            parse_mm2_source_key(br#"["MirrorSourceConnector",{"cluster":"a","partition":2,"topic":"t"}]"#),
+            Some(("MirrorSourceConnector".into(), "a".into(), "t".into(), 2))
+        );
+        // Checkpoint and heartbeat keys have other shapes.
+        assert_eq!(parse_mm2_source_key(br#"["MirrorCheckpointConnector",{"consumergroup":"g","partition":0,"topic":"t"}]"#), None);
+        assert_eq!(parse_mm2_source_key(br#"["MirrorHeartbeatConnector",{"sourceClusterAlias":"a","targetClusterAlias":"b"}]"#), None);
     }
 
     #[test]

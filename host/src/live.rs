@@ -1,0 +1,325 @@
+//! The commands that work on live clusters (`plan`, `run`, `verify`, `run --follow`), over the
+//! translate pipeline, the Kafka module and the plan rules.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+
+use rdkafka::consumer::Consumer;
+use rdkafka::message::Message;
+use rdkafka::{Offset, TopicPartitionList};
+
+use crate::compaction::Compactor;
+use crate::kafka::{self, Connection, Delivered, KafkaError, TopicSetup, WriteFailure};
+use crate::partition::partition_for_key;
+use crate::plan::{self, PlanCounts, PlanEntry, TargetState};
+use crate::plugin::{Plugin, PluginError};
+use crate::record::{SourceRecord, TargetRecord};
+use crate::translate::{RecordIssue, Report, TranslateError, TranslateOptions, Translator};
+
+/// Everything a live command needs, after the command line and the job file are merged.
+#[derive(Debug, Clone)]
+pub struct LiveOptions {
+    pub source: Connection,
+    pub source_topic: String,
+    pub target: Connection,
+    /// `None`: the topic the plugin writes to.
+    pub target_topic: Option<String>,
+    pub replicated: Option<Connection>,
+    pub batch_size: usize,
+    pub skip_invalid: bool,
+    pub setup: TopicSetup,
+    pub allow_rewind: bool,
+    pub allow_out_of_range: bool,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum LiveError {
+    #[error(transparent)]
+    Kafka(#[from] KafkaError),
+    #[error(transparent)]
+    Translate(#[from] TranslateError),
+    #[error(transparent)]
+    Plugin(#[from] PluginError),
+    #[error(transparent)]
+    Write(#[from] WriteFailure),
+    #[error("{0}")]
+    Unsafe(String),
+    #[error("refused: {} record(s) would be unsafe to write; nothing was written:\n{}", .0.len(), .0.iter().map(|r| format!("  - {r}")).collect::<Vec<_>>().join("\n"))]
+    Refused(Vec<String>),
+    #[error("written records are missing from {topic:?} when read back: {}", missing.join(", "))]
+    NotConfirmed { topic: String, missing: Vec<String> },
+}
+
+/// A computed plan with the facts behind it.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct PlanOutcome {
+    pub plugin: String,
+    pub source_topic: String,
+    pub target_topic: Option<String>,
+    pub target_exists: bool,
+    pub target_partitions: u32,
+    pub translation: Report,
+    pub counts: PlanCounts,
+    pub entries: Vec<PlanEntry>,
+    /// The ranges of the source offsets topic that were read; `--follow` continues from their ends.
+    #[serde(skip)]
+    pub source_ranges: Vec<kafka::PartitionRange>,
+    #[serde(skip)]
+    pub target_state: TargetState,
+}
+
+/// Reads the source snapshot, translates it, reads the target and compares.
+pub fn plan(plugin: &mut Plugin, options: &LiveOptions) -> Result<PlanOutcome, LiveError> {
+    // 1. The source offsets topic, compacted as Connect would load it.
+    let mut compactor = Compactor::new();
+    let mut keyless = Vec::new();
+    let source_ranges = kafka::read_snapshot(&options.source, &options.source_topic, |record| {
+        if let Err(record) = compactor.add(record) {
+            keyless.push(record.origin);
+        }
+    })?;
+
+    // 2. The plugin; partitions are provisional until the target topic is known.
+    let provisional = options.setup.partitions.max(1) as u32;
+    let translator = Translator::new(plugin, translate_options(options, provisional));
+    let issues = keyless.into_iter().map(|origin| RecordIssue { origin, message: "record has no key".to_owned() });
+    let (records, translation) = translator.translate_compacted(compactor, issues)?;
+
+    // 3. The target topic: named, or the one every output record goes to.
+    let target_topic = target_topic(options, &records)?;
+    if let Some(topic) = &target_topic {
+        if *topic == options.source_topic && same_cluster(&options.source, &options.target) {
+            return Err(LiveError::Unsafe(format!(
+                "the target topic {topic:?} is the source topic on the same cluster; mm2-migrate never writes to its source"
+            )));
+        }
+    }
+    let (target_state, target_exists, target_partitions) = match &target_topic {
+        Some(topic) => {
+            let (state, exists) = TargetState::read(&options.target, topic)?;
+            let partitions = if exists {
+                options.target.partition_ranges(topic)?.len() as u32
+            } else {
+                provisional
+            };
+            (state, exists, partitions)
+        }
+        None => (TargetState::default(), false, provisional),
+    };
+    let records = repartition(records, target_partitions);
+
+    // 4. Where each record stands.
+    let ranges = match &options.replicated {
+        Some(connection) => Some(plan::replicated_ranges(connection, &records)?),
+        None => None,
+    };
+    let entries = plan::build(records, &target_state, ranges.as_ref());
+    Ok(PlanOutcome {
+        plugin: plugin.label().to_owned(),
+        source_topic: options.source_topic.clone(),
+        target_topic,
+        target_exists,
+        target_partitions,
+        translation,
+        counts: plan::counts(&entries),
+        entries,
+        source_ranges,
+        target_state,
+    })
+}
+
+fn translate_options(options: &LiveOptions, partitions: u32) -> TranslateOptions {
+    TranslateOptions { batch_size: options.batch_size, target_partitions: partitions, skip_invalid: options.skip_invalid }
+}
+
+fn same_cluster(a: &Connection, b: &Connection) -> bool {
+    let normalize = |s: &str| {
+        let mut hosts: Vec<String> = s.split(',').map(|h| h.trim().to_ascii_lowercase()).collect();
+        hosts.sort();
+        hosts
+    };
+    normalize(&a.bootstrap) == normalize(&b.bootstrap)
+}
+
+fn target_topic(options: &LiveOptions, records: &[TargetRecord]) -> Result<Option<String>, LiveError> {
+    let mut topics: Vec<&str> = records.iter().map(|r| r.topic.as_str()).collect();
+    topics.sort_unstable();
+    topics.dedup();
+    match (&options.target_topic, topics.as_slice()) {
+        (Some(named), []) => Ok(Some(named.clone())),
+        (Some(named), [one]) if named == one => Ok(Some(named.clone())),
+        (None, []) => Ok(None),
+        (None, [one]) => Ok(Some((*one).to_owned())),
+        (named, found) => Err(LiveError::Unsafe(format!(
+            "the plugin writes to {} but the target topic is {}; set the plugin's target topic to match",
+            found.join(", "),
+            named.as_deref().unwrap_or("not named")
+        ))),
+    }
+}
+
+/// Partitions every keyed record for the real partition count.
+fn repartition(records: Vec<TargetRecord>, partitions: u32) -> Vec<TargetRecord> {
+    records
+        .into_iter()
+        .map(|mut r| {
+            r.partition = partition_for_key(&r.key, partitions);
+            r
+        })
+        .collect()
+}
+
+/// What `run` did.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct RunOutcome {
+    pub plan: PlanOutcome,
+    pub created_topic: bool,
+    pub written: Vec<Delivered>,
+}
+
+/// Plans, refuses what is unsafe, creates the topic if needed, writes, and reads back.
+pub fn run(plugin: &mut Plugin, options: &LiveOptions) -> Result<RunOutcome, LiveError> {
+    let mut outcome = plan(plugin, options)?;
+    let refused = plan::refusals(&outcome.entries, options.allow_rewind, options.allow_out_of_range);
+    if !refused.is_empty() {
+        return Err(LiveError::Refused(refused));
+    }
+    let to_write = plan::to_write(&outcome.entries);
+    let Some(topic) = outcome.target_topic.clone() else {
+        return Ok(RunOutcome { plan: outcome, created_topic: false, written: Vec::new() });
+    };
+    if to_write.is_empty() && outcome.target_exists {
+        return Ok(RunOutcome { plan: outcome, created_topic: false, written: Vec::new() });
+    }
+    let (partitions, created) = kafka::ensure_topic(&options.target, &topic, &options.setup)?;
+    if partitions != outcome.target_partitions {
+        // The topic appeared (or was created) with another partition count than planned for.
+        return Err(LiveError::Unsafe(format!(
+            "target topic {topic:?} has {partitions} partitions, the plan was made for {}; run again",
+            outcome.target_partitions
+        )));
+    }
+    let written = kafka::write_records(&options.target, &to_write)?;
+    let (state, _) = TargetState::read(&options.target, &topic)?;
+    let missing = plan::unconfirmed(&to_write, &state);
+    if !missing.is_empty() {
+        return Err(LiveError::NotConfirmed { topic, missing });
+    }
+    outcome.target_state = state;
+    Ok(RunOutcome { plan: outcome, created_topic: created, written })
+}
+
+/// What `--follow` did until it was stopped.
+#[derive(Debug, Default, Clone, serde::Serialize)]
+pub struct FollowSummary {
+    pub records_seen: u64,
+    pub forwarded: u64,
+    pub unchanged: u64,
+    pub refused: Vec<String>,
+    pub skipped: std::collections::BTreeMap<String, u64>,
+}
+
+/// After a run: keeps forwarding new source offset records until `stop` is set.
+pub fn follow(
+    plugin: &mut Plugin,
+    options: &LiveOptions,
+    after: &RunOutcome,
+    stop: Arc<AtomicBool>,
+) -> Result<FollowSummary, LiveError> {
+    let mut summary = FollowSummary::default();
+    let consumer = options.source.consumer()?;
+    let mut assignment = TopicPartitionList::new();
+    for range in &after.plan.source_ranges {
+        assignment
+            .add_partition_offset(&options.source_topic, range.partition, Offset::Offset(range.end))
+            .map_err(|e| options.source.error(e))?;
+    }
+    consumer.assign(&assignment).map_err(|e| options.source.error(e))?;
+    let mut state: HashMap<Vec<u8>, Vec<u8>> = after
+        .plan
+        .target_state
+        .records
+        .iter()
+        .map(|(k, v)| (k.clone(), v.value.clone()))
+        .collect();
+    let partitions = after.plan.target_partitions;
+    tracing::info!("following {} from its end; stop with Ctrl-C or SIGTERM", options.source_topic);
+
+    while !stop.load(Ordering::Relaxed) {
+        let mut batch = Vec::new();
+        while batch.len() < options.batch_size.max(1) {
+            match consumer.poll(Duration::from_millis(if batch.is_empty() { 200 } else { 20 })) {
+                Some(Ok(m)) => batch.push(SourceRecord {
+                    origin: format!("{}/{}@{}", options.source_topic, m.partition(), m.offset()),
+                    topic: Some(options.source_topic.clone()),
+                    partition: Some(m.partition()),
+                    offset: Some(m.offset()),
+                    timestamp: m.timestamp().to_millis(),
+                    key: m.key().map(<[u8]>::to_vec),
+                    value: m.payload().map(<[u8]>::to_vec),
+                }),
+                Some(Err(e)) => return Err(options.source.error(e).into()),
+                None => break,
+            }
+        }
+        if batch.is_empty() {
+            continue;
+        }
+        summary.records_seen += batch.len() as u64;
+        let mut translator = Translator::new(plugin, translate_options(options, partitions));
+        for record in batch {
+            if record.key.is_none() {
+                translator.invalid(record.origin, "record has no key".to_owned())?;
+            } else if record.value.is_none() {
+                // Deleting the old tool's offset says nothing about MM2's: keep MM2's.
+                *summary.skipped.entry("source-tombstone".to_owned()).or_default() += 1;
+            } else {
+                translator.push(record)?;
+            }
+        }
+        let (records, report) = translator.finish()?;
+        for (reason, n) in report.skipped {
+            *summary.skipped.entry(reason).or_default() += n;
+        }
+        let target = plan::TargetState {
+            records: state
+                .iter()
+                .map(|(k, v)| (k.clone(), plan::ExistingRecord { value: v.clone(), partition: partition_for_key(k, partitions) }))
+                .collect(),
+            records_read: 0,
+        };
+        let entries = plan::build(records, &target, None);
+        let refused = plan::refusals(&entries, options.allow_rewind, true);
+        let refused_keys: Vec<Vec<u8>> = entries
+            .iter()
+            .filter(|e| matches!(e.change, plan::Change::Backward { .. }) && !options.allow_rewind)
+            .map(|e| e.key.clone())
+            .collect();
+        for r in &refused {
+            tracing::warn!("not forwarded: {r}");
+        }
+        summary.refused.extend(refused);
+        summary.unchanged += entries.iter().filter(|e| e.change == plan::Change::Unchanged).count() as u64;
+        let to_write: Vec<TargetRecord> =
+            plan::to_write(&entries).into_iter().filter(|r| !refused_keys.contains(&r.key)).collect();
+        if to_write.is_empty() {
+            continue;
+        }
+        kafka::write_records(&options.target, &to_write)?;
+        for r in &to_write {
+            tracing::info!("forwarded {} from {}", plan::describe_key(&r.key), r.origin);
+            if let Some(v) = &r.value {
+                state.insert(r.key.clone(), v.clone());
+            }
+        }
+        summary.forwarded += to_write.len() as u64;
+    }
+    Ok(summary)
+}
+
+/// Entries of a plan that differ from the target: what `verify` reports.
+pub fn differences(plan: &PlanOutcome) -> Vec<&PlanEntry> {
+    plan.entries.iter().filter(|e| e.change != plan::Change::Unchanged || e.misplaced_in.is_some()).collect()
+}

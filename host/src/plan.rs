@@ -1,0 +1,353 @@
+//! What a migration would change in MM2's offsets topic, and whether it is safe.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+
+use mm2_plugin_sdk::connect::{parse_mm2_source_key, parse_offset_value};
+
+use crate::compaction::Compactor;
+use crate::kafka::{Connection, KafkaError, PartitionRange, read_snapshot};
+use crate::record::TargetRecord;
+
+/// A record already in the target topic (latest for its key).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ExistingRecord {
+    pub value: Vec<u8>,
+    pub partition: i32,
+}
+
+/// The live state of the target offsets topic, as Connect would load it.
+#[derive(Debug, Default, Clone)]
+pub struct TargetState {
+    pub records: HashMap<Vec<u8>, ExistingRecord>,
+    /// Records read, tombstones included.
+    pub records_read: u64,
+}
+
+impl TargetState {
+    /// Reads `topic` as a snapshot; a missing topic is an empty state.
+    pub fn read(connection: &Connection, topic: &str) -> Result<(TargetState, bool), KafkaError> {
+        let mut compactor = Compactor::new();
+        match read_snapshot(connection, topic, |r| {
+            let _ = compactor.add(r);
+        }) {
+            Ok(_) => Ok((TargetState::from_compactor(compactor), true)),
+            Err(KafkaError::TopicMissing { .. }) => Ok((TargetState::default(), false)),
+            Err(e) => Err(e),
+        }
+    }
+
+    pub fn from_compactor(compactor: Compactor) -> TargetState {
+        let records_read = compactor.stats().records;
+        let records = compactor
+            .into_live()
+            .filter_map(|r| Some((r.key?, ExistingRecord { value: r.value?, partition: r.partition.unwrap_or(-1) })))
+            .collect();
+        TargetState { records, records_read }
+    }
+}
+
+/// How a planned record relates to what the target holds.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[serde(tag = "kind", rename_all = "kebab-case")]
+pub enum Change {
+    /// No record for the key yet.
+    New,
+    /// The same value is already there: nothing to write.
+    Unchanged,
+    /// MM2 would move forward from `from`.
+    Forward { from: i64 },
+    /// MM2 already holds a larger offset: writing would make it copy `from - offset` records again.
+    Backward { from: i64 },
+    /// A value that is not an offset differs.
+    Replace,
+}
+
+/// Whether MM2's next offset (V+1) lies in the replicated partition's log.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[serde(tag = "kind", rename_all = "kebab-case")]
+pub enum RangeCheck {
+    InRange { start: i64, end: i64 },
+    /// V+1 > log end: MM2 would treat its position as invalid and reset (earliest: copy all again).
+    BeyondEnd { start: i64, end: i64 },
+    /// V+1 < log start: the records in between were deleted before they were replicated.
+    BeforeStart { start: i64, end: i64 },
+    /// The replicated cluster has no such topic-partition.
+    MissingPartition,
+}
+
+impl RangeCheck {
+    pub fn is_ok(&self) -> bool {
+        matches!(self, RangeCheck::InRange { .. })
+    }
+}
+
+/// One record of the plan.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct PlanEntry {
+    #[serde(serialize_with = "as_text")]
+    pub key: Vec<u8>,
+    pub partition: i32,
+    #[serde(serialize_with = "as_text_opt")]
+    pub value: Option<Vec<u8>>,
+    pub origin: String,
+    /// The MM2 offset V, when the value is an offset record.
+    pub offset: Option<i64>,
+    pub change: Change,
+    /// `None` when no replicated cluster was given or the key is not an MM2 source key.
+    pub range: Option<RangeCheck>,
+    /// The partition an existing record for the key sits in, when it is not the right one.
+    pub misplaced_in: Option<i32>,
+    #[serde(skip)]
+    pub record: TargetRecord,
+}
+
+fn as_text<S: serde::Serializer>(bytes: &[u8], s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_str(&String::from_utf8_lossy(bytes))
+}
+
+fn as_text_opt<S: serde::Serializer>(bytes: &Option<Vec<u8>>, s: S) -> Result<S::Ok, S::Error> {
+    match bytes {
+        Some(b) => as_text(b, s),
+        None => s.serialize_none(),
+    }
+}
+
+/// Log ranges of replicated partitions, by (topic, partition).
+pub type ReplicatedRanges = HashMap<(String, i32), PartitionRange>;
+
+/// Looks up the log ranges of every replicated partition the records name.
+pub fn replicated_ranges(connection: &Connection, records: &[TargetRecord]) -> Result<ReplicatedRanges, KafkaError> {
+    let topics: BTreeSet<String> =
+        records.iter().filter_map(|r| parse_mm2_source_key(&r.key)).map(|(_, _, topic, _)| topic).collect();
+    let mut ranges = HashMap::new();
+    for topic in topics {
+        match connection.partition_ranges(&topic) {
+            Ok(found) => {
+                for range in found {
+                    ranges.insert((topic.clone(), range.partition), range);
+                }
+            }
+            Err(KafkaError::TopicMissing { .. }) => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(ranges)
+}
+
+/// Compares each planned record with the target state (and the replicated ranges, when known).
+pub fn build(records: Vec<TargetRecord>, state: &TargetState, ranges: Option<&ReplicatedRanges>) -> Vec<PlanEntry> {
+    records
+        .into_iter()
+        .map(|record| {
+            let offset = record.value.as_deref().and_then(|v| parse_offset_value(v).ok());
+            let existing = state.records.get(&record.key);
+            let change = match existing {
+                None => Change::New,
+                Some(e) if Some(&e.value) == record.value.as_ref() => Change::Unchanged,
+                Some(e) => match (parse_offset_value(&e.value).ok(), offset) {
+                    (Some(from), Some(to)) if from > to => Change::Backward { from },
+                    (Some(from), Some(_)) => Change::Forward { from },
+                    _ => Change::Replace,
+                },
+            };
+            let range = ranges.and_then(|ranges| {
+                let (_, _, topic, partition) = parse_mm2_source_key(&record.key)?;
+                let v = offset?;
+                Some(match ranges.get(&(topic, partition)) {
+                    None => RangeCheck::MissingPartition,
+                    Some(r) if v + 1 > r.end => RangeCheck::BeyondEnd { start: r.start, end: r.end },
+                    Some(r) if v + 1 < r.start => RangeCheck::BeforeStart { start: r.start, end: r.end },
+                    Some(r) => RangeCheck::InRange { start: r.start, end: r.end },
+                })
+            });
+            PlanEntry {
+                key: record.key.clone(),
+                partition: record.partition,
+                value: record.value.clone(),
+                origin: record.origin.clone(),
+                offset,
+                change,
+                range,
+                misplaced_in: existing.map(|e| e.partition).filter(|p| *p != record.partition),
+                record,
+            }
+        })
+        .collect()
+}
+
+/// Counts of a plan, by kind.
+#[derive(Debug, Default, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct PlanCounts {
+    pub new: u64,
+    pub unchanged: u64,
+    pub forward: u64,
+    pub backward: u64,
+    pub replace: u64,
+    pub out_of_range: u64,
+    pub misplaced: u64,
+}
+
+pub fn counts(entries: &[PlanEntry]) -> PlanCounts {
+    let mut c = PlanCounts::default();
+    for e in entries {
+        match e.change {
+            Change::New => c.new += 1,
+            Change::Unchanged => c.unchanged += 1,
+            Change::Forward { .. } => c.forward += 1,
+            Change::Backward { .. } => c.backward += 1,
+            Change::Replace => c.replace += 1,
+        }
+        if e.range.as_ref().is_some_and(|r| !r.is_ok()) {
+            c.out_of_range += 1;
+        }
+        if e.misplaced_in.is_some() {
+            c.misplaced += 1;
+        }
+    }
+    c
+}
+
+/// What the safety rules refuse, each with what MM2 would do; empty when the plan may be written.
+pub fn refusals(entries: &[PlanEntry], allow_rewind: bool, allow_out_of_range: bool) -> Vec<String> {
+    let mut out = Vec::new();
+    for e in entries.iter().filter(|e| e.change != Change::Unchanged) {
+        let name = describe_key(&e.key);
+        if let (Change::Backward { from }, false) = (&e.change, allow_rewind) {
+            let to = e.offset.unwrap_or_default();
+            out.push(format!(
+                "{name}: MM2 already holds offset {from}; writing {to} would move it backwards and MM2 \
+                 would copy records {}..={from} again (duplicates). Override with --allow-rewind.",
+                to + 1
+            ));
+        }
+        if !allow_out_of_range {
+            let v = e.offset.unwrap_or_default();
+            match &e.range {
+                Some(RangeCheck::BeyondEnd { start, end }) => out.push(format!(
+                    "{name}: offset {v} is beyond the replicated log [{start}, {end}): MM2 would find position {} \
+                     invalid and reset to auto.offset.reset (earliest: every record copied again). \
+                     Override with --allow-out-of-range.",
+                    v + 1
+                )),
+                Some(RangeCheck::BeforeStart { start, end }) => out.push(format!(
+                    "{name}: offset {v} is before the replicated log [{start}, {end}): records {}..{start} were \
+                     deleted before they were replicated, and MM2 would resume at {start}. \
+                     Override with --allow-out-of-range.",
+                    v + 1
+                )),
+                Some(RangeCheck::MissingPartition) => out.push(format!(
+                    "{name}: the replicated cluster has no such topic-partition; MM2 would not copy it. \
+                     Override with --allow-out-of-range."
+                )),
+                _ => {}
+            }
+        }
+    }
+    out
+}
+
+/// The records to write: everything that changes, once the refusals are settled.
+pub fn to_write(entries: &[PlanEntry]) -> Vec<TargetRecord> {
+    entries.iter().filter(|e| e.change != Change::Unchanged).map(|e| e.record.clone()).collect()
+}
+
+/// `topic/partition` of an MM2 key, else the key itself.
+pub fn describe_key(key: &[u8]) -> String {
+    match parse_mm2_source_key(key) {
+        Some((_, cluster, topic, partition)) => format!("{cluster}:{topic}/{partition}"),
+        None => String::from_utf8_lossy(key).into_owned(),
+    }
+}
+
+/// Records written by a run that the target does not hold afterwards (read back from the topic).
+pub fn unconfirmed(written: &[TargetRecord], state: &TargetState) -> Vec<String> {
+    written
+        .iter()
+        .filter(|r| {
+            state.records.get(&r.key).is_none_or(|e| Some(&e.value) != r.value.as_ref() || e.partition != r.partition)
+        })
+        .map(|r| describe_key(&r.key))
+        .collect()
+}
+
+/// A summary line per change kind, for reports.
+pub fn count_lines(c: &PlanCounts) -> BTreeMap<&'static str, u64> {
+    BTreeMap::from([
+        ("new", c.new),
+        ("unchanged", c.unchanged),
+        ("forward", c.forward),
+        ("backward", c.backward),
+        ("replace", c.replace),
+        ("out of range", c.out_of_range),
+        ("misplaced", c.misplaced),
+    ])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn target(key: &str, value: &str, partition: i32) -> TargetRecord {
+        TargetRecord {
+            topic: "mm2-offsets.a.internal".into(),
+            partition,
+            key: key.as_bytes().to_vec(),
+            value: Some(value.as_bytes().to_vec()),
+            origin: "line 1".into(),
+        }
+    }
+
+    const K: &str = r#"["MirrorSourceConnector",{"cluster":"a","partition":0,"topic":"t"}]"#;
+
+    fn state(value: &str, partition: i32) -> TargetState {
+        let mut s = TargetState::default();
+        s.records.insert(K.as_bytes().to_vec(), ExistingRecord { value: value.as_bytes().to_vec(), partition });
+        s
+    }
+
+    #[test]
+    fn classifies_changes() {
+        let r = || vec![target(K, r#"{"offset":10}"#, 3)];
+        assert_eq!(build(r(), &TargetState::default(), None)[0].change, Change::New);
+        assert_eq!(build(r(), &state(r#"{"offset":10}"#, 3), None)[0].change, Change::Unchanged);
+        assert_eq!(build(r(), &state(r#"{"offset":4}"#, 3), None)[0].change, Change::Forward { from: 4 });
+        assert_eq!(build(r(), &state(r#"{"offset":12}"#, 3), None)[0].change, Change::Backward { from: 12 });
+        assert_eq!(build(r(), &state(r#"{"offset":10}"#, 7), None)[0].misplaced_in, Some(7));
+    }
+
+    #[test]
+    fn range_check_uses_next_offset() {
+        let mut ranges = ReplicatedRanges::new();
+        ranges.insert(("t".into(), 0), PartitionRange { partition: 0, start: 5, end: 11 });
+        let at = |v: i64| build(vec![target(K, &format!(r#"{{"offset":{v}}}"#), 0)], &TargetState::default(), Some(&ranges))[0].range.clone();
+        assert_eq!(at(10), Some(RangeCheck::InRange { start: 5, end: 11 }));
+        assert_eq!(at(4), Some(RangeCheck::InRange { start: 5, end: 11 }));
+        assert_eq!(at(11), Some(RangeCheck::BeyondEnd { start: 5, end: 11 }));
+        assert_eq!(at(3), Some(RangeCheck::BeforeStart { start: 5, end: 11 }));
+        let other = r#"["MirrorSourceConnector",{"cluster":"a","partition":9,"topic":"t"}]"#;
+        assert_eq!(build(vec![target(other, r#"{"offset":1}"#, 0)], &TargetState::default(), Some(&ranges))[0].range, Some(RangeCheck::MissingPartition));
+    }
+
+    #[test]
+    fn refusals_say_what_mm2_would_do() {
+        let backward = build(vec![target(K, r#"{"offset":10}"#, 3)], &state(r#"{"offset":12}"#, 3), None);
+        let refused = refusals(&backward, false, false);
+        assert_eq!(refused.len(), 1);
+        assert!(refused[0].contains("a:t/0") && refused[0].contains("copy records 11..=12 again"), "{}", refused[0]);
+        assert!(refusals(&backward, true, false).is_empty());
+
+        let mut ranges = ReplicatedRanges::new();
+        ranges.insert(("t".into(), 0), PartitionRange { partition: 0, start: 0, end: 5 });
+        let beyond = build(vec![target(K, r#"{"offset":10}"#, 3)], &TargetState::default(), Some(&ranges));
+        let refused = refusals(&beyond, false, false);
+        assert!(refused[0].contains("reset to auto.offset.reset"), "{}", refused[0]);
+        assert!(refusals(&beyond, false, true).is_empty());
+    }
+
+    #[test]
+    fn unchanged_records_are_not_written_again() {
+        let entries = build(vec![target(K, r#"{"offset":10}"#, 3)], &state(r#"{"offset":10}"#, 3), None);
+        assert!(to_write(&entries).is_empty());
+        assert!(refusals(&entries, false, false).is_empty());
+    }
+}
