@@ -4,9 +4,11 @@ use tracing_subscriber::EnvFilter;
 
 fn main() {
     let cli = Cli::parse();
+    // librdkafka reports every failed connection attempt; the error the command returns says
+    // what matters, so its own log is shown only with -v.
     let default_level = match cli.verbose {
-        0 => "warn",
-        1 => "debug",
+        0 => "warn,rdkafka=off,librdkafka=off",
+        1 => "debug,rdkafka=warn,librdkafka=warn",
         _ => "trace",
     };
     tracing_subscriber::fmt()

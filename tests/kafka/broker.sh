@@ -7,6 +7,10 @@
 #                                            prints its bootstrap address (also in DIR/bootstrap)
 #   tests/kafka/broker.sh stop DIR           stop it and wait for it to exit
 #   tests/kafka/broker.sh classpath          the classpath (for MirrorMaker 2 and the tools)
+#   tests/kafka/broker.sh topics ARGS...     Kafka's own kafka-topics tool (TopicCommand)
+#   tests/kafka/broker.sh configs ARGS...    Kafka's own kafka-configs tool (ConfigCommand)
+#
+# With OWNER_PID set, `start` also stops the broker when that process exits (test harnesses).
 set -euo pipefail
 
 here="$(cd "$(dirname "$0")" && pwd)"
@@ -92,8 +96,21 @@ PY
         fi
         sleep 0.5
     done
+    if [ -n "${OWNER_PID:-}" ]; then
+        local broker_pid
+        broker_pid="$(cat "$dir/pid")"
+        nohup bash -c "while kill -0 $OWNER_PID 2>/dev/null && kill -0 $broker_pid 2>/dev/null; do sleep 1; done; kill $broker_pid 2>/dev/null" \
+            > /dev/null 2>&1 &
+    fi
     echo "127.0.0.1:$port" > "$dir/bootstrap"
     echo "127.0.0.1:$port"
+}
+
+tool() {
+    local class="$1"
+    shift
+    fetch
+    java -Xmx256m -Dlog4j2.level=warn -cp "$libs/*" "$class" "$@"
 }
 
 stop() {
@@ -116,5 +133,7 @@ case "${1:-}" in
     start) start "${2:?usage: broker.sh start DIR}" ;;
     stop) stop "${2:?usage: broker.sh stop DIR}" ;;
     classpath) fetch; echo "$libs/*" ;;
-    *) echo "usage: $0 fetch | start DIR | stop DIR | classpath" >&2; exit 2 ;;
+    topics) shift; tool org.apache.kafka.tools.TopicCommand "$@" ;;
+    configs) shift; tool org.apache.kafka.tools.ConfigCommand "$@" ;;
+    *) echo "usage: $0 fetch | start DIR | stop DIR | classpath | topics ARGS | configs ARGS" >&2; exit 2 ;;
 esac

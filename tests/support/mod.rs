@@ -1,0 +1,144 @@
+//! Test harness for the live tests: real Kafka brokers started by `tests/kafka/broker.sh`, and
+//! Debian's `kcat` as the independent client that writes inputs and reads results.
+#![allow(dead_code)]
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+use std::sync::OnceLock;
+
+use serde_json::Value;
+
+pub const BIN: &str = env!("CARGO_BIN_EXE_mm2-migrate");
+
+pub fn repo_path(rel: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("..").join(rel)
+}
+
+fn broker_script() -> PathBuf {
+    repo_path("tests/kafka/broker.sh")
+}
+
+/// A throwaway single-node Kafka broker, stopped when dropped (or when the test process exits).
+pub struct Broker {
+    dir: tempfile::TempDir,
+    pub bootstrap: String,
+}
+
+impl Broker {
+    pub fn start() -> Broker {
+        let dir = tempfile::tempdir().unwrap();
+        let output = Command::new(broker_script())
+            .arg("start")
+            .arg(dir.path())
+            .env("OWNER_PID", std::process::id().to_string())
+            .stderr(Stdio::inherit())
+            .output()
+            .expect("run tests/kafka/broker.sh");
+        assert!(output.status.success(), "the Kafka broker did not start");
+        let bootstrap = String::from_utf8(output.stdout).unwrap().trim().to_owned();
+        Broker { dir, bootstrap }
+    }
+}
+
+impl Drop for Broker {
+    fn drop(&mut self) {
+        let _ = Command::new(broker_script()).arg("stop").arg(self.dir.path()).status();
+    }
+}
+
+/// One broker shared by the tests of a binary; each test uses its own topic names.
+pub fn shared_broker() -> &'static Broker {
+    static BROKER: OnceLock<Broker> = OnceLock::new();
+    BROKER.get_or_init(Broker::start)
+}
+
+/// Kafka's own kafka-topics tool.
+pub fn kafka_topics(bootstrap: &str, args: &[&str]) -> String {
+    let output = Command::new(broker_script())
+        .arg("topics")
+        .args(["--bootstrap-server", bootstrap])
+        .args(args)
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&output.stdout).into_owned() + &String::from_utf8_lossy(&output.stderr);
+    assert!(output.status.success(), "kafka-topics {args:?}: {text}");
+    text
+}
+
+pub fn create_topic(bootstrap: &str, topic: &str, partitions: u32, cleanup_policy: &str) {
+    kafka_topics(
+        bootstrap,
+        &["--create", "--topic", topic, "--partitions", &partitions.to_string(), "--config", &format!("cleanup.policy={cleanup_policy}")],
+    );
+}
+
+/// Writes `(key, value)` records with kcat, partitioned by librdkafka's Java-compatible murmur2
+/// (as Connect's producer does); `None` is a tombstone.
+pub fn kcat_produce(bootstrap: &str, topic: &str, records: &[(&str, Option<&str>)]) {
+    kcat_produce_with(bootstrap, topic, None, records);
+}
+
+/// Writes records into one given partition.
+pub fn kcat_produce_to(bootstrap: &str, topic: &str, partition: i32, records: &[(&str, Option<&str>)]) {
+    kcat_produce_with(bootstrap, topic, Some(partition), records);
+}
+
+fn kcat_produce_with(bootstrap: &str, topic: &str, partition: Option<i32>, records: &[(&str, Option<&str>)]) {
+    let mut cmd = Command::new("kcat");
+    cmd.args(["-P", "-b", bootstrap, "-t", topic, "-K", "\t", "-Z", "-X", "partitioner=murmur2_random"]);
+    if let Some(p) = partition {
+        cmd.args(["-p", &p.to_string()]);
+    }
+    let mut child = cmd.stdin(Stdio::piped()).spawn().expect("kcat is installed (apt-get install kcat)");
+    let mut input = String::new();
+    for (key, value) in records {
+        assert!(!key.contains('\t') && !key.contains('\n'));
+        input.push_str(&format!("{key}\t{}\n", value.unwrap_or("")));
+    }
+    child.stdin.take().unwrap().write_all(input.as_bytes()).unwrap();
+    assert!(child.wait().unwrap().success(), "kcat produce to {topic}");
+}
+
+/// Every record of `topic`, or nothing when the topic does not exist (yet).
+pub fn kcat_consume_if_exists(bootstrap: &str, topic: &str) -> Vec<Value> {
+    let output = Command::new("kcat").args(["-C", "-b", bootstrap, "-t", topic, "-J", "-e", "-q"]).output().unwrap();
+    if !output.status.success() && String::from_utf8_lossy(&output.stderr).contains("Unknown topic") {
+        return Vec::new();
+    }
+    assert!(output.status.success(), "kcat consume {topic}: {}", String::from_utf8_lossy(&output.stderr));
+    String::from_utf8(output.stdout).unwrap().lines().map(|l| serde_json::from_str(l).unwrap()).collect()
+}
+
+/// Every record of `topic`, as kcat's JSON envelopes.
+pub fn kcat_consume(bootstrap: &str, topic: &str) -> Vec<Value> {
+    let output = Command::new("kcat").args(["-C", "-b", bootstrap, "-t", topic, "-J", "-e", "-q"]).output().unwrap();
+    assert!(output.status.success(), "kcat consume {topic}: {}", String::from_utf8_lossy(&output.stderr));
+    String::from_utf8(output.stdout).unwrap().lines().map(|l| serde_json::from_str(l).unwrap()).collect()
+}
+
+/// The partitions librdkafka's Java-compatible murmur2 partitioner picks for `keys` in a fresh
+/// topic of `partitions` partitions: an oracle independent of mm2-migrate's own murmur2.
+pub fn java_partitions(bootstrap: &str, keys: &[String], partitions: u32) -> std::collections::HashMap<String, i64> {
+    static COUNTER: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+    let topic = format!("oracle-{}-{}", std::process::id(), COUNTER.fetch_add(1, std::sync::atomic::Ordering::Relaxed));
+    create_topic(bootstrap, &topic, partitions, "delete");
+    let records: Vec<(&str, Option<&str>)> = keys.iter().map(|k| (k.as_str(), Some("x"))).collect();
+    kcat_produce(bootstrap, &topic, &records);
+    kcat_consume(bootstrap, &topic)
+        .into_iter()
+        .map(|r| (r["key"].as_str().unwrap().to_owned(), r["partition"].as_i64().unwrap()))
+        .collect()
+}
+
+pub fn mm2_migrate(args: &[&str]) -> Output {
+    Command::new(BIN).args(args).stdin(Stdio::null()).output().expect("run mm2-migrate")
+}
+
+pub fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+pub fn stdout(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
