@@ -254,3 +254,26 @@ fn follow_forwards_new_offsets_until_sigterm() {
     assert!(out.contains("follow stopped") && out.contains("forwarded                   2"), "{out}");
     assert_eq!(kcat_consume(b, target).len(), 3);
 }
+
+#[test]
+fn demo_runs_a_whole_migration_with_no_set_up() {
+    let output = mm2_migrate(&["demo"]);
+    assert!(output.status.success(), "{}", stderr(&output));
+    let out = stdout(&output);
+    for needle in [
+        "new         primary:orders/0 -> offset 57",
+        "new         primary:payments/0 -> offset 49",
+        "2. run: 3 records written, all read back from the topic",
+        "3. verify: 3 records checked, 0 differ",
+        "4. run again: 0 records written",
+        "records skipped             2 (non-canonical-key: 1, other-connector: 1)",
+    ] {
+        assert!(out.contains(needle), "missing {needle:?} in:\n{out}");
+    }
+    let json = mm2_migrate(&["demo", "--output", "json"]);
+    assert!(json.status.success());
+    let doc: serde_json::Value = serde_json::from_str(&stdout(&json)).unwrap();
+    assert_eq!(doc["run"]["written"].as_array().unwrap().len(), 3);
+    assert_eq!(doc["verify"]["differences"], 0);
+    assert_eq!(doc["second_run_written"], 0);
+}

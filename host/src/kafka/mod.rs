@@ -146,3 +146,83 @@ impl Connection {
         Ok(ranges)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    //! Failure paths on librdkafka's in-process mock broker, where errors can be injected.
+    use rdkafka::mocking::MockCluster;
+    use rdkafka::types::{RDKafkaApiKey, RDKafkaRespErr};
+
+    use super::*;
+    use crate::record::TargetRecord;
+
+    fn connection(bootstrap: &str) -> Connection {
+        Connection { role: "target", bootstrap: bootstrap.to_owned(), properties: Vec::new(), timeout: Duration::from_secs(2) }
+    }
+
+    fn records(n: usize) -> Vec<TargetRecord> {
+        (0..n)
+            .map(|i| TargetRecord {
+                topic: "offsets".into(),
+                partition: (i % 3) as i32,
+                key: format!("[\"k{i}\"]").into_bytes(),
+                value: Some(b"{\"offset\":1}".to_vec()),
+                origin: format!("line {i}"),
+            })
+            .collect()
+    }
+
+    #[test]
+    fn delivered_records_carry_their_partition_and_offset() {
+        let mock = MockCluster::new(1).unwrap();
+        mock.create_topic("offsets", 3, 1).unwrap();
+        let delivered = write_records(&connection(&mock.bootstrap_servers()), &records(6)).unwrap();
+        assert_eq!(delivered.len(), 6);
+        assert_eq!(delivered.iter().filter(|d| d.partition == 1).map(|d| d.offset).collect::<Vec<_>>(), [0, 1]);
+    }
+
+    #[test]
+    fn a_failed_write_says_what_did_not_land() {
+        let mock = MockCluster::new(1).unwrap();
+        mock.create_topic("offsets", 3, 1).unwrap();
+        let conn = connection(&mock.bootstrap_servers());
+        mock.request_errors(RDKafkaApiKey::Produce, &[RDKafkaRespErr::RD_KAFKA_RESP_ERR_TOPIC_AUTHORIZATION_FAILED; 50]);
+        let failure = write_records(&conn, &records(4)).unwrap_err();
+        assert_eq!(failure.landed.len() + failure.failed.len(), 4);
+        assert!(!failure.failed.is_empty());
+        let message = failure.to_string();
+        assert!(message.contains(&format!("{} of 4 records landed", failure.landed.len())), "{message}");
+        assert!(message.contains("line "), "{message}");
+    }
+
+    #[test]
+    fn authorization_failures_are_named() {
+        let mock = MockCluster::new(1).unwrap();
+        mock.create_topic("secret", 1, 1).unwrap();
+        mock.topic_error("secret", RDKafkaRespErr::RD_KAFKA_RESP_ERR_TOPIC_AUTHORIZATION_FAILED).unwrap();
+        let err = connection(&mock.bootstrap_servers()).partition_ranges("secret").unwrap_err();
+        assert!(matches!(err, KafkaError::Authorization { .. }), "{err}");
+        assert!(err.to_string().contains("not authorized"), "{err}");
+    }
+
+    #[test]
+    fn missing_topics_are_named() {
+        let mock = MockCluster::new(1).unwrap();
+        let err = connection(&mock.bootstrap_servers()).partition_ranges("absent").unwrap_err();
+        assert!(err.to_string().contains("topic \"absent\" does not exist"), "{err}");
+    }
+
+    #[test]
+    fn snapshots_read_every_partition_to_its_end() {
+        let mock = MockCluster::new(1).unwrap();
+        mock.create_topic("offsets", 3, 1).unwrap();
+        let conn = connection(&mock.bootstrap_servers());
+        write_records(&conn, &records(7)).unwrap();
+        let mut seen = Vec::new();
+        let ranges = read_snapshot(&conn, "offsets", |r| seen.push(r.origin)).unwrap();
+        assert_eq!(ranges.iter().map(|r| r.end).sum::<i64>(), 7);
+        seen.sort();
+        assert_eq!(seen.len(), 7);
+        assert!(seen.contains(&"offsets/0@2".to_owned()), "{seen:?}");
+    }
+}
