@@ -65,9 +65,9 @@ pub struct LiveCommand {
     #[command(flatten)]
     pub live: LiveArgs,
 
-    /// Report format.
-    #[arg(long, value_enum, default_value_t = OutputFormat::Text)]
-    pub output: OutputFormat,
+    /// Report format [default: text].
+    #[arg(long, value_enum)]
+    pub output: Option<OutputFormat>,
 }
 
 #[derive(Debug, Args)]
@@ -159,10 +159,14 @@ pub fn run(cli: Cli) -> Result<(), Failure> {
 
 /// Loads and configures a plugin.
 pub fn load_plugin(engine: &PluginEngine, spec: &str, settings: &[(String, String)]) -> Result<Plugin, Failure> {
-    let source = PluginSource::resolve(spec).map_err(plugin_failure)?;
-    let mut plugin = Plugin::load(engine, &source, Limits::default()).map_err(plugin_failure)?;
+    let mut plugin = load_unconfigured(engine, spec)?;
     plugin.configure(settings).map_err(plugin_failure)?;
     Ok(plugin)
+}
+
+fn load_unconfigured(engine: &PluginEngine, spec: &str) -> Result<Plugin, Failure> {
+    let source = PluginSource::resolve(spec).map_err(plugin_failure)?;
+    Plugin::load(engine, &source, Limits::default()).map_err(plugin_failure)
 }
 
 /// Maps a live command's failure to its exit status.
@@ -176,19 +180,30 @@ fn live_failure(e: LiveError) -> Failure {
 
 /// Resolves the job and loads its plugin. `--target-topic` also becomes the plugin's `target.topic`
 /// when the plugin has that key and it was not set.
-fn live_setup(engine: &PluginEngine, args: &LiveArgs) -> Result<(Plugin, LiveOptions), Failure> {
-    let job = args.resolve().map_err(usage)?;
-    let mut settings = job.settings.clone();
+/// A live command ready to go: its configured plugin, options, and report format.
+struct LiveSetup {
+    plugin: Plugin,
+    options: LiveOptions,
+    json: bool,
+    follow: bool,
+}
+
+fn live_setup(engine: &PluginEngine, command: &LiveCommand) -> Result<LiveSetup, Failure> {
+    let job = command.live.resolve().map_err(usage)?;
+    let json = match command.output {
+        Some(format) => format == OutputFormat::Json,
+        None => job.output.as_deref() == Some("json"),
+    };
+    let mut plugin = load_unconfigured(engine, &job.plugin)?;
+    let mut settings = job.settings;
     if let Some(topic) = &job.live.target_topic {
-        let source = PluginSource::resolve(&job.plugin).map_err(plugin_failure)?;
-        let probe = Plugin::load(engine, &source, Limits::default()).map_err(plugin_failure)?;
-        let has_key = probe.info().config.iter().any(|k| k.name == "target.topic");
+        let has_key = plugin.info().config.iter().any(|k| k.name == "target.topic");
         if has_key && !settings.iter().any(|(k, _)| k == "target.topic") {
             settings.push(("target.topic".to_owned(), topic.clone()));
         }
     }
-    let plugin = load_plugin(engine, &job.plugin, &settings)?;
-    Ok((plugin, job.live))
+    plugin.configure(&settings).map_err(plugin_failure)?;
+    Ok(LiveSetup { plugin, options: job.live, json, follow: job.follow })
 }
 
 fn emit(json: bool, value: &impl serde::Serialize, text: String) -> Result<(), Failure> {
@@ -199,7 +214,7 @@ fn emit(json: bool, value: &impl serde::Serialize, text: String) -> Result<(), F
 
 fn plan_command(args: LiveCommand) -> Result<(), Failure> {
     let engine = PluginEngine::new()?;
-    let (mut plugin, options) = live_setup(&engine, &args.live)?;
+    let LiveSetup { mut plugin, options, json, .. } = live_setup(&engine, &args)?;
     let outcome = live::plan(&mut plugin, &options).map_err(live_failure)?;
     plugin.close();
     let refusals = crate::plan::refusals(&outcome.entries, options.allow_rewind, options.allow_out_of_range);
@@ -213,18 +228,18 @@ fn plan_command(args: LiveCommand) -> Result<(), Failure> {
     for r in &refusals {
         text.push_str(&format!("  refused: {r}\n"));
     }
-    emit(args.output == OutputFormat::Json, &PlanJson { command: "plan", plan: &outcome, refusals: &refusals }, text)
+    emit(json, &PlanJson { command: "plan", plan: &outcome, refusals: &refusals }, text)
 }
 
 fn run_command(args: RunArgs) -> Result<(), Failure> {
     let engine = PluginEngine::new()?;
-    let (mut plugin, options) = live_setup(&engine, &args.command.live)?;
+    let LiveSetup { mut plugin, options, json, follow } = live_setup(&engine, &args.command)?;
+    let follow = follow || args.follow;
     let stop = Arc::new(AtomicBool::new(false));
     for signal in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
         signal_hook::flag::register(signal, stop.clone())?;
     }
     let outcome = live::run(&mut plugin, &options).map_err(live_failure)?;
-    let json = args.command.output == OutputFormat::Json;
     let mut text = render_plan(&outcome.plan, false);
     text.push_str(&format!(
         "  {:<28}{}{}\n",
@@ -235,7 +250,7 @@ fn run_command(args: RunArgs) -> Result<(), Failure> {
     if !outcome.written.is_empty() {
         text.push_str(&format!("  {:<28}all {} read back from the topic\n", "confirmed", outcome.written.len()));
     }
-    if !args.follow {
+    if !follow {
         plugin.close();
         return emit(json, &outcome, text);
     }
@@ -252,7 +267,7 @@ fn run_command(args: RunArgs) -> Result<(), Failure> {
 
 fn verify_command(args: LiveCommand) -> Result<(), Failure> {
     let engine = PluginEngine::new()?;
-    let (mut plugin, options) = live_setup(&engine, &args.live)?;
+    let LiveSetup { mut plugin, options, json, .. } = live_setup(&engine, &args)?;
     let outcome = live::plan(&mut plugin, &options).map_err(live_failure)?;
     plugin.close();
     let differences = live::differences(&outcome);
@@ -273,7 +288,6 @@ fn verify_command(args: LiveCommand) -> Result<(), Failure> {
     for d in &differences {
         text.push_str(&format!("  {}\n", describe_entry(d)));
     }
-    let json = args.output == OutputFormat::Json;
     let document = VerifyJson { command: "verify", target_topic: &outcome.target_topic, checked: outcome.entries.len(), differences: differences.clone() };
     emit(json, &document, text)?;
     if differences.is_empty() {

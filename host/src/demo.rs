@@ -9,7 +9,7 @@ use rdkafka::mocking::MockCluster;
 use rdkafka::producer::{BaseProducer, BaseRecord, Producer};
 use rdkafka::ClientConfig;
 
-use crate::cli::{Failure, OutputFormat, describe_entry, load_plugin, render_plan};
+use crate::cli::{Failure, describe_entry, load_plugin, render_plan};
 use crate::kafka::{Connection, TopicSetup};
 use crate::live::{self, LiveOptions};
 use crate::partition::partition_for_key;
@@ -19,7 +19,6 @@ const ALIAS: &str = "primary";
 const TARGET_TOPIC: &str = "mm2-offsets.primary.internal";
 
 pub fn run(json: bool) -> Result<(), Failure> {
-    let _ = OutputFormat::Text;
     let mock = MockCluster::new(1)?;
     let bootstrap = mock.bootstrap_servers();
     for (topic, partitions) in [("connect-offsets", 3), ("orders", 3), ("payments", 1), (TARGET_TOPIC, 25)] {

@@ -126,6 +126,10 @@ struct JobFile {
     replication_factor: Option<i32>,
     allow_rewind: Option<bool>,
     allow_out_of_range: Option<bool>,
+    /// `text` or `json`.
+    output: Option<String>,
+    /// `run` only: keep forwarding after the migration.
+    follow: Option<bool>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -144,6 +148,10 @@ pub struct Job {
     pub plugin: String,
     pub settings: Vec<(String, String)>,
     pub live: LiveOptions,
+    /// `output` from the job file (the command line's `--output` wins).
+    pub output: Option<String>,
+    /// `follow` from the job file (or `--follow`).
+    pub follow: bool,
 }
 
 fn merge(file: BTreeMap<String, String>, cli: &[(String, String)]) -> Vec<(String, String)> {
@@ -200,7 +208,10 @@ impl LiveArgs {
             allow_rewind: self.allow_rewind || file.allow_rewind.unwrap_or(false),
             allow_out_of_range: self.allow_out_of_range || file.allow_out_of_range.unwrap_or(false),
         };
-        Ok(Job { plugin, settings: merge(file.set, &self.settings), live })
+        if let Some(output) = file.output.as_deref().filter(|o| !matches!(*o, "text" | "json")) {
+            return Err(JobError::Missing(format!("job file: output must be \"text\" or \"json\", not {output:?}")));
+        }
+        Ok(Job { plugin, settings: merge(file.set, &self.settings), live, output: file.output, follow: file.follow.unwrap_or(false) })
     }
 }
 
@@ -219,6 +230,8 @@ plugin = "replicator-to-mm2"
 source-bootstrap = "a:9092"
 target-topic = "t"
 timeout = 5
+output = "json"
+follow = true
 [set]
 "source.cluster.alias" = "file"
 "offset.semantics" = "next"
@@ -247,6 +260,8 @@ timeout = 5
         assert_eq!(job.live.target.properties, [("security.protocol".to_owned(), "SSL".to_owned())]);
         assert_eq!(job.live.setup.partitions, 25);
         assert!(job.live.replicated.is_none());
+        assert_eq!(job.output.as_deref(), Some("json"));
+        assert!(job.follow);
     }
 
     #[test]

@@ -1,7 +1,6 @@
 //! The commands that work on live clusters (`plan`, `run`, `verify`, `run --follow`), over the
 //! translate pipeline, the Kafka module and the plan rules.
 
-use std::collections::HashMap;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
@@ -190,9 +189,10 @@ pub fn run(plugin: &mut Plugin, options: &LiveOptions) -> Result<RunOutcome, Liv
     let Some(topic) = outcome.target_topic.clone() else {
         return Ok(RunOutcome { plan: outcome, created_topic: false, written: Vec::new() });
     };
-    if to_write.is_empty() && outcome.target_exists {
+    if to_write.is_empty() && !outcome.target_exists {
         return Ok(RunOutcome { plan: outcome, created_topic: false, written: Vec::new() });
     }
+    // Also for an existing topic with nothing to write: a non-compacted offsets topic is an error.
     let (partitions, created) = kafka::ensure_topic(&options.target, &topic, &options.setup)?;
     if partitions != outcome.target_partitions {
         // The topic appeared (or was created) with another partition count than planned for.
@@ -200,6 +200,9 @@ pub fn run(plugin: &mut Plugin, options: &LiveOptions) -> Result<RunOutcome, Liv
             "target topic {topic:?} has {partitions} partitions, the plan was made for {}; run again",
             outcome.target_partitions
         )));
+    }
+    if to_write.is_empty() {
+        return Ok(RunOutcome { plan: outcome, created_topic: created, written: Vec::new() });
     }
     let written = kafka::write_records(&options.target, &to_write)?;
     let (state, _) = TargetState::read(&options.target, &topic)?;
@@ -237,13 +240,7 @@ pub fn follow(
             .map_err(|e| options.source.error(e))?;
     }
     consumer.assign(&assignment).map_err(|e| options.source.error(e))?;
-    let mut state: HashMap<Vec<u8>, Vec<u8>> = after
-        .plan
-        .target_state
-        .records
-        .iter()
-        .map(|(k, v)| (k.clone(), v.value.clone()))
-        .collect();
+    let mut target = after.plan.target_state.clone();
     let partitions = after.plan.target_partitions;
     tracing::info!("following {} from its end; stop with Ctrl-C or SIGTERM", options.source_topic);
 
@@ -283,35 +280,30 @@ pub fn follow(
         for (reason, n) in report.skipped {
             *summary.skipped.entry(reason).or_default() += n;
         }
-        let target = plan::TargetState {
-            records: state
-                .iter()
-                .map(|(k, v)| (k.clone(), plan::ExistingRecord { value: v.clone(), partition: partition_for_key(k, partitions) }))
-                .collect(),
-            records_read: 0,
-        };
+        // Range checks are for the snapshot: the old replicator's live offsets are in range.
         let entries = plan::build(records, &target, None);
-        let refused = plan::refusals(&entries, options.allow_rewind, true);
-        let refused_keys: Vec<Vec<u8>> = entries
-            .iter()
-            .filter(|e| matches!(e.change, plan::Change::Backward { .. }) && !options.allow_rewind)
-            .map(|e| e.key.clone())
-            .collect();
-        for r in &refused {
-            tracing::warn!("not forwarded: {r}");
+        let mut to_write = Vec::new();
+        for entry in entries {
+            let refused = plan::refusal(&entry, options.allow_rewind, true);
+            if !refused.is_empty() {
+                for r in &refused {
+                    tracing::warn!("not forwarded: {r}");
+                }
+                summary.refused.extend(refused);
+            } else if entry.change == plan::Change::Unchanged {
+                summary.unchanged += 1;
+            } else {
+                to_write.push(entry.record);
+            }
         }
-        summary.refused.extend(refused);
-        summary.unchanged += entries.iter().filter(|e| e.change == plan::Change::Unchanged).count() as u64;
-        let to_write: Vec<TargetRecord> =
-            plan::to_write(&entries).into_iter().filter(|r| !refused_keys.contains(&r.key)).collect();
         if to_write.is_empty() {
             continue;
         }
         kafka::write_records(&options.target, &to_write)?;
         for r in &to_write {
             tracing::info!("forwarded {} from {}", plan::describe_key(&r.key), r.origin);
-            if let Some(v) = &r.value {
-                state.insert(r.key.clone(), v.clone());
+            if let Some(value) = &r.value {
+                target.records.insert(r.key.clone(), plan::ExistingRecord { value: value.clone(), partition: r.partition });
             }
         }
         summary.forwarded += to_write.len() as u64;

@@ -209,38 +209,43 @@ pub fn counts(entries: &[PlanEntry]) -> PlanCounts {
 
 /// What the safety rules refuse, each with what MM2 would do; empty when the plan may be written.
 pub fn refusals(entries: &[PlanEntry], allow_rewind: bool, allow_out_of_range: bool) -> Vec<String> {
+    entries.iter().flat_map(|e| refusal(e, allow_rewind, allow_out_of_range)).collect()
+}
+
+/// Why one entry must not be written (rewind, out of range), saying what MM2 would then do.
+pub fn refusal(e: &PlanEntry, allow_rewind: bool, allow_out_of_range: bool) -> Vec<String> {
     let mut out = Vec::new();
-    for e in entries.iter().filter(|e| e.change != Change::Unchanged) {
-        let name = describe_key(&e.key);
-        if let (Change::Backward { from }, false) = (&e.change, allow_rewind) {
-            let to = e.offset.unwrap_or_default();
-            out.push(format!(
-                "{name}: MM2 already holds offset {from}; writing {to} would move it backwards and MM2 \
-                 would copy records {}..={from} again (duplicates). Override with --allow-rewind.",
-                to + 1
-            ));
-        }
-        if !allow_out_of_range {
-            let v = e.offset.unwrap_or_default();
-            match &e.range {
-                Some(RangeCheck::BeyondEnd { start, end }) => out.push(format!(
-                    "{name}: offset {v} is beyond the replicated log [{start}, {end}): MM2 would find position {} \
-                     invalid and reset to auto.offset.reset (earliest: every record copied again). \
-                     Override with --allow-out-of-range.",
-                    v + 1
-                )),
-                Some(RangeCheck::BeforeStart { start, end }) => out.push(format!(
-                    "{name}: offset {v} is before the replicated log [{start}, {end}): records {}..{start} were \
-                     deleted before they were replicated, and MM2 would resume at {start}. \
-                     Override with --allow-out-of-range.",
-                    v + 1
-                )),
-                Some(RangeCheck::MissingPartition) => out.push(format!(
-                    "{name}: the replicated cluster has no such topic-partition; MM2 would not copy it. \
-                     Override with --allow-out-of-range."
-                )),
-                _ => {}
-            }
+    if e.change == Change::Unchanged {
+        return out;
+    }
+    let name = describe_key(&e.key);
+    let v = e.offset.unwrap_or_default();
+    if let (Change::Backward { from }, false) = (&e.change, allow_rewind) {
+        out.push(format!(
+            "{name}: MM2 already holds offset {from}; writing {v} would move it backwards and MM2 \
+             would copy records {}..={from} again (duplicates). Override with --allow-rewind.",
+            v + 1
+        ));
+    }
+    if !allow_out_of_range {
+        match &e.range {
+            Some(RangeCheck::BeyondEnd { start, end }) => out.push(format!(
+                "{name}: offset {v} is beyond the replicated log [{start}, {end}): MM2 would find position {} \
+                 invalid and reset to auto.offset.reset (earliest: every record copied again). \
+                 Override with --allow-out-of-range.",
+                v + 1
+            )),
+            Some(RangeCheck::BeforeStart { start, end }) => out.push(format!(
+                "{name}: offset {v} is before the replicated log [{start}, {end}): records {}..{start} were \
+                 deleted before they were replicated, and MM2 would resume at {start}. \
+                 Override with --allow-out-of-range.",
+                v + 1
+            )),
+            Some(RangeCheck::MissingPartition) => out.push(format!(
+                "{name}: the replicated cluster has no such topic-partition; MM2 would not copy it. \
+                 Override with --allow-out-of-range."
+            )),
+            _ => {}
         }
     }
     out

@@ -162,11 +162,12 @@ impl<'p> Translator<'p> {
         if let Some(value) = &record.value {
             mm2_plugin_sdk::jackson::check_compact_json(value).map_err(|e| bad(format!("value: {e}")))?;
         }
-        let partition = match record.partition {
-            None => partition_for_key(&key, partitions),
-            Some(p) if (0..partitions as i64).contains(&i64::from(p)) => p,
-            Some(p) => return Err(bad(format!("partition {p} is not in 0..{partitions}"))),
-        };
+        // Connect's producer partitions by key; a record anywhere else is never compacted away
+        // and can win over MM2's own record at a restart, so a plugin cannot choose another.
+        let partition = partition_for_key(&key, partitions);
+        if let Some(p) = record.partition.filter(|p| *p != partition) {
+            return Err(bad(format!("partition {p} is not the key's partition {partition} of {partitions}")));
+        }
         let target = TargetRecord { topic: record.topic, partition, key, value: record.value, origin: origin.to_owned() };
         match self.by_key.get(&(target.topic.clone(), target.key.clone())) {
             Some(&i) if self.output[i].value == target.value => self.report.duplicate_outputs += 1,
