@@ -76,6 +76,7 @@ fn run_migrates_byte_exact_then_writes_nothing_and_refuses_rewinds() {
     let text = stdout(&plan);
     assert!(text.contains("new                         4"), "{text}");
     assert!(text.contains("will be created"), "{text}");
+    assert!(text.contains("policy built-in default: bundled plugins allowed"), "plan echoes the policy: {text}");
     assert!(!kafka_topics(b, &["--list"]).lines().any(|l| l == target), "plan must not create the topic");
 
     let first = mm2_migrate(&command("run", &run_args(b, source, alias, &[])));

@@ -9,7 +9,7 @@ use std::process::Command;
 /// Guest crates (under `guest/`) bundled into the binary, by plugin name.
 const BUNDLED: &[&str] = &["replicator-to-mm2"];
 /// Guest crates built alongside for tests only: exposed as file paths, never bundled.
-const TEST_GUESTS: &[&str] = &["adversarial"];
+const TEST_GUESTS: &[&str] = &["adversarial", "adversarial-imports"];
 
 const TARGET: &str = "wasm32-wasip2";
 

@@ -10,7 +10,8 @@ use clap::{Args, Parser, Subcommand};
 
 use crate::job::LiveArgs;
 use crate::live::{self, LiveError, LiveOptions, PlanOutcome};
-use crate::plugin::{Limits, Plugin, PluginEngine, PluginError, PluginSource};
+use crate::plugin::{CompileCache, Plugin, PluginEngine, PluginError, PluginSource};
+use crate::policy::Policy;
 use crate::record::TargetRecord;
 use crate::translate::{self, Report, TranslateError, TranslateOptions};
 
@@ -32,6 +33,15 @@ pub struct Cli {
     #[arg(short, long, action = clap::ArgAction::Count, global = true)]
     pub verbose: u8,
 
+    /// What plugins may do (TOML); without it, the built-in policy applies.
+    #[arg(long, global = true, value_name = "FILE", env = "MM2_MIGRATE_POLICY")]
+    pub policy: Option<PathBuf>,
+
+    /// Compile plugins every time instead of using the compile cache
+    /// ($MM2_MIGRATE_CACHE_DIR, else ~/.cache/mm2-migrate).
+    #[arg(long, global = true)]
+    pub no_cache: bool,
+
     #[command(subcommand)]
     pub command: Command,
 }
@@ -48,8 +58,27 @@ pub enum Command {
     Verify(LiveCommand),
     /// A complete migration on an in-process Kafka broker: no set-up at all.
     Demo(DemoArgs),
-    /// List the bundled plugins with their configuration keys.
-    Plugins,
+    /// List the bundled plugins with their configuration keys, or inspect one.
+    Plugins(PluginsArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct PluginsArgs {
+    #[command(subcommand)]
+    pub action: Option<PluginsAction>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum PluginsAction {
+    /// Name, version, contract, sha256, imports and configuration of a plugin: what a policy entry needs.
+    Inspect {
+        /// A .wasm component, or a bundled plugin's name.
+        #[arg(value_name = "PATH.wasm|NAME")]
+        plugin: String,
+        /// Report format.
+        #[arg(long, value_enum, default_value_t = OutputFormat::Text)]
+        output: OutputFormat,
+    },
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -141,19 +170,31 @@ fn usage(e: impl Into<anyhow::Error>) -> Failure {
 /// Setting-up errors (unknown plugin, bad configuration) are usage errors; the rest are failures.
 fn plugin_failure(e: PluginError) -> Failure {
     match e {
-        PluginError::UnknownPlugin { .. } | PluginError::Config { .. } | PluginError::Read { .. } => usage(e),
+        PluginError::UnknownPlugin { .. }
+        | PluginError::Config { .. }
+        | PluginError::Read { .. }
+        | PluginError::NotAllowed { .. } => usage(e),
         other => other.into(),
     }
 }
 
 pub fn run(cli: Cli) -> Result<(), Failure> {
+    let policy = match &cli.policy {
+        Some(path) => Policy::load(path).map_err(usage)?,
+        None => Policy::builtin(),
+    };
+    let cache = if cli.no_cache { None } else { CompileCache::default_dir().and_then(|d| CompileCache::open(&d)) };
+    let engine = PluginEngine::new(policy, cache)?;
     match cli.command {
-        Command::Translate(args) => translate(args),
-        Command::Plan(args) => plan_command(args),
-        Command::Run(args) => run_command(args),
-        Command::Verify(args) => verify_command(args),
-        Command::Demo(args) => crate::demo::run(args.output == OutputFormat::Json),
-        Command::Plugins => list_plugins(),
+        Command::Translate(args) => translate(&engine, args),
+        Command::Plan(args) => plan_command(&engine, args),
+        Command::Run(args) => run_command(&engine, args),
+        Command::Verify(args) => verify_command(&engine, args),
+        Command::Demo(args) => crate::demo::run(&engine, args.output == OutputFormat::Json),
+        Command::Plugins(PluginsArgs { action: None }) => list_plugins(&engine),
+        Command::Plugins(PluginsArgs { action: Some(PluginsAction::Inspect { plugin, output }) }) => {
+            inspect_plugin(&engine, &plugin, output == OutputFormat::Json)
+        }
     }
 }
 
@@ -166,7 +207,7 @@ pub fn load_plugin(engine: &PluginEngine, spec: &str, settings: &[(String, Strin
 
 fn load_unconfigured(engine: &PluginEngine, spec: &str) -> Result<Plugin, Failure> {
     let source = PluginSource::resolve(spec).map_err(plugin_failure)?;
-    Plugin::load(engine, &source, Limits::default()).map_err(plugin_failure)
+    Plugin::load(engine, &source).map_err(plugin_failure)
 }
 
 /// Maps a live command's failure to its exit status.
@@ -212,9 +253,8 @@ fn emit(json: bool, value: &impl serde::Serialize, text: String) -> Result<(), F
     Ok(())
 }
 
-fn plan_command(args: LiveCommand) -> Result<(), Failure> {
-    let engine = PluginEngine::new()?;
-    let LiveSetup { mut plugin, options, json, .. } = live_setup(&engine, &args)?;
+fn plan_command(engine: &PluginEngine, args: LiveCommand) -> Result<(), Failure> {
+    let LiveSetup { mut plugin, options, json, .. } = live_setup(engine, &args)?;
     let outcome = live::plan(&mut plugin, &options).map_err(live_failure)?;
     plugin.close();
     let refusals = crate::plan::refusals(&outcome.entries, options.allow_rewind, options.allow_out_of_range);
@@ -231,9 +271,8 @@ fn plan_command(args: LiveCommand) -> Result<(), Failure> {
     emit(json, &PlanJson { command: "plan", plan: &outcome, refusals: &refusals }, text)
 }
 
-fn run_command(args: RunArgs) -> Result<(), Failure> {
-    let engine = PluginEngine::new()?;
-    let LiveSetup { mut plugin, options, json, follow } = live_setup(&engine, &args.command)?;
+fn run_command(engine: &PluginEngine, args: RunArgs) -> Result<(), Failure> {
+    let LiveSetup { mut plugin, options, json, follow } = live_setup(engine, &args.command)?;
     let follow = follow || args.follow;
     let stop = Arc::new(AtomicBool::new(false));
     for signal in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
@@ -265,9 +304,8 @@ fn run_command(args: RunArgs) -> Result<(), Failure> {
     emit(json, &summary, text)
 }
 
-fn verify_command(args: LiveCommand) -> Result<(), Failure> {
-    let engine = PluginEngine::new()?;
-    let LiveSetup { mut plugin, options, json, .. } = live_setup(&engine, &args)?;
+fn verify_command(engine: &PluginEngine, args: LiveCommand) -> Result<(), Failure> {
+    let LiveSetup { mut plugin, options, json, .. } = live_setup(engine, &args)?;
     let outcome = live::plan(&mut plugin, &options).map_err(live_failure)?;
     plugin.close();
     let differences = live::differences(&outcome);
@@ -322,7 +360,8 @@ pub fn describe_entry(e: &crate::plan::PlanEntry) -> String {
 /// The plan as a readable report.
 pub fn render_plan(outcome: &PlanOutcome, with_entries: bool) -> String {
     let mut out = format!(
-        "source {} -> target {} ({}, {} partitions)\n",
+        "{}\nsource {} -> target {} ({}, {} partitions)\n",
+        outcome.policy,
         outcome.source_topic,
         outcome.target_topic.as_deref().unwrap_or("(nothing to write)"),
         if outcome.target_exists { "exists" } else { "will be created" },
@@ -342,9 +381,8 @@ pub fn render_plan(outcome: &PlanOutcome, with_entries: bool) -> String {
     out
 }
 
-fn translate(args: TranslateArgs) -> Result<(), Failure> {
-    let engine = PluginEngine::new()?;
-    let mut plugin = load_plugin(&engine, &args.plugin.plugin, &args.plugin.settings)?;
+fn translate(engine: &PluginEngine, args: TranslateArgs) -> Result<(), Failure> {
+    let mut plugin = load_plugin(engine, &args.plugin.plugin, &args.plugin.settings)?;
     let reader: Box<dyn BufRead> = if args.input.as_os_str() == "-" {
         Box::new(BufReader::new(io::stdin()))
     } else {
@@ -419,14 +457,62 @@ fn render_report_as(plugin: &str, report: &Report, out_label: &str) -> String {
     out
 }
 
-fn list_plugins() -> Result<(), Failure> {
-    let engine = PluginEngine::new()?;
+fn list_plugins(engine: &PluginEngine) -> Result<(), Failure> {
     let mut out = String::new();
     for name in mm2_migrate_bundled::names() {
-        let plugin = Plugin::load(&engine, &PluginSource::Bundled(name), Limits::default())?;
-        let info = plugin.info();
+        let plugin = Plugin::load(engine, &PluginSource::Bundled(name)).map_err(plugin_failure)?;
+        out.push_str(&describe_plugin(plugin.info(), &plugin.config_definition()));
+    }
+    io::stdout().lock().write_all(out.as_bytes())?;
+    Ok(())
+}
+
+fn inspect_plugin(engine: &PluginEngine, spec: &str, json: bool) -> Result<(), Failure> {
+    let source = PluginSource::resolve(spec).map_err(plugin_failure)?;
+    let inspection = crate::plugin::inspect(engine, &source).map_err(plugin_failure)?;
+    let mut text = format!("source    {}\nsha256    {}\n", inspection.source, inspection.sha256);
+    text.push_str("imports\n");
+    for import in &inspection.imports {
+        let mark = if Some(import) == inspection.forbidden_import.as_ref() { "  <- refused" } else { "" };
+        text.push_str(&format!("  {import}{mark}\n"));
+    }
+    let info_json = match (&inspection.info, &inspection.forbidden_import) {
+        (Some(info), _) => {
+            let keys: Vec<_> = info.config.iter().map(|k| serde_json::json!({
+                "name": k.name, "required": k.required, "default": k.default_value,
+                "documentation": k.documentation, "valid_values": k.valid_values,
+            })).collect();
+            text.push_str(&describe_plugin(info, &info.config.iter().map(crate::plugin::config_key_of).collect::<Vec<_>>()));
+            text.push_str(&format!(
+                "policy entry:\n  [[plugins]]\n  name = {:?}\n  sha256 = \"{}\"\n",
+                info.name, inspection.sha256
+            ));
+            serde_json::json!({"name": info.name, "version": info.version, "contract_version": info.contract_version,
+                "description": info.description, "config": keys})
+        }
+        (None, Some(import)) => {
+            text.push_str(&format!("refused: it imports {import}, which plugins may not use\n"));
+            serde_json::Value::Null
+        }
+        (None, None) => serde_json::Value::Null,
+    };
+    let document = serde_json::json!({"inspection": inspection, "plugin": info_json});
+    emit(json, &document, text)?;
+    match &inspection.forbidden_import {
+        Some(import) => Err(Failure {
+            status: EXIT_FAILED,
+            error: PluginError::ForbiddenImport { plugin: inspection.source.clone(), import: import.clone() }.into(),
+        }),
+        None => Ok(()),
+    }
+}
+
+/// A plugin's description and configuration keys, as `plugins` lists them.
+fn describe_plugin(info: &crate::plugin::wit::PluginInfo, keys: &[mm2_plugin_sdk::ConfigKey]) -> String {
+    let mut out = String::new();
+    {
         out.push_str(&format!("{} {} (contract {})\n  {}\n", info.name, info.version, info.contract_version, info.description));
-        for key in plugin.config_definition() {
+        for key in keys {
             let default = match (&key.default_value, key.required) {
                 (_, true) => "required".to_owned(),
                 (Some(d), false) => format!("default {d:?}"),
@@ -447,6 +533,5 @@ fn list_plugins() -> Result<(), Failure> {
         }
         out.push('\n');
     }
-    io::stdout().lock().write_all(out.as_bytes())?;
-    Ok(())
+    out
 }

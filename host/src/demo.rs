@@ -18,7 +18,7 @@ use crate::plugin::PluginEngine;
 const ALIAS: &str = "primary";
 const TARGET_TOPIC: &str = "mm2-offsets.primary.internal";
 
-pub fn run(json: bool) -> Result<(), Failure> {
+pub fn run(engine: &PluginEngine, json: bool) -> Result<(), Failure> {
     let mock = MockCluster::new(1)?;
     let bootstrap = mock.bootstrap_servers();
     for (topic, partitions) in [("connect-offsets", 3), ("orders", 3), ("payments", 1), (TARGET_TOPIC, 25)] {
@@ -68,8 +68,7 @@ pub fn run(json: bool) -> Result<(), Failure> {
         allow_rewind: false,
         allow_out_of_range: false,
     };
-    let engine = PluginEngine::new()?;
-    let mut plugin = load_plugin(&engine, "replicator-to-mm2", &[("source.cluster.alias".to_owned(), ALIAS.to_owned())])?;
+    let mut plugin = load_plugin(engine, "replicator-to-mm2", &[("source.cluster.alias".to_owned(), ALIAS.to_owned())])?;
 
     let plan = live::plan(&mut plugin, &options)?;
     let first = live::run(&mut plugin, &options)?;

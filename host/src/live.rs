@@ -55,6 +55,8 @@ pub enum LiveError {
 #[derive(Debug, Clone, serde::Serialize)]
 pub struct PlanOutcome {
     pub plugin: String,
+    /// The policy the plugin ran under, as echoed to the operator.
+    pub policy: String,
     pub source_topic: String,
     pub target_topic: Option<String>,
     pub target_exists: bool,
@@ -71,6 +73,13 @@ pub struct PlanOutcome {
 
 /// Reads the source snapshot, translates it, reads the target and compares.
 pub fn plan(plugin: &mut Plugin, options: &LiveOptions) -> Result<PlanOutcome, LiveError> {
+    if !plugin.policy().may_read(&options.source_topic) {
+        return Err(LiveError::Unsafe(format!(
+            "the policy ({}) does not allow reading topic {:?} (topics.source)",
+            plugin.policy().origin,
+            options.source_topic
+        )));
+    }
     // 1. The source offsets topic, compacted as Connect would load it.
     let mut compactor = Compactor::new();
     let mut keyless = Vec::new();
@@ -117,6 +126,7 @@ pub fn plan(plugin: &mut Plugin, options: &LiveOptions) -> Result<PlanOutcome, L
     let entries = plan::build(records, &target_state, ranges.as_ref());
     Ok(PlanOutcome {
         plugin: plugin.label().to_owned(),
+        policy: plugin.policy().summary(),
         source_topic: options.source_topic.clone(),
         target_topic,
         target_exists,

@@ -78,6 +78,8 @@ pub enum TranslateError {
          refusing to pick one (narrow the plugin configuration so each offset has one source)"
     )]
     Conflict { topic: String, key: String, first: String, second: String },
+    #[error("{origin}: the policy does not allow reading topic {topic:?} (topics.source)")]
+    SourceTopic { origin: String, topic: String },
     #[error(transparent)]
     Plugin(#[from] PluginError),
     #[error(transparent)]
@@ -95,7 +97,8 @@ pub struct Translator<'p> {
 }
 
 impl<'p> Translator<'p> {
-    pub fn new(plugin: &'p mut Plugin, options: TranslateOptions) -> Translator<'p> {
+    pub fn new(plugin: &'p mut Plugin, mut options: TranslateOptions) -> Translator<'p> {
+        options.skip_invalid |= plugin.policy().skips_bad_records();
         Translator {
             plugin,
             options,
@@ -119,6 +122,9 @@ impl<'p> Translator<'p> {
 
     /// Queues a live record, running a batch when it is full.
     pub fn push(&mut self, record: SourceRecord) -> Result<(), TranslateError> {
+        if let Some(topic) = record.topic.as_ref().filter(|t| !self.plugin.policy().may_read(t)) {
+            return Err(TranslateError::SourceTopic { origin: record.origin.clone(), topic: topic.clone() });
+        }
         self.batch.push(record);
         if self.batch.len() >= self.options.batch_size.max(1) {
             self.run_batch()?;

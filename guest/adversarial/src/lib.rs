@@ -16,6 +16,10 @@ pub const BEHAVIORS: &[&str] = &[
     "not-json",
     "invalid-utf8",
     "log-flood",
+    "stdout-flood",
+    "probe-env",
+    "stack",
+    "big-record",
 ];
 
 pub struct Adversarial {
@@ -63,8 +67,39 @@ impl Mapping for Adversarial {
                 }
             }
             "huge-output" => Outcome::Emit(
-                (0..100_000).map(|i| Record::keyed(&self.topic, format!("[{i}]").into_bytes(), vec![b'1'; 1024])).collect(),
+                (0..1_000).map(|i| Record::keyed(&self.topic, format!("[{i}]").into_bytes(), b"1".to_vec())).collect(),
             ),
+            "big-record" => Outcome::Emit(vec![Record::keyed(&self.topic, key, vec![b'1'; 2 << 20])]),
+            "stdout-flood" => {
+                for i in 0..100_000 {
+                    println!("line {i} of a plugin that prints too much");
+                }
+                Outcome::Emit(vec![Record::keyed(&self.topic, key, value)])
+            }
+            "probe-env" => {
+                // What the sandbox gives: no environment, no arguments, an empty stdin.
+                use std::io::Read;
+                let mut stdin = Vec::new();
+                let stdin_read = std::io::stdin().read_to_end(&mut stdin).map_or(-1, |n| n as i64);
+                println!(
+                    "probe env={} args={} stdin={stdin_read} cwd={}",
+                    std::env::vars().count(),
+                    std::env::args().count(),
+                    std::env::current_dir().map(|d| d.display().to_string()).unwrap_or_else(|e| format!("error: {e}"))
+                );
+                eprintln!("probe stderr");
+                Outcome::Emit(vec![Record::keyed(&self.topic, key, value)])
+            }
+            "stack" => {
+                // Plain locals live on the wasm stack (not Rust's shadow stack in linear memory),
+                // and the work after the call keeps it from becoming a loop.
+                #[allow(unconditional_recursion)]
+                fn deeper(n: u64) -> u64 {
+                    let r = deeper(std::hint::black_box(n + 1));
+                    std::hint::black_box(r) ^ n
+                }
+                Outcome::Emit(vec![Record::keyed(&self.topic, deeper(0).to_string().into_bytes(), value)])
+            }
             "forbidden-topic" => Outcome::Emit(vec![Record::keyed("__consumer_offsets", key, value)]),
             "no-key" => Outcome::Emit(vec![Record { topic: self.topic.clone(), value: Some(value), ..Record::default() }]),
             "not-json" => Outcome::Emit(vec![Record::keyed(&self.topic, b"[\"x\", {}]".to_vec(), b"{offset: 1}".to_vec())]),

@@ -1,57 +1,41 @@
-//! The wasmtime engine shared by every plugin of a run, with its epoch ticker.
+//! The wasmtime engine shared by every plugin of a run, shaped by the policy, with its epoch
+//! ticker and the compile cache.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::thread::JoinHandle;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use wasmtime::component::{Component, Linker};
 use wasmtime::{Config, Engine};
 
+use super::cache::{CacheOutcome, CompileCache};
 use super::instance::{PluginError, PluginState};
 use super::wit;
+use crate::policy::Policy;
 
 /// How often the epoch advances: the granularity of call deadlines.
 pub(crate) const EPOCH_TICK: Duration = Duration::from_millis(10);
 
-/// Resource limits for one plugin instance.
-#[derive(Debug, Clone)]
-pub struct Limits {
-    /// Linear memory of the instance, in bytes.
-    pub memory_bytes: usize,
-    /// Wall-clock time one call (`describe`, `configure`, one `apply` batch) may take.
-    pub call_timeout: Duration,
-    /// Bytes the plugin may send through `log` (and WASI stdout/stderr) per call.
-    pub log_bytes_per_call: usize,
-}
-
-impl Default for Limits {
-    fn default() -> Self {
-        Limits {
-            memory_bytes: 64 << 20,
-            call_timeout: Duration::from_secs(10),
-            log_bytes_per_call: 64 << 10,
-        }
-    }
-}
-
-/// The wasm stack a plugin may use; native stack overflow is not an option.
-const MAX_WASM_STACK: usize = 512 << 10;
-
 pub struct PluginEngine {
     pub(crate) engine: Engine,
     pub(crate) linker: Linker<PluginState>,
+    policy: Policy,
+    cache: Option<CompileCache>,
     stop: Arc<AtomicBool>,
     ticker: Option<JoinHandle<()>>,
 }
 
 impl PluginEngine {
-    pub fn new() -> Result<PluginEngine, PluginError> {
+    /// An engine enforcing `policy`; compiled components go to `cache` when given.
+    pub fn new(policy: Policy, cache: Option<CompileCache>) -> Result<PluginEngine, PluginError> {
+        let limits = policy.limits();
         let mut config = Config::new();
         config
             .wasm_component_model(true)
             .epoch_interruption(true)
-            .max_wasm_stack(MAX_WASM_STACK);
+            .max_wasm_stack(limits.wasm_stack_bytes as usize)
+            .consume_fuel(limits.fuel_per_batch.is_some());
         let engine = Engine::new(&config).map_err(PluginError::engine)?;
 
         let mut linker = Linker::new(&engine);
@@ -73,15 +57,26 @@ impl PluginEngine {
                 })
                 .map_err(|e| PluginError::Engine(format!("cannot start the epoch thread: {e}")))?
         };
-        Ok(PluginEngine { engine, linker, stop, ticker: Some(ticker) })
+        Ok(PluginEngine { engine, linker, policy, cache, stop, ticker: Some(ticker) })
     }
 
-    /// Compiles a component.
-    pub fn compile(&self, label: &str, bytes: &[u8]) -> Result<Component, PluginError> {
-        Component::from_binary(&self.engine, bytes).map_err(|e| PluginError::Compile {
-            plugin: label.to_owned(),
-            message: format!("{e:#}"),
-        })
+    pub fn policy(&self) -> &Policy {
+        &self.policy
+    }
+
+    /// Compiles a component, or loads it compiled from the cache.
+    pub(crate) fn compile(&self, label: &str, sha256: &str, bytes: &[u8]) -> Result<Component, PluginError> {
+        let started = Instant::now();
+        let error = |e: wasmtime::Error| PluginError::Compile { plugin: label.to_owned(), message: format!("{e:#}") };
+        let (component, outcome) = match &self.cache {
+            Some(cache) => cache.load_or_compile(&self.engine, sha256, bytes).map_err(error)?,
+            None => (Component::from_binary(&self.engine, bytes).map_err(error)?, CacheOutcome::Compiled),
+        };
+        match outcome {
+            CacheOutcome::Hit => tracing::debug!("plugin {label}: loaded compiled component from the cache in {:?}", started.elapsed()),
+            CacheOutcome::Compiled => tracing::debug!("plugin {label}: compiled in {:?}", started.elapsed()),
+        }
+        Ok(component)
     }
 }
 

@@ -1,15 +1,20 @@
 //! Loading and running mapping plugins (WebAssembly components) in a sandbox.
 //!
 //! A plugin gets no files, no network, no environment and no arguments: the WASI interfaces a
-//! Rust `wasm32-wasip2` build imports are linked to an empty context, and the only real service is
-//! the contract's `log`. Every call runs under a wall-clock deadline (epoch interruption) and a
-//! memory cap; a trap poisons the instance, which is never called again.
+//! Rust `wasm32-wasip2` build imports are linked to an empty context (stdout and stderr captured
+//! into its bounded log), a component importing anything else is refused before it runs, and the
+//! only real service is the contract's `log`. The policy (`crate::policy`) pins which plugins may
+//! run and bounds each call's memory, stack, time, fuel and output; a trap poisons the instance,
+//! which is never called again.
 
+mod cache;
+mod capture;
 mod engine;
 mod instance;
 
-pub use engine::{Limits, PluginEngine};
-pub use instance::{Plugin, PluginError, PluginLog};
+pub use cache::{CacheOutcome, CompileCache};
+pub use engine::PluginEngine;
+pub use instance::{Inspection, Plugin, PluginError, PluginLog, component_imports, config_key_of, inspect};
 
 /// Generated host-side bindings of `wit/mapping.wit`.
 pub mod wit {

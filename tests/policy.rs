@@ -1,0 +1,289 @@
+//! Policy-controlled execution, proven with hostile plugins run by the built binary: every limit
+//! trips with an error naming it, within the configured time, the process exits cleanly, and
+//! nothing of the failed batch reaches stdout.
+
+mod support;
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+use support::{BIN, stderr, stdout};
+
+fn guest(name: &str) -> &'static str {
+    mm2_migrate_bundled::test_guest_path(name).expect("test guest built")
+}
+
+struct Scratch {
+    dir: tempfile::TempDir,
+}
+
+impl Scratch {
+    fn new() -> Scratch {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(
+            dir.path().join("input.jsonl"),
+            [
+                r#"{"topic":"connect-offsets","partition":0,"offset":0,"key":"[\"replicator\",{\"topic\":\"a\",\"partition\":0}]","payload":"{\"offset\":5}"}"#,
+                r#"{"topic":"connect-offsets","partition":0,"offset":1,"key":"[\"replicator\",{\"topic\":\"b\",\"partition\":0}]","payload":"{\"offset\":6}"}"#,
+            ]
+            .join("\n"),
+        )
+        .unwrap();
+        Scratch { dir }
+    }
+
+    fn path(&self, name: &str) -> PathBuf {
+        self.dir.path().join(name)
+    }
+
+    fn policy(&self, text: &str) -> String {
+        let path = self.path("policy.toml");
+        std::fs::write(&path, text).unwrap();
+        path.display().to_string()
+    }
+
+    /// `translate` with `plugin` and `settings` under the policy text (none: built-in policy).
+    fn translate(&self, policy: Option<&str>, plugin: &str, settings: &[&str]) -> Output {
+        let input = self.path("input.jsonl").display().to_string();
+        let mut args = vec!["translate".to_owned(), "--plugin".to_owned(), plugin.to_owned(), "--input".to_owned(), input];
+        if let Some(text) = policy {
+            args.extend(["--policy".to_owned(), self.policy(text)]);
+        }
+        for s in settings {
+            args.extend(["--set".to_owned(), (*s).to_owned()]);
+        }
+        run(&args, self.dir.path())
+    }
+}
+
+fn run(args: &[String], cache: &Path) -> Output {
+    Command::new(BIN)
+        .args(args)
+        .env("MM2_MIGRATE_CACHE_DIR", cache.join("cache"))
+        .stdin(Stdio::null())
+        .output()
+        .unwrap()
+}
+
+/// The run failed cleanly (exit 1, not a signal), wrote nothing, and named `needle`.
+fn assert_stopped(output: &Output, needle: &str) {
+    assert_eq!(output.status.code(), Some(1), "{}", stderr(output));
+    assert!(output.stdout.is_empty(), "nothing may be written: {}", stdout(output));
+    assert!(stderr(output).contains(needle), "missing {needle:?} in: {}", stderr(output));
+}
+
+#[test]
+fn an_endless_loop_is_stopped_at_the_deadline() {
+    let s = Scratch::new();
+    let started = Instant::now();
+    let output = s.translate(Some("allow-unpinned = true\n[limits]\ncall-timeout-ms = 300\n"), guest("adversarial"), &["behavior=loop"]);
+    assert_stopped(&output, "exceeded its time limit (limits.call-timeout-ms = 300) in apply");
+    assert!(started.elapsed() < Duration::from_secs(10), "took {:?}", started.elapsed());
+}
+
+#[test]
+fn fuel_bounds_a_batch_deterministically() {
+    let s = Scratch::new();
+    let output = s.translate(Some("allow-unpinned = true\n[limits]\nfuel-per-batch = 5000000\n"), guest("adversarial"), &["behavior=loop"]);
+    assert_stopped(&output, "exhausted its fuel (limits.fuel-per-batch = 5000000) in apply");
+    // The same budget is plenty for a plugin that behaves.
+    let output = s.translate(Some("allow-unpinned = true\n[limits]\nfuel-per-batch = 5000000\n"), guest("adversarial"), &["behavior=echo"]);
+    assert!(output.status.success(), "{}", stderr(&output));
+}
+
+#[test]
+fn a_memory_bomb_hits_the_memory_limit() {
+    let s = Scratch::new();
+    let output = s.translate(Some("allow-unpinned = true\n[limits]\nmemory-bytes = 16777216\n"), guest("adversarial"), &["behavior=memory"]);
+    assert_stopped(&output, "exceeded its memory limit (limits.memory-bytes = 16777216) in apply");
+}
+
+#[test]
+fn runaway_recursion_hits_the_stack_limit() {
+    let s = Scratch::new();
+    let output = s.translate(Some("allow-unpinned = true\n[limits]\nwasm-stack-bytes = 131072\n"), guest("adversarial"), &["behavior=stack"]);
+    assert_stopped(&output, "overflowed its stack (limits.wasm-stack-bytes = 131072) in apply");
+}
+
+#[test]
+fn output_bounds_stop_the_batch() {
+    let s = Scratch::new();
+    let output = s.translate(None, guest("adversarial"), &["behavior=huge-output"]);
+    assert_stopped(&output, "output.max-records-per-input exceeded: 1000 records for input 0, at most 16");
+    let output = s.translate(None, guest("adversarial"), &["behavior=big-record"]);
+    assert_stopped(&output, "output.max-record-bytes exceeded");
+    let output = s.translate(Some("allow-unpinned = true\n[output]\nmax-batch-bytes = 100\n"), guest("adversarial"), &["behavior=echo"]);
+    assert_stopped(&output, "output.max-batch-bytes exceeded");
+}
+
+#[test]
+fn emitting_to_a_forbidden_topic_is_stopped() {
+    let s = Scratch::new();
+    // Kafka's internal topics are forbidden by the built-in policy.
+    let output = s.translate(None, guest("adversarial"), &["behavior=forbidden-topic"]);
+    assert_stopped(&output, "topics.target exceeded: it emitted to topic \"__consumer_offsets\"");
+    // A policy narrows the targets further.
+    let policy = "allow-unpinned = true\n[topics]\ntarget = [\"mm2-offsets\\\\..*\\\\.internal\"]\n";
+    let output = s.translate(Some(policy), guest("adversarial"), &["behavior=echo", "topic=elsewhere"]);
+    assert_stopped(&output, "emitted to topic \"elsewhere\"");
+    let output = s.translate(Some(policy), guest("adversarial"), &["behavior=echo"]);
+    assert!(output.status.success(), "{}", stderr(&output));
+}
+
+#[test]
+fn source_topics_are_checked() {
+    let s = Scratch::new();
+    let policy = "[topics]\nsource = [\"replicator-offsets\"]\n";
+    let output = s.translate(Some(policy), "replicator-to-mm2", &["source.cluster.alias=a"]);
+    assert_stopped(&output, "the policy does not allow reading topic \"connect-offsets\" (topics.source)");
+}
+
+#[test]
+fn the_sandbox_gives_no_environment_arguments_or_stdin_and_captures_stdout() {
+    let s = Scratch::new();
+    let input = s.path("input.jsonl").display().to_string();
+    let args: Vec<String> = ["-v", "translate", "--plugin", guest("adversarial"), "--set", "behavior=probe-env", "--input", &input]
+        .iter()
+        .map(|a| (*a).to_owned())
+        .collect();
+    let output = Command::new(BIN)
+        .args(&args)
+        .env("MM2_MIGRATE_CACHE_DIR", s.path("cache"))
+        .env("SECRET_TOKEN", "hunter2")
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "{}", stderr(&output));
+    let err = stderr(&output);
+    assert!(err.contains("stdout: probe env=0 args=0 stdin=0"), "{err}");
+    assert!(err.contains("stderr: probe stderr"), "{err}");
+    assert!(!err.contains("hunter2") && !stdout(&output).contains("hunter2"));
+}
+
+#[test]
+fn chatty_plugins_are_cut_at_the_log_budget() {
+    let s = Scratch::new();
+    let output = s.translate(Some("allow-unpinned = true\n[output]\nmax-log-bytes-per-batch = 1000\n"), guest("adversarial"), &["behavior=stdout-flood"]);
+    assert!(output.status.success(), "{}", stderr(&output));
+    assert!(stderr(&output).contains("bytes of plugin stdout dropped: over output.max-log-bytes-per-batch"), "{}", stderr(&output));
+    let output = s.translate(Some("allow-unpinned = true\n[output]\nmax-log-bytes-per-batch = 1000\n"), guest("adversarial"), &["behavior=log-flood"]);
+    assert!(output.status.success(), "{}", stderr(&output));
+    assert!(stderr(&output).contains("plugin log lines dropped"), "{}", stderr(&output));
+}
+
+#[test]
+fn a_panic_is_a_trap_not_a_crash() {
+    let s = Scratch::new();
+    let output = s.translate(None, guest("adversarial"), &["behavior=panic"]);
+    assert_stopped(&output, "trapped in apply: wasm trap: wasm `unreachable` instruction executed");
+    assert!(stderr(&output).contains("adversarial plugin panics on purpose"), "{}", stderr(&output));
+}
+
+#[test]
+fn components_importing_files_or_sockets_are_refused_at_load() {
+    let s = Scratch::new();
+    let output = s.translate(None, guest("adversarial-imports"), &[]);
+    assert_stopped(&output, "imports wasi:");
+    let err = stderr(&output);
+    assert!(err.contains("wasi:filesystem") || err.contains("wasi:sockets"), "{err}");
+    assert!(err.contains("which plugins may not use"), "{err}");
+
+    let inspect = run(&["plugins".into(), "inspect".into(), guest("adversarial-imports").into()], s.dir.path());
+    assert_eq!(inspect.status.code(), Some(1));
+    assert!(stdout(&inspect).contains("<- refused") && stdout(&inspect).contains("refused: it imports wasi:"), "{}", stdout(&inspect));
+}
+
+fn sha256_of(path: &str, cache: &Path) -> String {
+    let output = run(&["plugins".into(), "inspect".into(), path.into(), "--output".into(), "json".into()], cache);
+    assert!(output.status.success(), "{}", stderr(&output));
+    let doc: serde_json::Value = serde_json::from_str(&stdout(&output)).unwrap();
+    doc["inspection"]["sha256"].as_str().unwrap().to_owned()
+}
+
+#[test]
+fn pinned_plugins_run_and_tampered_ones_are_refused_before_compiling() {
+    let s = Scratch::new();
+    let original = guest("adversarial");
+    let sha = sha256_of(original, s.dir.path());
+    let policy = format!("[[plugins]]\nname = \"adversarial\"\nsha256 = \"{sha}\"\n");
+    let output = s.translate(Some(&policy), original, &["behavior=echo"]);
+    assert!(output.status.success(), "{}", stderr(&output));
+
+    // One flipped byte: another hash, refused before compilation (garbage would not compile).
+    let mut bytes = std::fs::read(original).unwrap();
+    let last = bytes.len() - 1;
+    bytes[last] ^= 0xff;
+    let tampered = s.path("tampered.wasm");
+    std::fs::write(&tampered, &bytes).unwrap();
+    let output = s.translate(Some(&policy), tampered.to_str().unwrap(), &["behavior=echo"]);
+    assert_eq!(output.status.code(), Some(2), "{}", stderr(&output));
+    let err = stderr(&output);
+    assert!(err.contains("is not allowed by policy") && err.contains("is not pinned"), "{err}");
+    assert!(!err.contains("not a valid component"), "refused before compiling: {err}");
+
+    // A pin names the plugin: the right bytes under another name are refused too.
+    let policy = format!("[[plugins]]\nname = \"replicator-to-mm2\"\nsha256 = \"{sha}\"\n");
+    let output = s.translate(Some(&policy), original, &["behavior=echo"]);
+    assert_eq!(output.status.code(), Some(2));
+    assert!(stderr(&output).contains("pinned as \"replicator-to-mm2\" but it calls itself \"adversarial\""), "{}", stderr(&output));
+
+    // Bundled plugins can be switched off.
+    let output = s.translate(Some("allow-bundled = false\n"), "replicator-to-mm2", &["source.cluster.alias=a"]);
+    assert_eq!(output.status.code(), Some(2));
+    assert!(stderr(&output).contains("bundled plugins are not allowed"), "{}", stderr(&output));
+}
+
+#[test]
+fn policy_files_are_validated_with_clear_errors() {
+    let s = Scratch::new();
+    for (text, needle) in [
+        ("[limits]\ntimeout = 5\n", "unknown field `timeout`"),
+        ("contract = \"soon\"\n", "not a version requirement"),
+        ("[limits]\ncall-timeout-ms = 1\n", "limits.call-timeout-ms"),
+    ] {
+        let output = s.translate(Some(text), "replicator-to-mm2", &["source.cluster.alias=a"]);
+        assert_eq!(output.status.code(), Some(2), "{text}");
+        assert!(stderr(&output).contains(needle), "{text}: {}", stderr(&output));
+    }
+    // A contract range that excludes the plugin's contract refuses it.
+    let output = s.translate(Some("contract = \">=0.2.0\"\n"), "replicator-to-mm2", &["source.cluster.alias=a"]);
+    assert_stopped(&output, "was built for contract 0.1.0");
+}
+
+#[test]
+fn compiled_components_are_cached_and_reused() {
+    let s = Scratch::new();
+    let input = s.path("input.jsonl").display().to_string();
+    let args: Vec<String> = ["-v", "translate", "--plugin", "replicator-to-mm2", "--set", "source.cluster.alias=a", "--input", &input]
+        .iter()
+        .map(|a| (*a).to_owned())
+        .collect();
+    let first = run(&args, s.dir.path());
+    assert!(first.status.success(), "{}", stderr(&first));
+    assert!(stderr(&first).contains("plugin replicator-to-mm2: compiled in"), "{}", stderr(&first));
+    let entries: Vec<_> = std::fs::read_dir(s.path("cache")).unwrap().map(|e| e.unwrap().file_name()).collect();
+    assert_eq!(entries.len(), 1, "{entries:?}");
+    let second = run(&args, s.dir.path());
+    assert!(second.status.success());
+    assert!(stderr(&second).contains("plugin replicator-to-mm2: loaded compiled component from the cache"), "{}", stderr(&second));
+    assert_eq!(stdout(&first), stdout(&second));
+
+    // A corrupted entry is not trusted: it is recompiled.
+    let entry = s.path("cache").join(&entries[0]);
+    std::fs::write(&entry, b"not a compiled component").unwrap();
+    let third = run(&args, s.dir.path());
+    assert!(third.status.success(), "{}", stderr(&third));
+    assert!(stderr(&third).contains("ignoring compile cache entry"), "{}", stderr(&third));
+    assert_eq!(stdout(&first), stdout(&third));
+}
+
+#[test]
+fn inspect_prints_a_policy_entry() {
+    let s = Scratch::new();
+    let output = run(&["plugins".into(), "inspect".into(), guest("adversarial").into()], s.dir.path());
+    assert!(output.status.success(), "{}", stderr(&output));
+    let text = stdout(&output);
+    for needle in ["sha256    ", "imports\n", "mm2:plugin/types@0.1.0", "adversarial 0.1.0 (contract 0.1.0)", "--set behavior=<string>", "[[plugins]]\n  name = \"adversarial\"\n  sha256 = \""] {
+        assert!(text.contains(needle), "missing {needle:?} in {text}");
+    }
+}
