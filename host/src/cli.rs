@@ -82,6 +82,14 @@ pub enum PluginsAction {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum InputFormat {
+    /// One kcat -J envelope per line.
+    Kcat,
+    /// `topic,partition,offset` lines of one consumer group.
+    GroupOffsets,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum OutputFormat {
     /// A readable report.
     Text,
@@ -133,9 +141,18 @@ pub struct TranslateArgs {
     #[command(flatten)]
     pub plugin: PluginArgs,
 
-    /// The dump to read: one kcat -J envelope per line (`-` for stdin).
+    /// The dump to read (`-` for stdin): kcat -J envelopes, or `topic,partition,offset` lines.
     #[arg(long, value_name = "FILE")]
     pub input: PathBuf,
+
+    /// What the input holds: an offsets topic dumped with kcat -J, or a consumer group's offsets as
+    /// `topic,partition,offset` lines (uReplicator's ZooKeeper offsets).
+    #[arg(long, value_enum, default_value_t = InputFormat::Kcat)]
+    pub input_format: InputFormat,
+
+    /// The consumer group the `group-offsets` lines belong to (the name `group-to-mm2` sees).
+    #[arg(long, value_name = "GROUP", default_value = "offsets-file")]
+    pub source_group: String,
 
     /// Partitions of the target offsets topic (MM2 creates 25).
     #[arg(long, default_value_t = 25, value_parser = clap::value_parser!(u32).range(1..=100_000))]
@@ -395,7 +412,10 @@ fn translate(engine: &PluginEngine, args: TranslateArgs) -> Result<(), Failure> 
         target_partitions: args.target_partitions,
         skip_invalid: args.skip_invalid,
     };
-    let result = translate::translate_dump(&mut plugin, reader, options);
+    let result = match args.input_format {
+        InputFormat::Kcat => translate::translate_dump(&mut plugin, reader, options),
+        InputFormat::GroupOffsets => translate::translate_group_offsets(&mut plugin, reader, args.source_group.clone(), options),
+    };
     plugin.close();
     let (records, report) = result.map_err(|e: TranslateError| Failure::from(e))?;
 

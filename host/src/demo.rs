@@ -59,6 +59,7 @@ pub fn run(engine: &PluginEngine, json: bool) -> Result<(), Failure> {
     let options = LiveOptions {
         source: connection("source"),
         source_topic: "connect-offsets".to_owned(),
+        source_group: None,
         target: connection("target"),
         target_topic: Some(TARGET_TOPIC.to_owned()),
         replicated: Some(connection("replicated")),

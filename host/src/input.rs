@@ -99,6 +99,49 @@ pub fn envelopes(reader: impl BufRead) -> impl Iterator<Item = Result<Result<Sou
     })
 }
 
+/// Consumer-group offsets exported as `topic,partition,offset` lines (uReplicator keeps them in
+/// ZooKeeper under `/consumers/<group>/offsets/<topic>/<partition>`); blank lines and `#` comments
+/// are ignored. Each line becomes the record a live `--source-group` read produces.
+pub fn group_offset_lines(
+    reader: impl BufRead,
+    group: String,
+) -> impl Iterator<Item = Result<Result<SourceRecord, MalformedLine>, InputError>> {
+    reader.lines().enumerate().filter_map(move |(index, line)| {
+        let line_no = index + 1;
+        let text = match line {
+            Ok(text) => text,
+            Err(e) => return Some(Err(InputError::Io(e))),
+        };
+        let text = text.trim();
+        if text.is_empty() || text.starts_with('#') {
+            return None;
+        }
+        Some(Ok(parse_group_offset(line_no, text, &group)))
+    })
+}
+
+fn parse_group_offset(line: usize, text: &str, group: &str) -> Result<SourceRecord, MalformedLine> {
+    let bad = |reason: String| MalformedLine { line, reason };
+    let fields: Vec<&str> = text.split(',').map(str::trim).collect();
+    let [topic, partition, offset] = fields.as_slice() else {
+        return Err(bad(format!("expected topic,partition,offset, got {} fields", fields.len())));
+    };
+    if topic.is_empty() {
+        return Err(bad("the topic is empty".to_owned()));
+    }
+    let partition: i32 = partition
+        .parse()
+        .ok()
+        .filter(|p: &i32| *p >= 0)
+        .ok_or_else(|| bad(format!("partition {partition:?} is not a number >= 0")))?;
+    let offset: i64 = offset
+        .parse()
+        .ok()
+        .filter(|o: &i64| *o >= 0)
+        .ok_or_else(|| bad(format!("offset {offset:?} is not a number >= 0")))?;
+    Ok(crate::kafka::group_record(group, topic, partition, offset, format!("line {line}")))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -112,6 +155,20 @@ mod tests {
         assert_eq!(r.key.as_deref(), Some(br#"["replicator",{"topic":"t","partition":0}]"#.as_slice()));
         assert_eq!(r.value.as_deref(), Some(br#"{"offset":5}"#.as_slice()));
         assert_eq!(r.origin, "line 1");
+    }
+
+    #[test]
+    fn group_offset_lines_become_group_records() {
+        let text = "# exported from ZooKeeper\norders,0,100\n\n orders , 1 , 0 \norders,x,1\norders,2\n";
+        let items: Vec<_> = group_offset_lines(text.as_bytes(), "ureplicator-g".to_owned()).map(|r| r.unwrap()).collect();
+        assert_eq!(items.len(), 4);
+        let first = items[0].as_ref().unwrap();
+        assert_eq!(first.key.as_deref(), Some(br#"["ureplicator-g",{"topic":"orders","partition":0}]"#.as_slice()));
+        assert_eq!(first.value.as_deref(), Some(br#"{"offset":100}"#.as_slice()));
+        assert_eq!(first.origin, "line 2");
+        assert!(items[1].is_ok());
+        assert!(items[2].as_ref().unwrap_err().reason.contains("partition \"x\""));
+        assert!(items[3].as_ref().unwrap_err().reason.contains("got 2 fields"));
     }
 
     #[test]

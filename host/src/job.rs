@@ -30,8 +30,13 @@ pub struct LiveArgs {
     pub source_bootstrap: Option<String>,
 
     /// The old offsets topic [default: connect-offsets].
-    #[arg(long, value_name = "TOPIC")]
+    #[arg(long, value_name = "TOPIC", conflicts_with = "source_group")]
     pub source_topic: Option<String>,
+
+    /// Read a consumer group's committed offsets on the source cluster instead of an offsets topic
+    /// (MirrorMaker 1, Brooklin; use with the group-to-mm2 plugin).
+    #[arg(long, value_name = "GROUP")]
+    pub source_group: Option<String>,
 
     /// Bootstrap servers of the cluster holding MM2's offsets topic [default: the source cluster].
     #[arg(long, value_name = "HOST:PORT,...")]
@@ -108,6 +113,7 @@ struct JobFile {
     set: BTreeMap<String, String>,
     source_bootstrap: Option<String>,
     source_topic: Option<String>,
+    source_group: Option<String>,
     target_bootstrap: Option<String>,
     target_topic: Option<String>,
     replicated_bootstrap: Option<String>,
@@ -193,6 +199,7 @@ impl LiveArgs {
         let live = LiveOptions {
             source: connection("source", source_bootstrap, merge(file.source_property, &self.source_properties)),
             source_topic: self.source_topic.clone().or(file.source_topic).unwrap_or_else(|| "connect-offsets".to_owned()),
+            source_group: self.source_group.clone().or(file.source_group),
             target: connection("target", target_bootstrap, merge(file.target_property, &self.target_properties)),
             target_topic: self.target_topic.clone().or(file.target_topic),
             replicated: replicated_bootstrap

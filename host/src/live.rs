@@ -22,6 +22,8 @@ use crate::translate::{RecordIssue, Report, TranslateError, TranslateOptions, Tr
 pub struct LiveOptions {
     pub source: Connection,
     pub source_topic: String,
+    /// Read this consumer group's committed offsets instead of `source_topic`.
+    pub source_group: Option<String>,
     pub target: Connection,
     /// `None`: the topic the plugin writes to.
     pub target_topic: Option<String>,
@@ -73,21 +75,31 @@ pub struct PlanOutcome {
 
 /// Reads the source snapshot, translates it, reads the target and compares.
 pub fn plan(plugin: &mut Plugin, options: &LiveOptions) -> Result<PlanOutcome, LiveError> {
-    if !plugin.policy().may_read(&options.source_topic) {
+    let source_topic = match &options.source_group {
+        Some(_) => kafka::GROUP_RECORDS_TOPIC,
+        None => options.source_topic.as_str(),
+    };
+    if !plugin.policy().may_read(source_topic) {
         return Err(LiveError::Unsafe(format!(
-            "the policy ({}) does not allow reading topic {:?} (topics.source)",
+            "the policy ({}) does not allow reading topic {source_topic:?} (topics.source)",
             plugin.policy().origin,
-            options.source_topic
         )));
     }
-    // 1. The source offsets topic, compacted as Connect would load it.
+    // 1. The source offsets topic, compacted as Connect would load it (or the group's commits).
     let mut compactor = Compactor::new();
     let mut keyless = Vec::new();
-    let source_ranges = kafka::read_snapshot(&options.source, &options.source_topic, |record| {
+    let mut add = |record| {
         if let Err(record) = compactor.add(record) {
             keyless.push(record.origin);
         }
-    })?;
+    };
+    let source_ranges = match &options.source_group {
+        Some(group) => {
+            kafka::read_group_offsets(&options.source, group)?.into_iter().for_each(&mut add);
+            Vec::new()
+        }
+        None => kafka::read_snapshot(&options.source, &options.source_topic, &mut add)?,
+    };
 
     // 2. The plugin; partitions are provisional until the target topic is known.
     let provisional = options.setup.partitions.max(1) as u32;
@@ -127,7 +139,10 @@ pub fn plan(plugin: &mut Plugin, options: &LiveOptions) -> Result<PlanOutcome, L
     Ok(PlanOutcome {
         plugin: plugin.label().to_owned(),
         policy: plugin.policy().summary(),
-        source_topic: options.source_topic.clone(),
+        source_topic: match &options.source_group {
+            Some(group) => format!("consumer group {group}"),
+            None => options.source_topic.clone(),
+        },
         target_topic,
         target_exists,
         target_partitions,
@@ -241,6 +256,11 @@ pub fn follow(
     after: &RunOutcome,
     stop: Arc<AtomicBool>,
 ) -> Result<FollowSummary, LiveError> {
+    if options.source_group.is_some() {
+        return Err(LiveError::Unsafe(
+            "--follow reads an offsets topic; with --source-group, run again after the old replicator stops".to_owned(),
+        ));
+    }
     let mut summary = FollowSummary::default();
     let consumer = options.source.consumer()?;
     let mut assignment = TopicPartitionList::new();

@@ -250,7 +250,25 @@ pub fn translate_dump(
     reader: impl BufRead,
     options: TranslateOptions,
 ) -> Result<(Vec<TargetRecord>, Report), TranslateError> {
-    let records = input::envelopes(reader).map(|item| {
+    translate_lines(plugin, input::envelopes(reader), options)
+}
+
+/// The offline path for consumer-group offsets exported as `topic,partition,offset` lines.
+pub fn translate_group_offsets(
+    plugin: &mut Plugin,
+    reader: impl BufRead,
+    group: String,
+    options: TranslateOptions,
+) -> Result<(Vec<TargetRecord>, Report), TranslateError> {
+    translate_lines(plugin, input::group_offset_lines(reader, group), options)
+}
+
+fn translate_lines(
+    plugin: &mut Plugin,
+    lines: impl Iterator<Item = Result<Result<SourceRecord, input::MalformedLine>, InputError>>,
+    options: TranslateOptions,
+) -> Result<(Vec<TargetRecord>, Report), TranslateError> {
+    let records = lines.map(|item| {
         item.map(|r| r.map_err(|e| RecordIssue { origin: format!("line {}", e.line), message: e.reason }))
             .map_err(TranslateError::from)
     });

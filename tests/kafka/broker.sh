@@ -9,6 +9,7 @@
 #   tests/kafka/broker.sh classpath          the classpath (for MirrorMaker 2 and the tools)
 #   tests/kafka/broker.sh topics ARGS...     Kafka's own kafka-topics tool (TopicCommand)
 #   tests/kafka/broker.sh configs ARGS...    Kafka's own kafka-configs tool (ConfigCommand)
+#   tests/kafka/broker.sh groups ARGS...     Kafka's own kafka-consumer-groups tool
 #
 # With OWNER_PID set, `start` also stops the broker when that process exits (test harnesses).
 set -euo pipefail
@@ -135,5 +136,6 @@ case "${1:-}" in
     classpath) fetch; echo "$libs/*" ;;
     topics) shift; tool org.apache.kafka.tools.TopicCommand "$@" ;;
     configs) shift; tool org.apache.kafka.tools.ConfigCommand "$@" ;;
-    *) echo "usage: $0 fetch | start DIR | stop DIR | classpath | topics ARGS | configs ARGS" >&2; exit 2 ;;
+    groups) shift; tool org.apache.kafka.tools.consumer.group.ConsumerGroupCommand "$@" ;;
+    *) echo "usage: $0 fetch | start DIR | stop DIR | classpath | topics ARGS | configs ARGS | groups ARGS" >&2; exit 2 ;;
 esac

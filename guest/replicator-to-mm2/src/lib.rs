@@ -4,48 +4,25 @@
 //! worker offsets topic. Output: `["MirrorSourceConnector",{"cluster":A,"partition":P,"topic":T}]`
 //! → `{"offset":V}` with V the last replicated offset, which MM2 resumes after.
 
-use mm2_plugin_sdk::config::{Config, ConfigError, ConfigKey, ConfigType, Importance};
-use mm2_plugin_sdk::connect::{self, preview};
-use mm2_plugin_sdk::jackson::{self, Scalar};
-use mm2_plugin_sdk::topics::TopicFilter;
+use mm2_plugin_sdk::config::{Config, ConfigError};
+pub use mm2_plugin_sdk::topic_partition::{
+    OFFSET_SEMANTICS, SOURCE_CLUSTER_ALIAS, TARGET_CONNECTOR, TARGET_TOPIC, TOPICS_EXCLUDE, TOPICS_INCLUDE,
+};
+use mm2_plugin_sdk::topic_partition::{self, Flavor, OffsetSemantics, TopicPartitionMapping};
 use mm2_plugin_sdk::{Mapping, Outcome, PluginInfo, Record};
 
-pub const SOURCE_CLUSTER_ALIAS: &str = "source.cluster.alias";
 pub const CONNECTOR_NAMES: &str = "replicator.connector.names";
-pub const TARGET_CONNECTOR: &str = "target.connector.name";
-pub const TARGET_TOPIC: &str = "target.topic";
-pub const OFFSET_SEMANTICS: &str = "offset.semantics";
-pub const TOPICS_INCLUDE: &str = "topics.include";
-pub const TOPICS_EXCLUDE: &str = "topics.exclude";
 
-/// What the stored offset N means.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum OffsetSemantics {
-    /// N is the last replicated record: MM2's V = N.
-    Last,
-    /// N is the next record to read: V = N - 1, and N = 0 means nothing was replicated.
-    Next,
-}
-
-impl OffsetSemantics {
-    /// The MM2 offset for a stored offset, or `None` when nothing was replicated.
-    pub fn to_mm2(self, stored: i64) -> Option<i64> {
-        match self {
-            OffsetSemantics::Last => Some(stored),
-            OffsetSemantics::Next => stored.checked_sub(1).filter(|v| *v >= 0),
-        }
-    }
-}
+/// Replicator stores the last replicated offset (best public evidence; configurable).
+const FLAVOR: Flavor = Flavor {
+    names_key: CONNECTOR_NAMES,
+    name_kind: "connector",
+    default_names: Some("replicator"),
+    default_semantics: OffsetSemantics::Last,
+};
 
 #[derive(Debug)]
-pub struct ReplicatorToMm2 {
-    alias: String,
-    connectors: Vec<String>,
-    target_connector: String,
-    target_topic: String,
-    semantics: OffsetSemantics,
-    topics: TopicFilter,
-}
+pub struct ReplicatorToMm2(TopicPartitionMapping);
 
 impl Mapping for ReplicatorToMm2 {
     fn info() -> PluginInfo {
@@ -53,155 +30,16 @@ impl Mapping for ReplicatorToMm2 {
             name: "replicator-to-mm2".to_owned(),
             version: env!("CARGO_PKG_VERSION").to_owned(),
             description: "Confluent Replicator offsets (Connect offsets topic, key [\"<connector>\",{\"topic\":T,\"partition\":P}]) to MirrorMaker 2 source offsets".to_owned(),
-            config: vec![
-                ConfigKey::required(
-                    SOURCE_CLUSTER_ALIAS,
-                    ConfigType::String,
-                    "The MM2 alias of the source cluster (the `cluster` field of MM2's offset key).",
-                ),
-                ConfigKey::optional(
-                    CONNECTOR_NAMES,
-                    ConfigType::List,
-                    Some("replicator"),
-                    Importance::High,
-                    "Comma-separated Replicator connector names to migrate; records of any other connector are skipped and counted.",
-                ),
-                ConfigKey::optional(
-                    TARGET_CONNECTOR,
-                    ConfigType::String,
-                    Some("MirrorSourceConnector"),
-                    Importance::Medium,
-                    "The MM2 source connector name (`MirrorSourceConnector` in dedicated mode; the connector's name on a Connect cluster, e.g. Strimzi's `<src>-><tgt>.MirrorSourceConnector`).",
-                ),
-                ConfigKey::optional(
-                    TARGET_TOPIC,
-                    ConfigType::String,
-                    None,
-                    Importance::Medium,
-                    "The topic of the output records. Default: mm2-offsets.<source.cluster.alias>.internal.",
-                ),
-                ConfigKey::optional(
-                    OFFSET_SEMANTICS,
-                    ConfigType::String,
-                    Some("last"),
-                    Importance::High,
-                    "What the stored offset N means: `last` = the last replicated record (MM2 offset N), `next` = the next record to read (MM2 offset N-1; N=0 writes nothing).",
-                )
-                .with_valid_values(&["last", "next"]),
-                ConfigKey::optional(
-                    TOPICS_INCLUDE,
-                    ConfigType::List,
-                    Some(".*"),
-                    Importance::Medium,
-                    "Comma-separated regular expressions matched against the whole source topic name, as MM2's `topics`.",
-                ),
-                ConfigKey::optional(
-                    TOPICS_EXCLUDE,
-                    ConfigType::List,
-                    Some(""),
-                    Importance::Medium,
-                    "Comma-separated regular expressions of source topics to leave out, as MM2's `topics.exclude`.",
-                ),
-            ],
+            config: topic_partition::definition(&FLAVOR),
         }
     }
 
     fn configure(config: &Config) -> Result<Self, Vec<ConfigError>> {
-        let mut errors = Vec::new();
-        let alias = config.get_string(SOURCE_CLUSTER_ALIAS).unwrap_or_default();
-        if alias.is_empty() {
-            errors.push(ConfigError::new(SOURCE_CLUSTER_ALIAS, "must not be empty"));
-        }
-        let connectors = config.get_list(CONNECTOR_NAMES);
-        if connectors.is_empty() {
-            errors.push(ConfigError::new(CONNECTOR_NAMES, "must name at least one connector"));
-        }
-        let target_connector = config.get_string(TARGET_CONNECTOR).unwrap_or_default();
-        if target_connector.is_empty() {
-            errors.push(ConfigError::new(TARGET_CONNECTOR, "must not be empty"));
-        }
-        let target_topic = config
-            .get_string(TARGET_TOPIC)
-            .unwrap_or_else(|| format!("mm2-offsets.{alias}.internal"));
-        if target_topic.is_empty() {
-            errors.push(ConfigError::new(TARGET_TOPIC, "must not be empty"));
-        }
-        let semantics = match config.get(OFFSET_SEMANTICS).map(str::trim) {
-            Some("next") => OffsetSemantics::Next,
-            _ => OffsetSemantics::Last,
-        };
-        let topics = TopicFilter::new(&config.get_list(TOPICS_INCLUDE), &config.get_list(TOPICS_EXCLUDE))
-            .map_err(|e| errors.push(ConfigError::new(TOPICS_INCLUDE, e)));
-        match topics {
-            Ok(topics) if errors.is_empty() => Ok(ReplicatorToMm2 {
-                alias,
-                connectors,
-                target_connector,
-                target_topic,
-                semantics,
-                topics,
-            }),
-            _ => Err(errors),
-        }
+        TopicPartitionMapping::from_config(FLAVOR, config).map(ReplicatorToMm2)
     }
 
     fn map(&mut self, record: &Record) -> Outcome {
-        let Some(key) = record.key.as_deref() else {
-            return Outcome::Invalid("record has no key".to_owned());
-        };
-        let parsed = match connect::parse_key(key) {
-            Ok(parsed) => parsed,
-            Err(e) => return Outcome::Invalid(e),
-        };
-        if !self.connectors.contains(&parsed.connector) {
-            return Outcome::skipped(
-                "other-connector",
-                format!("connector {:?} is not in {CONNECTOR_NAMES}", parsed.connector),
-            );
-        }
-        let (topic, partition) = match parsed.topic_partition() {
-            Ok(tp) => tp,
-            Err(e) => {
-                return Outcome::Invalid(format!(
-                    "key of connector {:?} is not a Replicator key: {e}: {}",
-                    parsed.connector,
-                    preview(key)
-                ));
-            }
-        };
-        let canonical = [("topic", Scalar::Str(&topic)), ("partition", Scalar::Int(i64::from(partition)))];
-        if !connect::is_canonical(key, &parsed.connector, &canonical) {
-            // Replicator looks its offsets up by these exact bytes, so it never read this record.
-            return Outcome::skipped(
-                "non-canonical-key",
-                format!(
-                    "key is not byte-identical to Replicator's {} for {topic}/{partition}: {}",
-                    String::from_utf8_lossy(&jackson::connect_key(&parsed.connector, &canonical)),
-                    preview(key)
-                ),
-            );
-        }
-        if !self.topics.accepts(&topic) {
-            return Outcome::skipped("topic-excluded", format!("topic {topic:?} is not selected by {TOPICS_INCLUDE}/{TOPICS_EXCLUDE}"));
-        }
-        let Some(value) = record.value.as_deref() else {
-            return Outcome::skipped("tombstone", format!("{topic}/{partition} has no offset"));
-        };
-        let stored = match connect::parse_offset_value(value) {
-            Ok(n) => n,
-            Err(e) => return Outcome::Invalid(format!("offset of {topic}/{partition}: {e}")),
-        };
-        let Some(offset) = self.semantics.to_mm2(stored) else {
-            return Outcome::skipped(
-                "nothing-replicated",
-                format!("{topic}/{partition}: next offset 0, nothing was replicated"),
-            );
-        };
-        Outcome::Emit(vec![Record::keyed(
-            &self.target_topic,
-            jackson::mm2_source_key(&self.target_connector, &self.alias, &topic, partition),
-            jackson::offset_value(offset),
-        )])
+        self.0.map(record)
     }
 }
 

@@ -15,6 +15,7 @@ pub mod config;
 pub mod connect;
 pub mod jackson;
 pub mod mapping;
+pub mod topic_partition;
 pub mod topics;
 
 pub use config::{Config, ConfigError, ConfigKey, ConfigType, Importance};

@@ -1,6 +1,7 @@
 //! Kafka connections over rdkafka: reading an offsets topic as a snapshot, writing offset records
 //! like Connect does, and the metadata the safety checks need. Every call is bounded in time.
 
+mod groups;
 mod snapshot;
 mod sink;
 
@@ -11,6 +12,7 @@ use rdkafka::consumer::{BaseConsumer, Consumer};
 use rdkafka::error::{KafkaError as RdError, RDKafkaErrorCode};
 use rdkafka::metadata::Metadata;
 
+pub use groups::{GROUP_RECORDS_TOPIC, group_record, read_group_offsets};
 pub use sink::{Delivered, TopicSetup, WriteFailure, ensure_topic, write_records};
 pub use snapshot::{PartitionRange, read_snapshot};
 

@@ -1,0 +1,241 @@
+//! The mapping shared by every source whose progress records are Connect-style
+//! `["<name>",{"topic":T,"partition":P}]` → `{"offset":N}` (Confluent Replicator, Salesforce Mirus,
+//! and consumer-group commits as the host presents them): keys parsed as JSON, non-canonical keys
+//! skipped (the tool looks its records up by these exact bytes, so it never read them), topics
+//! filtered like MM2's `topics`/`topics.exclude`, and N turned into MM2's last-replicated offset.
+
+use crate::config::{Config, ConfigError, ConfigKey, ConfigType, Importance};
+use crate::connect::{self, preview};
+use crate::jackson::{self, Scalar};
+use crate::mapping::{Outcome, Record};
+use crate::topics::TopicFilter;
+
+pub const SOURCE_CLUSTER_ALIAS: &str = "source.cluster.alias";
+pub const TARGET_CONNECTOR: &str = "target.connector.name";
+pub const TARGET_TOPIC: &str = "target.topic";
+pub const OFFSET_SEMANTICS: &str = "offset.semantics";
+pub const TOPICS_INCLUDE: &str = "topics.include";
+pub const TOPICS_EXCLUDE: &str = "topics.exclude";
+
+/// What a stored offset N means.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OffsetSemantics {
+    /// N is the last replicated record: MM2's V = N.
+    Last,
+    /// N is the next record to read: V = N - 1, and N = 0 means nothing was replicated.
+    Next,
+}
+
+impl OffsetSemantics {
+    pub fn name(self) -> &'static str {
+        match self {
+            OffsetSemantics::Last => "last",
+            OffsetSemantics::Next => "next",
+        }
+    }
+
+    /// The MM2 offset for a stored offset, or `None` when nothing was replicated.
+    pub fn to_mm2(self, stored: i64) -> Option<i64> {
+        match self {
+            OffsetSemantics::Last => Some(stored),
+            OffsetSemantics::Next => stored.checked_sub(1).filter(|v| *v >= 0),
+        }
+    }
+}
+
+/// What differs between the tools that share this layout.
+#[derive(Debug, Clone, Copy)]
+pub struct Flavor {
+    /// The configuration key listing the names (connectors, groups) to migrate.
+    pub names_key: &'static str,
+    /// What those names are, for messages ("connector", "group").
+    pub name_kind: &'static str,
+    /// The default list; `None`: every name is migrated.
+    pub default_names: Option<&'static str>,
+    pub default_semantics: OffsetSemantics,
+}
+
+/// The configuration definition of a flavor.
+pub fn definition(flavor: &Flavor) -> Vec<ConfigKey> {
+    let names_doc = match flavor.default_names {
+        Some(_) => format!(
+            "Comma-separated {} names to migrate; records of any other {} are skipped and counted.",
+            flavor.name_kind, flavor.name_kind
+        ),
+        None => format!(
+            "Comma-separated {} names to migrate; records of any other {} are skipped and counted. Default: every {}.",
+            flavor.name_kind, flavor.name_kind, flavor.name_kind
+        ),
+    };
+    vec![
+        ConfigKey::required(
+            SOURCE_CLUSTER_ALIAS,
+            ConfigType::String,
+            "The MM2 alias of the source cluster (the `cluster` field of MM2's offset key).",
+        ),
+        ConfigKey::optional(flavor.names_key, ConfigType::List, flavor.default_names, Importance::High, &names_doc),
+        ConfigKey::optional(
+            TARGET_CONNECTOR,
+            ConfigType::String,
+            Some("MirrorSourceConnector"),
+            Importance::Medium,
+            "The MM2 source connector name (`MirrorSourceConnector` in dedicated mode; the connector's name on a Connect cluster, e.g. Strimzi's `<src>-><tgt>.MirrorSourceConnector`).",
+        ),
+        ConfigKey::optional(
+            TARGET_TOPIC,
+            ConfigType::String,
+            None,
+            Importance::Medium,
+            "The topic of the output records. Default: mm2-offsets.<source.cluster.alias>.internal.",
+        ),
+        ConfigKey::optional(
+            OFFSET_SEMANTICS,
+            ConfigType::String,
+            Some(flavor.default_semantics.name()),
+            Importance::High,
+            "What the stored offset N means: `last` = the last replicated record (MM2 offset N), `next` = the next record to read (MM2 offset N-1; N=0 writes nothing).",
+        )
+        .with_valid_values(&["last", "next"]),
+        ConfigKey::optional(
+            TOPICS_INCLUDE,
+            ConfigType::List,
+            Some(".*"),
+            Importance::Medium,
+            "Comma-separated regular expressions matched against the whole source topic name, as MM2's `topics`.",
+        ),
+        ConfigKey::optional(
+            TOPICS_EXCLUDE,
+            ConfigType::List,
+            Some(""),
+            Importance::Medium,
+            "Comma-separated regular expressions of source topics to leave out, as MM2's `topics.exclude`.",
+        ),
+    ]
+}
+
+/// Where MM2's records go: alias, connector name, topic. Shared by every mapping to MM2.
+#[derive(Debug, Clone)]
+pub struct Mm2Target {
+    pub alias: String,
+    pub connector: String,
+    pub topic: String,
+}
+
+impl Mm2Target {
+    /// Reads `source.cluster.alias`, `target.connector.name` and `target.topic`.
+    pub fn from_config(config: &Config, errors: &mut Vec<ConfigError>) -> Mm2Target {
+        let alias = config.get_string(SOURCE_CLUSTER_ALIAS).unwrap_or_default();
+        if alias.is_empty() {
+            errors.push(ConfigError::new(SOURCE_CLUSTER_ALIAS, "must not be empty"));
+        }
+        let connector = config.get_string(TARGET_CONNECTOR).unwrap_or_default();
+        if connector.is_empty() {
+            errors.push(ConfigError::new(TARGET_CONNECTOR, "must not be empty"));
+        }
+        let topic = config.get_string(TARGET_TOPIC).unwrap_or_else(|| format!("mm2-offsets.{alias}.internal"));
+        if topic.is_empty() {
+            errors.push(ConfigError::new(TARGET_TOPIC, "must not be empty"));
+        }
+        Mm2Target { alias, connector, topic }
+    }
+
+    /// MM2's offset record for a source partition.
+    pub fn record(&self, topic: &str, partition: i32, offset: i64) -> Record {
+        Record::keyed(
+            &self.topic,
+            jackson::mm2_source_key(&self.connector, &self.alias, topic, partition),
+            jackson::offset_value(offset),
+        )
+    }
+}
+
+/// Reads `topics.include` and `topics.exclude`.
+pub fn topic_filter(config: &Config, errors: &mut Vec<ConfigError>) -> Option<TopicFilter> {
+    TopicFilter::new(&config.get_list(TOPICS_INCLUDE), &config.get_list(TOPICS_EXCLUDE))
+        .map_err(|e| errors.push(ConfigError::new(TOPICS_INCLUDE, e)))
+        .ok()
+}
+
+/// A configured topic-partition mapping.
+#[derive(Debug, Clone)]
+pub struct TopicPartitionMapping {
+    flavor: Flavor,
+    /// Empty: every name.
+    names: Vec<String>,
+    target: Mm2Target,
+    semantics: OffsetSemantics,
+    topics: TopicFilter,
+}
+
+impl TopicPartitionMapping {
+    pub fn from_config(flavor: Flavor, config: &Config) -> Result<Self, Vec<ConfigError>> {
+        let mut errors = Vec::new();
+        let names = config.get_list(flavor.names_key);
+        if names.is_empty() && flavor.default_names.is_some() {
+            errors.push(ConfigError::new(flavor.names_key, format!("must name at least one {}", flavor.name_kind)));
+        }
+        let target = Mm2Target::from_config(config, &mut errors);
+        let semantics = match config.get(OFFSET_SEMANTICS).map(str::trim) {
+            Some("next") => OffsetSemantics::Next,
+            _ => OffsetSemantics::Last,
+        };
+        let topics = topic_filter(config, &mut errors);
+        match topics {
+            Some(topics) if errors.is_empty() => Ok(TopicPartitionMapping { flavor, names, target, semantics, topics }),
+            _ => Err(errors),
+        }
+    }
+
+    pub fn map(&self, record: &Record) -> Outcome {
+        let kind = self.flavor.name_kind;
+        let Some(key) = record.key.as_deref() else {
+            return Outcome::Invalid("record has no key".to_owned());
+        };
+        let parsed = match connect::parse_key(key) {
+            Ok(parsed) => parsed,
+            Err(e) => return Outcome::Invalid(e),
+        };
+        if !self.names.is_empty() && !self.names.contains(&parsed.connector) {
+            return Outcome::skipped(
+                &format!("other-{kind}"),
+                format!("{kind} {:?} is not in {}", parsed.connector, self.flavor.names_key),
+            );
+        }
+        let (topic, partition) = match parsed.topic_partition() {
+            Ok(tp) => tp,
+            Err(e) => {
+                return Outcome::Invalid(format!(
+                    "key of {kind} {:?} is not a {{\"topic\",\"partition\"}} key: {e}: {}",
+                    parsed.connector,
+                    preview(key)
+                ));
+            }
+        };
+        let canonical = [("topic", Scalar::Str(&topic)), ("partition", Scalar::Int(i64::from(partition)))];
+        if !connect::is_canonical(key, &parsed.connector, &canonical) {
+            // The tool looks its offsets up by these exact bytes, so it never read this record.
+            return Outcome::skipped(
+                "non-canonical-key",
+                format!(
+                    "key is not byte-identical to {} for {topic}/{partition}: {}",
+                    String::from_utf8_lossy(&jackson::connect_key(&parsed.connector, &canonical)),
+                    preview(key)
+                ),
+            );
+        }
+        if !self.topics.accepts(&topic) {
+            return Outcome::skipped("topic-excluded", format!("topic {topic:?} is not selected by {TOPICS_INCLUDE}/{TOPICS_EXCLUDE}"));
+        }
+        let Some(value) = record.value.as_deref() else {
+            return Outcome::skipped("tombstone", format!("{topic}/{partition} has no offset"));
+        };
+        let stored = match connect::parse_offset_value(value) {
+            Ok(n) => n,
+            Err(e) => return Outcome::Invalid(format!("offset of {topic}/{partition}: {e}")),
+        };
+        match self.semantics.to_mm2(stored) {
+            Some(offset) => Outcome::Emit(vec![self.target.record(&topic, partition, offset)]),
+            None => Outcome::skipped("nothing-replicated", format!("{topic}/{partition}: next offset 0, nothing was replicated")),
+        }
+    }
+}
