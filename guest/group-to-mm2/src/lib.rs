@@ -6,9 +6,7 @@
 //! The host presents each commit as `["<group>",{"topic":T,"partition":P}]` → `{"offset":N}`.
 //! A committed offset is the NEXT offset to read, so MM2's offset is N - 1 and N = 0 writes nothing.
 
-use mm2_plugin_sdk::config::{Config, ConfigError};
-use mm2_plugin_sdk::topic_partition::{self, Flavor, OffsetSemantics, TopicPartitionMapping};
-use mm2_plugin_sdk::{Mapping, Outcome, PluginInfo, Record};
+use mm2_plugin_sdk::topic_partition::{Flavor, OffsetSemantics};
 
 pub const GROUPS: &str = "groups";
 
@@ -19,33 +17,17 @@ const FLAVOR: Flavor = Flavor {
     default_semantics: OffsetSemantics::Next,
 };
 
-#[derive(Debug)]
-pub struct GroupToMm2(TopicPartitionMapping);
-
-impl Mapping for GroupToMm2 {
-    fn info() -> PluginInfo {
-        PluginInfo {
-            name: "group-to-mm2".to_owned(),
-            version: env!("CARGO_PKG_VERSION").to_owned(),
-            description: "Consumer-group committed offsets (MirrorMaker 1, Brooklin, uReplicator; next-offset semantics) to MirrorMaker 2 source offsets".to_owned(),
-            config: topic_partition::definition(&FLAVOR),
-        }
-    }
-
-    fn configure(config: &Config) -> Result<Self, Vec<ConfigError>> {
-        TopicPartitionMapping::from_config(FLAVOR, config).map(GroupToMm2)
-    }
-
-    fn map(&mut self, record: &Record) -> Outcome {
-        self.0.map(record)
-    }
-}
-
-mm2_plugin_sdk::export_mapping!(GroupToMm2);
+mm2_plugin_sdk::topic_partition_plugin!(
+    GroupToMm2,
+    "group-to-mm2",
+    "Consumer-group committed offsets (MirrorMaker 1, Brooklin, uReplicator; next-offset semantics) to MirrorMaker 2 source offsets",
+    FLAVOR
+);
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use mm2_plugin_sdk::{Mapping, Outcome, Record};
 
     fn commit(group: &str, topic: &str, partition: i32, offset: i64) -> Record {
         Record {

@@ -161,20 +161,17 @@ impl Mapping for JsonRules {
         if !self.topics.accepts(&topic) {
             return Outcome::skipped("topic-excluded", format!("topic {topic:?} is not selected by {TOPICS_INCLUDE}/{TOPICS_EXCLUDE}"));
         }
-        let Some(value) = record.value.as_deref() else {
-            return Outcome::skipped("tombstone", format!("{topic}/{partition} has no offset"));
-        };
-        let stored = match serde_json::from_slice::<Value>(value) {
-            Ok(Value::Object(map)) => match map.get(&self.offset_field).and_then(integer) {
-                Some(n) if n >= 0 => n,
-                _ => return Outcome::Invalid(format!("offset of {topic}/{partition}: field {:?} is not an integer >= 0: {}", self.offset_field, preview(value))),
-            },
-            _ => return Outcome::Invalid(format!("offset of {topic}/{partition}: value is not a JSON object: {}", preview(value))),
-        };
-        match self.semantics.to_mm2(stored) {
-            Some(offset) => Outcome::Emit(vec![self.target.record(&topic, partition, offset)]),
-            None => Outcome::skipped("nothing-replicated", format!("{topic}/{partition}: next offset 0, nothing was replicated")),
-        }
+        let field = &self.offset_field;
+        self.target.offset_outcome(&topic, partition, record.value.as_deref(), self.semantics, |value| {
+            match serde_json::from_slice::<Value>(value) {
+                Ok(Value::Object(map)) => map
+                    .get(field)
+                    .and_then(integer)
+                    .filter(|n| *n >= 0)
+                    .ok_or_else(|| format!("field {field:?} is not an integer >= 0: {}", preview(value))),
+                _ => Err(format!("value is not a JSON object: {}", preview(value))),
+            }
+        })
     }
 }
 

@@ -4,9 +4,7 @@
 //! partition) → `{"offset":N}` with N = the consumed record's offset + 1: the NEXT offset to read
 //! (`MirusSourceTask.toSourceRecord`), so MM2's offset is N - 1 and N = 0 writes nothing.
 
-use mm2_plugin_sdk::config::{Config, ConfigError};
-use mm2_plugin_sdk::topic_partition::{self, Flavor, OffsetSemantics, TopicPartitionMapping};
-use mm2_plugin_sdk::{Mapping, Outcome, PluginInfo, Record};
+use mm2_plugin_sdk::topic_partition::{Flavor, OffsetSemantics};
 
 pub const CONNECTOR_NAMES: &str = "mirus.connector.names";
 
@@ -17,33 +15,17 @@ const FLAVOR: Flavor = Flavor {
     default_semantics: OffsetSemantics::Next,
 };
 
-#[derive(Debug)]
-pub struct MirusToMm2(TopicPartitionMapping);
-
-impl Mapping for MirusToMm2 {
-    fn info() -> PluginInfo {
-        PluginInfo {
-            name: "mirus-to-mm2".to_owned(),
-            version: env!("CARGO_PKG_VERSION").to_owned(),
-            description: "Salesforce Mirus offsets (Connect offsets topic, Replicator layout, next-offset semantics) to MirrorMaker 2 source offsets".to_owned(),
-            config: topic_partition::definition(&FLAVOR),
-        }
-    }
-
-    fn configure(config: &Config) -> Result<Self, Vec<ConfigError>> {
-        TopicPartitionMapping::from_config(FLAVOR, config).map(MirusToMm2)
-    }
-
-    fn map(&mut self, record: &Record) -> Outcome {
-        self.0.map(record)
-    }
-}
-
-mm2_plugin_sdk::export_mapping!(MirusToMm2);
+mm2_plugin_sdk::topic_partition_plugin!(
+    MirusToMm2,
+    "mirus-to-mm2",
+    "Salesforce Mirus offsets (Connect offsets topic, Replicator layout, next-offset semantics) to MirrorMaker 2 source offsets",
+    FLAVOR
+);
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use mm2_plugin_sdk::{Mapping, Outcome, Record};
 
     fn record(key: &str, value: &str) -> Record {
         Record { key: Some(key.as_bytes().to_vec()), value: Some(value.as_bytes().to_vec()), ..Record::default() }

@@ -7,7 +7,9 @@
 use mm2_plugin_sdk::config::{Config, ConfigError, ConfigKey, ConfigType, Importance};
 use mm2_plugin_sdk::connect::{self, parse_mm2_source_key, preview};
 use mm2_plugin_sdk::jackson;
-use mm2_plugin_sdk::topic_partition::{TARGET_CONNECTOR, TARGET_TOPIC, TOPICS_EXCLUDE, TOPICS_INCLUDE, topic_filter};
+use mm2_plugin_sdk::topic_partition::{
+    Mm2Target, OffsetSemantics, TARGET_CONNECTOR, TARGET_TOPIC, TOPICS_EXCLUDE, TOPICS_INCLUDE, topic_filter,
+};
 use mm2_plugin_sdk::topics::TopicFilter;
 use mm2_plugin_sdk::{Mapping, Outcome, PluginInfo, Record};
 
@@ -105,19 +107,13 @@ impl Mapping for Mm2ToMm2 {
         if !self.topics.accepts(&topic) {
             return Outcome::skipped("topic-excluded", format!("topic {topic:?} is not selected"));
         }
-        let Some(value) = record.value.as_deref() else {
-            return Outcome::skipped("tombstone", format!("{topic}/{partition} has no offset"));
+        let target = Mm2Target {
+            alias: self.target_alias.clone().unwrap_or(cluster),
+            connector: self.target_connector.clone(),
+            topic: self.target_topic.clone(),
         };
-        let offset = match connect::parse_offset_value(value) {
-            Ok(v) => v,
-            Err(e) => return Outcome::Invalid(format!("offset of {topic}/{partition}: {e}")),
-        };
-        let alias = self.target_alias.as_deref().unwrap_or(&cluster);
-        Outcome::Emit(vec![Record::keyed(
-            &self.target_topic,
-            jackson::mm2_source_key(&self.target_connector, alias, &topic, partition),
-            jackson::offset_value(offset),
-        )])
+        // MM2's own value: the last replicated offset, kept as it is.
+        target.offset_outcome(&topic, partition, record.value.as_deref(), OffsetSemantics::Last, connect::parse_offset_value)
     }
 }
 

@@ -4,12 +4,10 @@
 //! worker offsets topic. Output: `["MirrorSourceConnector",{"cluster":A,"partition":P,"topic":T}]`
 //! → `{"offset":V}` with V the last replicated offset, which MM2 resumes after.
 
-use mm2_plugin_sdk::config::{Config, ConfigError};
 pub use mm2_plugin_sdk::topic_partition::{
     OFFSET_SEMANTICS, SOURCE_CLUSTER_ALIAS, TARGET_CONNECTOR, TARGET_TOPIC, TOPICS_EXCLUDE, TOPICS_INCLUDE,
 };
-use mm2_plugin_sdk::topic_partition::{self, Flavor, OffsetSemantics, TopicPartitionMapping};
-use mm2_plugin_sdk::{Mapping, Outcome, PluginInfo, Record};
+use mm2_plugin_sdk::topic_partition::{Flavor, OffsetSemantics};
 
 pub const CONNECTOR_NAMES: &str = "replicator.connector.names";
 
@@ -21,33 +19,17 @@ const FLAVOR: Flavor = Flavor {
     default_semantics: OffsetSemantics::Last,
 };
 
-#[derive(Debug)]
-pub struct ReplicatorToMm2(TopicPartitionMapping);
-
-impl Mapping for ReplicatorToMm2 {
-    fn info() -> PluginInfo {
-        PluginInfo {
-            name: "replicator-to-mm2".to_owned(),
-            version: env!("CARGO_PKG_VERSION").to_owned(),
-            description: "Confluent Replicator offsets (Connect offsets topic, key [\"<connector>\",{\"topic\":T,\"partition\":P}]) to MirrorMaker 2 source offsets".to_owned(),
-            config: topic_partition::definition(&FLAVOR),
-        }
-    }
-
-    fn configure(config: &Config) -> Result<Self, Vec<ConfigError>> {
-        TopicPartitionMapping::from_config(FLAVOR, config).map(ReplicatorToMm2)
-    }
-
-    fn map(&mut self, record: &Record) -> Outcome {
-        self.0.map(record)
-    }
-}
-
-mm2_plugin_sdk::export_mapping!(ReplicatorToMm2);
+mm2_plugin_sdk::topic_partition_plugin!(
+    ReplicatorToMm2,
+    "replicator-to-mm2",
+    "Confluent Replicator offsets (Connect offsets topic, key [\"<connector>\",{\"topic\":T,\"partition\":P}]) to MirrorMaker 2 source offsets",
+    FLAVOR
+);
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use mm2_plugin_sdk::{Mapping, Outcome, Record};
 
     fn mapping(settings: &[(&str, &str)]) -> ReplicatorToMm2 {
         ReplicatorToMm2::from_settings(

@@ -147,6 +147,26 @@ impl Mm2Target {
             jackson::offset_value(offset),
         )
     }
+
+    /// The outcome for a stored offset value: MM2's record, or why there is none. `parse` reads
+    /// the stored offset N out of the value; `semantics` says what N means.
+    pub fn offset_outcome(
+        &self,
+        topic: &str,
+        partition: i32,
+        value: Option<&[u8]>,
+        semantics: OffsetSemantics,
+        parse: impl FnOnce(&[u8]) -> Result<i64, String>,
+    ) -> Outcome {
+        let Some(value) = value else {
+            return Outcome::skipped("tombstone", format!("{topic}/{partition} has no offset"));
+        };
+        match parse(value).map(|stored| semantics.to_mm2(stored)) {
+            Ok(Some(offset)) => Outcome::Emit(vec![self.record(topic, partition, offset)]),
+            Ok(None) => Outcome::skipped("nothing-replicated", format!("{topic}/{partition}: next offset 0, nothing was replicated")),
+            Err(e) => Outcome::Invalid(format!("offset of {topic}/{partition}: {e}")),
+        }
+    }
 }
 
 /// Reads `topics.include` and `topics.exclude`.
@@ -226,16 +246,40 @@ impl TopicPartitionMapping {
         if !self.topics.accepts(&topic) {
             return Outcome::skipped("topic-excluded", format!("topic {topic:?} is not selected by {TOPICS_INCLUDE}/{TOPICS_EXCLUDE}"));
         }
-        let Some(value) = record.value.as_deref() else {
-            return Outcome::skipped("tombstone", format!("{topic}/{partition} has no offset"));
-        };
-        let stored = match connect::parse_offset_value(value) {
-            Ok(n) => n,
-            Err(e) => return Outcome::Invalid(format!("offset of {topic}/{partition}: {e}")),
-        };
-        match self.semantics.to_mm2(stored) {
-            Some(offset) => Outcome::Emit(vec![self.target.record(&topic, partition, offset)]),
-            None => Outcome::skipped("nothing-replicated", format!("{topic}/{partition}: next offset 0, nothing was replicated")),
-        }
+        self.target.offset_outcome(&topic, partition, record.value.as_deref(), self.semantics, connect::parse_offset_value)
     }
+}
+
+/// Declares a plugin that is a [`TopicPartitionMapping`] of one [`Flavor`], and exports it.
+///
+/// ```ignore
+/// mm2_plugin_sdk::topic_partition_plugin!(MirusToMm2, "mirus-to-mm2", "Mirus offsets to MM2", FLAVOR);
+/// ```
+#[macro_export]
+macro_rules! topic_partition_plugin {
+    ($ty:ident, $name:expr, $description:expr, $flavor:expr) => {
+        #[derive(Debug)]
+        pub struct $ty($crate::topic_partition::TopicPartitionMapping);
+
+        impl $crate::Mapping for $ty {
+            fn info() -> $crate::PluginInfo {
+                $crate::PluginInfo {
+                    name: ($name).to_owned(),
+                    version: env!("CARGO_PKG_VERSION").to_owned(),
+                    description: ($description).to_owned(),
+                    config: $crate::topic_partition::definition(&$flavor),
+                }
+            }
+
+            fn configure(config: &$crate::Config) -> ::std::result::Result<Self, ::std::vec::Vec<$crate::ConfigError>> {
+                $crate::topic_partition::TopicPartitionMapping::from_config($flavor, config).map($ty)
+            }
+
+            fn map(&mut self, record: &$crate::Record) -> $crate::Outcome {
+                self.0.map(record)
+            }
+        }
+
+        $crate::export_mapping!($ty);
+    };
 }

@@ -4,7 +4,7 @@
 
 use mm2_plugin_sdk::config::{Config, ConfigError, ConfigKey, ConfigType, Importance};
 use mm2_plugin_sdk::connect::{self, preview};
-use mm2_plugin_sdk::topic_partition::{self, Mm2Target};
+use mm2_plugin_sdk::topic_partition::{self, Mm2Target, OffsetSemantics};
 use mm2_plugin_sdk::{Mapping, Outcome, PluginInfo, Record};
 
 pub const CONNECTOR: &str = "connector.name";
@@ -56,15 +56,10 @@ impl Mapping for MyMapping {
             Ok(tp) => tp,
             Err(e) => return Outcome::Invalid(format!("{e}: {}", preview(key))),
         };
-        let Some(value) = record.value.as_deref() else {
-            return Outcome::skipped("tombstone", format!("{topic}/{partition}"));
-        };
-        match connect::parse_offset_field(value, "position") {
-            // A next offset of 0: nothing was replicated, nothing to write.
-            Ok(0) => Outcome::skipped("nothing-replicated", format!("{topic}/{partition}")),
-            Ok(next) => Outcome::Emit(vec![self.target.record(&topic, partition, next - 1)]),
-            Err(e) => Outcome::Invalid(format!("{topic}/{partition}: {e}")),
-        }
+        // `position` is the next offset to read: MM2's offset is one less, and 0 writes nothing.
+        self.target.offset_outcome(&topic, partition, record.value.as_deref(), OffsetSemantics::Next, |value| {
+            connect::parse_offset_field(value, "position")
+        })
     }
 }
 
