@@ -151,6 +151,30 @@ fn run_refuses_a_target_topic_that_is_not_compacted() {
 }
 
 #[test]
+fn a_record_in_the_wrong_partition_is_refused() {
+    let b = &shared_broker().bootstrap;
+    let source = "connect-offsets-misplaced";
+    let target = "mm2-offsets.mis.internal";
+    create_topic(b, source, 1, "compact");
+    create_topic(b, target, 25, "compact");
+    kcat_produce(b, source, &[(&rkey("replicator", "t", 0), Some(r#"{"offset":5}"#))]);
+    // An earlier tool wrote MM2's key with librdkafka's default partitioner, not Java's.
+    let key = mkey("mis", "t", 0);
+    let right = java_partitions(b, std::slice::from_ref(&key), 25)[&key];
+    let wrong = ((right + 1) % 25) as i32;
+    kcat_produce_to(b, target, wrong, &[(&key, Some(r#"{"offset":3}"#))]);
+    let output = mm2_migrate(&command("run", &run_args(b, source, "source.cluster.alias=mis", &[])));
+    assert_eq!(output.status.code(), Some(3), "{}", stderr(&output));
+    assert!(stderr(&output).contains(&format!("sits in partition {wrong}, not in partition {right}")), "{}", stderr(&output));
+    assert_eq!(kcat_consume(b, target).len(), 1, "nothing written");
+
+    let output = mm2_migrate(&command("run", &run_args(b, source, "source.cluster.alias=mis", &["--allow-misplaced"])));
+    assert!(output.status.success(), "{}", stderr(&output));
+    let records = kcat_consume(b, target);
+    assert!(records.iter().any(|r| r["partition"].as_i64() == Some(right) && r["payload"] == r#"{"offset":5}"#), "{records:?}");
+}
+
+#[test]
 fn offsets_outside_the_replicated_log_are_refused() {
     let b = &shared_broker().bootstrap;
     let source = "connect-offsets-range";

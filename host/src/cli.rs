@@ -274,7 +274,7 @@ fn plan_command(engine: &PluginEngine, args: LiveCommand) -> Result<(), Failure>
     let LiveSetup { mut plugin, options, json, .. } = live_setup(engine, &args)?;
     let outcome = live::plan(&mut plugin, &options).map_err(live_failure)?;
     plugin.close();
-    let refusals = crate::plan::refusals(&outcome.entries, options.allow_rewind, options.allow_out_of_range);
+    let refusals = crate::plan::refusals(&outcome.entries, options.overrides);
     #[derive(serde::Serialize)]
     struct PlanJson<'a> {
         command: &'static str,

@@ -66,8 +66,7 @@ pub fn run(engine: &PluginEngine, json: bool) -> Result<(), Failure> {
         batch_size: 256,
         skip_invalid: false,
         setup: TopicSetup { create: false, partitions: 25, replication_factor: 1, check_compaction: false },
-        allow_rewind: false,
-        allow_out_of_range: false,
+        overrides: Default::default(),
     };
     let mut plugin = load_plugin(engine, "replicator-to-mm2", &[("source.cluster.alias".to_owned(), ALIAS.to_owned())])?;
 

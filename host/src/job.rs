@@ -93,6 +93,10 @@ pub struct LiveArgs {
     /// Write even where an offset lies outside the replicated partition's log.
     #[arg(long)]
     pub allow_out_of_range: bool,
+
+    /// Write even where a record for the key already sits in another partition of the target.
+    #[arg(long)]
+    pub allow_misplaced: bool,
 }
 
 pub(crate) fn parse_pair(s: &str) -> Result<(String, String), String> {
@@ -132,6 +136,7 @@ struct JobFile {
     replication_factor: Option<i32>,
     allow_rewind: Option<bool>,
     allow_out_of_range: Option<bool>,
+    allow_misplaced: Option<bool>,
     /// `text` or `json`.
     output: Option<String>,
     /// `run` only: keep forwarding after the migration.
@@ -212,8 +217,11 @@ impl LiveArgs {
                 replication_factor: self.replication_factor.or(file.replication_factor).unwrap_or(-1),
                 check_compaction: true,
             },
-            allow_rewind: self.allow_rewind || file.allow_rewind.unwrap_or(false),
-            allow_out_of_range: self.allow_out_of_range || file.allow_out_of_range.unwrap_or(false),
+            overrides: crate::plan::Overrides {
+                rewind: self.allow_rewind || file.allow_rewind.unwrap_or(false),
+                out_of_range: self.allow_out_of_range || file.allow_out_of_range.unwrap_or(false),
+                misplaced: self.allow_misplaced || file.allow_misplaced.unwrap_or(false),
+            },
         };
         if let Some(output) = file.output.as_deref().filter(|o| !matches!(*o, "text" | "json")) {
             return Err(JobError::Missing(format!("job file: output must be \"text\" or \"json\", not {output:?}")));

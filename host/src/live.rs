@@ -31,8 +31,7 @@ pub struct LiveOptions {
     pub batch_size: usize,
     pub skip_invalid: bool,
     pub setup: TopicSetup,
-    pub allow_rewind: bool,
-    pub allow_out_of_range: bool,
+    pub overrides: plan::Overrides,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -206,7 +205,7 @@ pub struct RunOutcome {
 /// Plans, refuses what is unsafe, creates the topic if needed, writes, and reads back.
 pub fn run(plugin: &mut Plugin, options: &LiveOptions) -> Result<RunOutcome, LiveError> {
     let mut outcome = plan(plugin, options)?;
-    let refused = plan::refusals(&outcome.entries, options.allow_rewind, options.allow_out_of_range);
+    let refused = plan::refusals(&outcome.entries, options.overrides);
     if !refused.is_empty() {
         return Err(LiveError::Refused(refused));
     }
@@ -230,12 +229,19 @@ pub fn run(plugin: &mut Plugin, options: &LiveOptions) -> Result<RunOutcome, Liv
         return Ok(RunOutcome { plan: outcome, created_topic: created, written: Vec::new() });
     }
     let written = kafka::write_records(&options.target, &to_write)?;
-    let (state, _) = TargetState::read(&options.target, &topic)?;
-    let missing = plan::unconfirmed(&to_write, &state);
+    let missing = plan::unconfirmed(&to_write, &plan::read_back(&options.target, &topic)?);
     if !missing.is_empty() {
         return Err(LiveError::NotConfirmed { topic, missing });
     }
-    outcome.target_state = state;
+    // What --follow continues from: MM2's state now holds what was written.
+    for r in &to_write {
+        if let Some(value) = &r.value {
+            outcome
+                .target_state
+                .records
+                .insert(r.key.clone(), plan::ExistingRecord { value: value.clone(), partition: r.partition });
+        }
+    }
     Ok(RunOutcome { plan: outcome, created_topic: created, written })
 }
 
@@ -314,7 +320,9 @@ pub fn follow(
         let entries = plan::build(records, &target, None);
         let mut to_write = Vec::new();
         for entry in entries {
-            let refused = plan::refusal(&entry, options.allow_rewind, true);
+            // Range checks are for the snapshot; misplacement was refused (or allowed) by the run.
+            let overrides = plan::Overrides { out_of_range: true, misplaced: true, ..options.overrides };
+            let refused = plan::refusal(&entry, overrides);
             if !refused.is_empty() {
                 for r in &refused {
                     tracing::warn!("not forwarded: {r}");

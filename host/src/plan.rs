@@ -207,27 +207,49 @@ pub fn counts(entries: &[PlanEntry]) -> PlanCounts {
     c
 }
 
-/// What the safety rules refuse, each with what MM2 would do; empty when the plan may be written.
-pub fn refusals(entries: &[PlanEntry], allow_rewind: bool, allow_out_of_range: bool) -> Vec<String> {
-    entries.iter().flat_map(|e| refusal(e, allow_rewind, allow_out_of_range)).collect()
+/// The safety rules an operator explicitly overrides.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
+pub struct Overrides {
+    /// `--allow-rewind`: write even where MM2 already holds a larger offset.
+    pub rewind: bool,
+    /// `--allow-out-of-range`: write offsets outside the replicated partition's log.
+    pub out_of_range: bool,
+    /// `--allow-misplaced`: write although a record for the key sits in another partition.
+    pub misplaced: bool,
 }
 
-/// Why one entry must not be written (rewind, out of range), saying what MM2 would then do.
-pub fn refusal(e: &PlanEntry, allow_rewind: bool, allow_out_of_range: bool) -> Vec<String> {
+/// What the safety rules refuse, each with what MM2 would do; empty when the plan may be written.
+pub fn refusals(entries: &[PlanEntry], overrides: Overrides) -> Vec<String> {
+    entries.iter().flat_map(|e| refusal(e, overrides)).collect()
+}
+
+/// Why one entry must not be written (rewind, out of range, misplaced), saying what MM2 would do.
+pub fn refusal(e: &PlanEntry, overrides: Overrides) -> Vec<String> {
     let mut out = Vec::new();
-    if e.change == Change::Unchanged {
+    if e.change == Change::Unchanged && e.misplaced_in.is_none() {
         return out;
     }
     let name = describe_key(&e.key);
     let v = e.offset.unwrap_or_default();
-    if let (Change::Backward { from }, false) = (&e.change, allow_rewind) {
+    if let (Some(stray), false) = (e.misplaced_in, overrides.misplaced) {
+        out.push(format!(
+            "{name}: a record for this key sits in partition {stray}, not in partition {} where Connect's \
+             producer puts it; it is never compacted away, and whichever of the two MM2 reads last wins \
+             at each restart. Remove it first, or override with --allow-misplaced.",
+            e.partition
+        ));
+    }
+    if e.change == Change::Unchanged {
+        return out;
+    }
+    if let (Change::Backward { from }, false) = (&e.change, overrides.rewind) {
         out.push(format!(
             "{name}: MM2 already holds offset {from}; writing {v} would move it backwards and MM2 \
              would copy records {}..={from} again (duplicates). Override with --allow-rewind.",
             v + 1
         ));
     }
-    if !allow_out_of_range {
+    if !overrides.out_of_range {
         match &e.range {
             Some(RangeCheck::BeyondEnd { start, end }) => out.push(format!(
                 "{name}: offset {v} is beyond the replicated log [{start}, {end}): MM2 would find position {} \
@@ -251,9 +273,14 @@ pub fn refusal(e: &PlanEntry, allow_rewind: bool, allow_out_of_range: bool) -> V
     out
 }
 
-/// The records to write: everything that changes, once the refusals are settled.
+/// The records to write: everything that changes (or is only in a wrong partition so far), once
+/// the refusals are settled.
 pub fn to_write(entries: &[PlanEntry]) -> Vec<TargetRecord> {
-    entries.iter().filter(|e| e.change != Change::Unchanged).map(|e| e.record.clone()).collect()
+    entries
+        .iter()
+        .filter(|e| e.change != Change::Unchanged || e.misplaced_in.is_some())
+        .map(|e| e.record.clone())
+        .collect()
 }
 
 /// `topic/partition` of an MM2 key, else the key itself.
@@ -264,13 +291,26 @@ pub fn describe_key(key: &[u8]) -> String {
     }
 }
 
-/// Records written by a run that the target does not hold afterwards (read back from the topic).
-pub fn unconfirmed(written: &[TargetRecord], state: &TargetState) -> Vec<String> {
+/// The latest value per (partition, key) of a topic: what a run checks its writes against, in the
+/// very partition it wrote (a stray copy elsewhere must not hide or fake a write).
+pub fn read_back(connection: &Connection, topic: &str) -> Result<HashMap<(i32, Vec<u8>), Vec<u8>>, KafkaError> {
+    let mut latest = HashMap::new();
+    read_snapshot(connection, topic, |r| {
+        if let (Some(partition), Some(key)) = (r.partition, r.key) {
+            match r.value {
+                Some(value) => latest.insert((partition, key), value),
+                None => latest.remove(&(partition, key)),
+            };
+        }
+    })?;
+    Ok(latest)
+}
+
+/// Records written by a run that the target does not hold afterwards.
+pub fn unconfirmed(written: &[TargetRecord], latest: &HashMap<(i32, Vec<u8>), Vec<u8>>) -> Vec<String> {
     written
         .iter()
-        .filter(|r| {
-            state.records.get(&r.key).is_none_or(|e| Some(&e.value) != r.value.as_ref() || e.partition != r.partition)
-        })
+        .filter(|r| latest.get(&(r.partition, r.key.clone())) != r.value.as_ref())
         .map(|r| describe_key(&r.key))
         .collect()
 }
@@ -336,23 +376,29 @@ mod tests {
     #[test]
     fn refusals_say_what_mm2_would_do() {
         let backward = build(vec![target(K, r#"{"offset":10}"#, 3)], &state(r#"{"offset":12}"#, 3), None);
-        let refused = refusals(&backward, false, false);
+        let refused = refusals(&backward, Overrides::default());
         assert_eq!(refused.len(), 1);
         assert!(refused[0].contains("a:t/0") && refused[0].contains("copy records 11..=12 again"), "{}", refused[0]);
-        assert!(refusals(&backward, true, false).is_empty());
+        assert!(refusals(&backward, Overrides { rewind: true, ..Overrides::default() }).is_empty());
 
         let mut ranges = ReplicatedRanges::new();
         ranges.insert(("t".into(), 0), PartitionRange { partition: 0, start: 0, end: 5 });
         let beyond = build(vec![target(K, r#"{"offset":10}"#, 3)], &TargetState::default(), Some(&ranges));
-        let refused = refusals(&beyond, false, false);
+        let refused = refusals(&beyond, Overrides::default());
         assert!(refused[0].contains("reset to auto.offset.reset"), "{}", refused[0]);
-        assert!(refusals(&beyond, false, true).is_empty());
+        assert!(refusals(&beyond, Overrides { out_of_range: true, ..Overrides::default() }).is_empty());
+
+        // Even an unchanged value is refused while a stray copy of the key sits elsewhere.
+        let misplaced = build(vec![target(K, r#"{"offset":10}"#, 3)], &state(r#"{"offset":10}"#, 7), None);
+        let refused = refusals(&misplaced, Overrides::default());
+        assert!(refused[0].contains("sits in partition 7, not in partition 3"), "{}", refused[0]);
+        assert!(refusals(&misplaced, Overrides { misplaced: true, ..Overrides::default() }).is_empty());
     }
 
     #[test]
     fn unchanged_records_are_not_written_again() {
         let entries = build(vec![target(K, r#"{"offset":10}"#, 3)], &state(r#"{"offset":10}"#, 3), None);
         assert!(to_write(&entries).is_empty());
-        assert!(refusals(&entries, false, false).is_empty());
+        assert!(refusals(&entries, Overrides::default()).is_empty());
     }
 }
