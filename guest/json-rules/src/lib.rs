@@ -107,16 +107,10 @@ impl Mapping for JsonRules {
     }
 
     fn map(&mut self, record: &Record) -> Outcome {
-        let Some(key) = record.key.as_deref() else {
-            return Outcome::Invalid("record has no key".to_owned());
+        let (key, parsed) = match topic_partition::selected_key(record, &self.connectors, "connector", CONNECTOR_NAMES) {
+            Ok(selected) => selected,
+            Err(outcome) => return outcome,
         };
-        let parsed = match connect::parse_key(key) {
-            Ok(parsed) => parsed,
-            Err(e) => return Outcome::Invalid(e),
-        };
-        if !self.connectors.is_empty() && !self.connectors.contains(&parsed.connector) {
-            return Outcome::skipped("other-connector", format!("connector {:?} is not in {CONNECTOR_NAMES}", parsed.connector));
-        }
         let topic = match parsed.partition.get(&self.topic_field) {
             Some(Value::String(t)) => t.clone(),
             other => {

@@ -8,7 +8,7 @@ use mm2_plugin_sdk::config::{Config, ConfigError, ConfigKey, ConfigType, Importa
 use mm2_plugin_sdk::connect::{self, parse_mm2_source_key, preview};
 use mm2_plugin_sdk::jackson;
 use mm2_plugin_sdk::topic_partition::{
-    Mm2Target, OffsetSemantics, TARGET_CONNECTOR, TARGET_TOPIC, TOPICS_EXCLUDE, TOPICS_INCLUDE, topic_filter,
+    Mm2Target, OffsetSemantics, TARGET_CONNECTOR, TARGET_TOPIC, TOPICS_EXCLUDE, TOPICS_INCLUDE, selected_key, topic_filter,
 };
 use mm2_plugin_sdk::topics::TopicFilter;
 use mm2_plugin_sdk::{Mapping, Outcome, PluginInfo, Record};
@@ -83,16 +83,11 @@ impl Mapping for Mm2ToMm2 {
     }
 
     fn map(&mut self, record: &Record) -> Outcome {
-        let Some(key) = record.key.as_deref() else {
-            return Outcome::Invalid("record has no key".to_owned());
+        let (key, parsed) = match selected_key(record, &self.connectors, "connector", SOURCE_CONNECTORS) {
+            Ok(selected) => selected,
+            Err(outcome) => return outcome,
         };
-        let connector = match connect::parse_key(key) {
-            Ok(parsed) => parsed.connector,
-            Err(e) => return Outcome::Invalid(e),
-        };
-        if !self.connectors.contains(&connector) {
-            return Outcome::skipped("other-connector", format!("connector {connector:?} is not in {SOURCE_CONNECTORS}"));
-        }
+        let connector = parsed.connector;
         let Some((_, cluster, topic, partition)) = parse_mm2_source_key(key) else {
             // Checkpoints and heartbeats have other key shapes: never touched.
             return Outcome::skipped("not-a-source-offset", format!("not an MM2 source offset key: {}", preview(key)));

@@ -169,6 +169,23 @@ impl Mm2Target {
     }
 }
 
+/// The key of `record` parsed as a Connect offset key when its name (connector, group) is one of
+/// `names` (every name when `names` is empty); otherwise the outcome for the record: invalid
+/// without a parsable key, skipped as `other-<kind>` for another name.
+pub fn selected_key<'r>(
+    record: &'r Record,
+    names: &[String],
+    kind: &str,
+    names_key: &str,
+) -> Result<(&'r [u8], connect::ConnectKey), Outcome> {
+    let key = record.key.as_deref().ok_or_else(|| Outcome::Invalid("record has no key".to_owned()))?;
+    let parsed = connect::parse_key(key).map_err(Outcome::Invalid)?;
+    if !names.is_empty() && !names.contains(&parsed.connector) {
+        return Err(Outcome::skipped(&format!("other-{kind}"), format!("{kind} {:?} is not in {names_key}", parsed.connector)));
+    }
+    Ok((key, parsed))
+}
+
 /// Reads `topics.include` and `topics.exclude`.
 pub fn topic_filter(config: &Config, errors: &mut Vec<ConfigError>) -> Option<TopicFilter> {
     TopicFilter::new(&config.get_list(TOPICS_INCLUDE), &config.get_list(TOPICS_EXCLUDE))
@@ -208,19 +225,10 @@ impl TopicPartitionMapping {
 
     pub fn map(&self, record: &Record) -> Outcome {
         let kind = self.flavor.name_kind;
-        let Some(key) = record.key.as_deref() else {
-            return Outcome::Invalid("record has no key".to_owned());
+        let (key, parsed) = match selected_key(record, &self.names, kind, self.flavor.names_key) {
+            Ok(selected) => selected,
+            Err(outcome) => return outcome,
         };
-        let parsed = match connect::parse_key(key) {
-            Ok(parsed) => parsed,
-            Err(e) => return Outcome::Invalid(e),
-        };
-        if !self.names.is_empty() && !self.names.contains(&parsed.connector) {
-            return Outcome::skipped(
-                &format!("other-{kind}"),
-                format!("{kind} {:?} is not in {}", parsed.connector, self.flavor.names_key),
-            );
-        }
         let (topic, partition) = match parsed.topic_partition() {
             Ok(tp) => tp,
             Err(e) => {
