@@ -27,7 +27,13 @@ pub const EXIT_REFUSED: i32 = 3;
 pub const EXIT_DIFFERENT: i32 = 4;
 
 #[derive(Debug, Parser)]
-#[command(name = "mm2-migrate", version, about = "Moves Kafka replication progress from other replicators into MirrorMaker 2")]
+#[command(
+    name = "mm2-migrate",
+    version,
+    about = "Moves Kafka replication progress from other replicators into MirrorMaker 2",
+    after_help = "Exit status: 0 done; 1 failed (nothing half written); 2 usage or configuration error; \
+                  3 run refused an unsafe record (nothing written); 4 verify found differences."
+)]
 pub struct Cli {
     /// More log output on stderr (-v: debug, -vv: trace). RUST_LOG overrides.
     #[arg(short, long, action = clap::ArgAction::Count, global = true)]
