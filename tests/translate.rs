@@ -357,6 +357,8 @@ fn plugin_output_that_is_not_an_offset_record_is_refused() {
         ("no-key", "it has no key"),
         ("not-json", "key: not compact JSON"),
         ("invalid-utf8", "key: not JSON"),
+        ("mm2-key-order", "key: an MM2 source-offset key not in MM2's field order"),
+        ("mm2-bad-offset", "value of an MM2 source offset: offset -1 is negative"),
     ] {
         let output = adversarial(behavior);
         assert_eq!(output.status.code(), Some(1), "{behavior}");

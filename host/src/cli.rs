@@ -15,8 +15,6 @@ use crate::policy::Policy;
 use crate::record::TargetRecord;
 use crate::translate::{self, Report, TranslateError, TranslateOptions};
 
-/// Exit status: the job was done.
-pub const EXIT_OK: i32 = 0;
 /// Exit status: the job failed (invalid input, plugin failure, conflicting offsets); nothing was written.
 pub const EXIT_FAILED: i32 = 1;
 /// Exit status: the command line or the plugin configuration is wrong.
@@ -508,7 +506,7 @@ fn inspect_plugin(engine: &PluginEngine, spec: &str, json: bool) -> Result<(), F
                 "name": k.name, "required": k.required, "default": k.default_value,
                 "documentation": k.documentation, "valid_values": k.valid_values,
             })).collect();
-            text.push_str(&describe_plugin(info, &info.config.iter().map(crate::plugin::config_key_of).collect::<Vec<_>>()));
+            text.push_str(&describe_plugin(info, &info.config.iter().map(crate::plugin::config_key).collect::<Vec<_>>()));
             text.push_str(&format!(
                 "policy entry:\n  [[plugins]]\n  name = {:?}\n  sha256 = \"{}\"\n",
                 info.name, inspection.sha256

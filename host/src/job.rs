@@ -151,6 +151,8 @@ pub enum JobError {
     Parse { path: PathBuf, message: String },
     #[error("{0}")]
     Missing(String),
+    #[error("{0}")]
+    Invalid(String),
 }
 
 /// The merged options of a live command.
@@ -224,7 +226,7 @@ impl LiveArgs {
             },
         };
         if let Some(output) = file.output.as_deref().filter(|o| !matches!(*o, "text" | "json")) {
-            return Err(JobError::Missing(format!("job file: output must be \"text\" or \"json\", not {output:?}")));
+            return Err(JobError::Invalid(format!("job file: output must be \"text\" or \"json\", not {output:?}")));
         }
         Ok(Job { plugin, settings: merge(file.set, &self.settings), live, output: file.output, follow: file.follow.unwrap_or(false) })
     }

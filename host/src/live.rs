@@ -117,13 +117,8 @@ pub fn plan(plugin: &mut Plugin, options: &LiveOptions) -> Result<PlanOutcome, L
     }
     let (target_state, target_exists, target_partitions) = match &target_topic {
         Some(topic) => {
-            let (state, exists) = TargetState::read(&options.target, topic)?;
-            let partitions = if exists {
-                options.target.partition_ranges(topic)?.len() as u32
-            } else {
-                provisional
-            };
-            (state, exists, partitions)
+            let (state, partitions) = TargetState::read(&options.target, topic)?;
+            (state, partitions.is_some(), partitions.unwrap_or(provisional))
         }
         None => (TargetState::default(), false, provisional),
     };

@@ -24,14 +24,15 @@ pub struct TargetState {
 }
 
 impl TargetState {
-    /// Reads `topic` as a snapshot; a missing topic is an empty state.
-    pub fn read(connection: &Connection, topic: &str) -> Result<(TargetState, bool), KafkaError> {
+    /// Reads `topic` as a snapshot, with its partition count; a missing topic is an empty state
+    /// and `None`.
+    pub fn read(connection: &Connection, topic: &str) -> Result<(TargetState, Option<u32>), KafkaError> {
         let mut compactor = Compactor::new();
         match read_snapshot(connection, topic, |r| {
             let _ = compactor.add(r);
         }) {
-            Ok(_) => Ok((TargetState::from_compactor(compactor), true)),
-            Err(KafkaError::TopicMissing { .. }) => Ok((TargetState::default(), false)),
+            Ok(ranges) => Ok((TargetState::from_compactor(compactor), Some(ranges.len() as u32))),
+            Err(KafkaError::TopicMissing { .. }) => Ok((TargetState::default(), None)),
             Err(e) => Err(e),
         }
     }

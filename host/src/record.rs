@@ -16,16 +16,18 @@ pub struct SourceRecord {
 }
 
 impl SourceRecord {
-    pub(crate) fn to_wit(&self) -> wit::KafkaRecord {
-        wit::KafkaRecord {
-            topic: self.topic.clone().unwrap_or_default(),
+    /// The record as it crosses the contract, and its origin (kept for messages).
+    pub(crate) fn into_wit(self) -> (String, wit::KafkaRecord) {
+        let record = wit::KafkaRecord {
+            topic: self.topic.unwrap_or_default(),
             partition: self.partition,
             offset: self.offset,
             timestamp: self.timestamp,
-            key: self.key.clone(),
-            value: self.value.clone(),
+            key: self.key,
+            value: self.value,
             headers: Vec::new(),
-        }
+        };
+        (self.origin, record)
     }
 }
 

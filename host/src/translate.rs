@@ -1,7 +1,10 @@
 //! The pipeline every command shares: live source records → plugin (in batches) → target
 //! records partitioned like Kafka's Java producer, with a report of what happened to each record.
 
+use std::collections::hash_map::Entry;
 use std::collections::{BTreeMap, HashMap};
+
+use mm2_plugin_sdk::{connect, jackson};
 use std::io::BufRead;
 
 use crate::compaction::{CompactionStats, Compactor};
@@ -136,21 +139,21 @@ impl<'p> Translator<'p> {
         if self.batch.is_empty() {
             return Ok(());
         }
-        let batch = std::mem::take(&mut self.batch);
-        let input: Vec<wit::KafkaRecord> = batch.iter().map(SourceRecord::to_wit).collect();
+        let (origins, input): (Vec<String>, Vec<wit::KafkaRecord>) =
+            std::mem::take(&mut self.batch).into_iter().map(SourceRecord::into_wit).unzip();
         let outcomes = self.plugin.apply(&input)?;
-        for (source, outcome) in batch.into_iter().zip(outcomes) {
+        for (origin, outcome) in origins.into_iter().zip(outcomes) {
             match outcome {
                 wit::Outcome::Emit(records) => {
                     for record in records {
-                        self.accept(&source.origin, record)?;
+                        self.accept(&origin, record)?;
                     }
                 }
                 wit::Outcome::Skipped(skip) => {
-                    tracing::debug!("{}: skipped ({}): {}", source.origin, skip.reason, skip.detail);
+                    tracing::debug!("{origin}: skipped ({}): {}", skip.reason, skip.detail);
                     self.report.skip(&skip.reason);
                 }
-                wit::Outcome::Invalid(message) => self.invalid(source.origin, message)?,
+                wit::Outcome::Invalid(message) => self.invalid(origin, message)?,
             }
         }
         Ok(())
@@ -168,6 +171,16 @@ impl<'p> Translator<'p> {
         if let Some(value) = &record.value {
             mm2_plugin_sdk::jackson::check_compact_json(value).map_err(|e| bad(format!("value: {e}")))?;
         }
+        // An MM2 source-offset key is only ever found by its exact bytes, and MM2's task throws on an
+        // offset that is not a JSON integer >= 0: whatever plugin wrote it, hold it to MM2's form.
+        if let Some((connector, cluster, topic, partition)) = connect::parse_mm2_source_key(&key) {
+            if key != jackson::mm2_source_key(&connector, &cluster, &topic, partition) {
+                return Err(bad("key: an MM2 source-offset key not in MM2's field order (cluster, partition, topic)".to_owned()));
+            }
+            if let Some(value) = &record.value {
+                connect::parse_offset_value(value).map_err(|e| bad(format!("value of an MM2 source offset: {e}")))?;
+            }
+        }
         // Connect's producer partitions by key; a record anywhere else is never compacted away
         // and can win over MM2's own record at a restart, so a plugin cannot choose another.
         let partition = partition_for_key(&key, partitions);
@@ -175,18 +188,18 @@ impl<'p> Translator<'p> {
             return Err(bad(format!("partition {p} is not the key's partition {partition} of {partitions}")));
         }
         let target = TargetRecord { topic: record.topic, partition, key, value: record.value, origin: origin.to_owned() };
-        match self.by_key.get(&(target.topic.clone(), target.key.clone())) {
-            Some(&i) if self.output[i].value == target.value => self.report.duplicate_outputs += 1,
-            Some(&i) => {
+        match self.by_key.entry((target.topic.clone(), target.key.clone())) {
+            Entry::Occupied(e) if self.output[*e.get()].value == target.value => self.report.duplicate_outputs += 1,
+            Entry::Occupied(e) => {
                 return Err(TranslateError::Conflict {
                     topic: target.topic,
                     key: String::from_utf8_lossy(&target.key).into_owned(),
-                    first: self.output[i].origin.clone(),
+                    first: self.output[*e.get()].origin.clone(),
                     second: target.origin,
                 });
             }
-            None => {
-                self.by_key.insert((target.topic.clone(), target.key.clone()), self.output.len());
+            Entry::Vacant(e) => {
+                e.insert(self.output.len());
                 self.output.push(target);
             }
         }

@@ -20,6 +20,8 @@ pub const BEHAVIORS: &[&str] = &[
     "probe-env",
     "stack",
     "big-record",
+    "mm2-key-order",
+    "mm2-bad-offset",
 ];
 
 pub struct Adversarial {
@@ -103,6 +105,18 @@ impl Mapping for Adversarial {
             "forbidden-topic" => Outcome::Emit(vec![Record::keyed("__consumer_offsets", key, value)]),
             "no-key" => Outcome::Emit(vec![Record { topic: self.topic.clone(), value: Some(value), ..Record::default() }]),
             "not-json" => Outcome::Emit(vec![Record::keyed(&self.topic, b"[\"x\", {}]".to_vec(), b"{offset: 1}".to_vec())]),
+            // MM2 keys in the public migration script's field order: MM2 never reads them.
+            "mm2-key-order" => Outcome::Emit(vec![Record::keyed(
+                &self.topic,
+                br#"["MirrorSourceConnector",{"cluster":"a","topic":"t","partition":0}]"#.to_vec(),
+                br#"{"offset":1}"#.to_vec(),
+            )]),
+            // An offset MM2's task would throw on.
+            "mm2-bad-offset" => Outcome::Emit(vec![Record::keyed(
+                &self.topic,
+                br#"["MirrorSourceConnector",{"cluster":"a","partition":0,"topic":"t"}]"#.to_vec(),
+                br#"{"offset":-1}"#.to_vec(),
+            )]),
             "invalid-utf8" => Outcome::Emit(vec![Record::keyed(&self.topic, vec![0xff, 0xfe], value)]),
             "log-flood" => {
                 for _ in 0..10_000 {

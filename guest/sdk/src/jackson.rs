@@ -50,7 +50,11 @@ pub fn write_string(out: &mut Vec<u8>, s: &str) {
 pub fn write_scalar(out: &mut Vec<u8>, value: Scalar<'_>) {
     match value {
         Scalar::Str(s) => write_string(out, s),
-        Scalar::Int(n) => out.extend_from_slice(n.to_string().as_bytes()),
+        Scalar::Int(n) => {
+            use std::io::Write;
+            // Writing into a Vec cannot fail.
+            let _ = write!(out, "{n}");
+        }
     }
 }
 

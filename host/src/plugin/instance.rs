@@ -178,8 +178,8 @@ fn first_forbidden(imports: &[String]) -> Option<&String> {
 }
 
 /// Reads a plugin and hashes it.
-fn read(source: &PluginSource) -> Result<(Vec<u8>, String), PluginError> {
-    let bytes = source.bytes()?.into_owned();
+fn read(source: &PluginSource) -> Result<(std::borrow::Cow<'static, [u8]>, String), PluginError> {
+    let bytes = source.bytes()?;
     let sha256 = hex::encode(Sha256::digest(&bytes));
     Ok((bytes, sha256))
 }
@@ -488,11 +488,7 @@ fn deadline_ticks(policy: &Policy) -> u64 {
 }
 
 /// A WIT configuration key in the SDK's terms.
-pub fn config_key_of(key: &wit::ConfigKey) -> ConfigKey {
-    config_key(key)
-}
-
-fn config_key(key: &wit::ConfigKey) -> ConfigKey {
+pub fn config_key(key: &wit::ConfigKey) -> ConfigKey {
     ConfigKey {
         name: key.name.clone(),
         config_type: match key.type_ {

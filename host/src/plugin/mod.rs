@@ -14,7 +14,7 @@ mod instance;
 
 pub use cache::{CacheOutcome, CompileCache};
 pub use engine::PluginEngine;
-pub use instance::{Inspection, Plugin, PluginError, PluginLog, component_imports, config_key_of, inspect};
+pub use instance::{Inspection, Plugin, PluginError, PluginLog, component_imports, config_key, inspect};
 
 /// Generated host-side bindings of `wit/mapping.wit`.
 pub mod wit {
