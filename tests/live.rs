@@ -146,8 +146,16 @@ fn run_refuses_a_target_topic_that_is_not_compacted() {
     kcat_produce(b, source, &[(&rkey("replicator", "t", 0), Some(r#"{"offset":1}"#))]);
     let output = mm2_migrate(&command("run", &run_args(b, source, "source.cluster.alias=nc", &[])));
     assert_eq!(output.status.code(), Some(1));
-    assert!(stderr(&output).contains("has cleanup.policy=delete, not compact"), "{}", stderr(&output));
+    assert!(stderr(&output).contains("has cleanup.policy=delete, and MirrorMaker 2 (Connect) refuses"), "{}", stderr(&output));
     assert!(kcat_consume(b, "mm2-offsets.nc.internal").is_empty());
+
+    // compact,delete is refused too: Connect requires exactly compact, and says why.
+    create_topic(b, "mm2-offsets.ncd.internal", 25, "compact,delete");
+    let output = mm2_migrate(&command("run", &run_args(b, source, "source.cluster.alias=ncd", &[])));
+    assert_eq!(output.status.code(), Some(1), "{}", stderr(&output));
+    let err = stderr(&output);
+    assert!(err.contains("has cleanup.policy=compact,delete") && err.contains("is required to have 'cleanup.policy=compact'"), "{err}");
+    assert!(kcat_consume(b, "mm2-offsets.ncd.internal").is_empty());
 }
 
 #[test]
@@ -301,4 +309,94 @@ fn demo_runs_a_whole_migration_with_no_set_up() {
     assert_eq!(doc["run"]["written"].as_array().unwrap().len(), 3);
     assert_eq!(doc["verify"]["differences"], 0);
     assert_eq!(doc["second_run_written"], 0);
+}
+
+fn adversarial() -> &'static str {
+    mm2_migrate_bundled::test_guest_path("adversarial").expect("test guest built")
+}
+
+#[test]
+fn a_plugin_tombstone_is_a_rewind_refused_unless_deletions_are_allowed() {
+    let b = &shared_broker().bootstrap;
+    let source = "connect-offsets-tombstone";
+    let target = "mm2-offsets.tomb.internal";
+    create_topic(b, source, 1, "compact");
+    create_topic(b, target, 25, "compact");
+    kcat_produce(b, source, &[(&rkey("replicator", "t", 0), Some(r#"{"offset":5}"#))]);
+    // MM2 holds offset 5 for the key the plugin deletes.
+    kcat_produce(b, target, &[(&mkey("a", "t", 0), Some(r#"{"offset":5}"#))]);
+    let args = |extra: &[&'static str]| {
+        let mut args = vec!["run", "--plugin", adversarial(), "--set", "behavior=tombstone", "--set"];
+        args.extend(["topic=mm2-offsets.tomb.internal", "--source-bootstrap", b, "--source-topic", source]);
+        args.extend_from_slice(extra);
+        args
+    };
+    for _ in 0..2 {
+        let output = mm2_migrate(&args(&[]));
+        assert_eq!(output.status.code(), Some(3), "{}", stderr(&output));
+        assert!(stderr(&output).contains("a:t/0: the plugin emitted a tombstone; it would delete MM2's offset 5"), "{}", stderr(&output));
+        assert_eq!(kcat_consume(b, target).len(), 1, "nothing written");
+    }
+    let output = mm2_migrate(&args(&["--allow-delete"]));
+    assert!(output.status.success(), "{}", stderr(&output));
+    assert_eq!(live_state(b, target)[&mkey("a", "t", 0)].1, None, "the tombstone was written");
+    // MM2 holds nothing for the key now: the same plan changes nothing, and verify agrees.
+    let mut verify = args(&[]);
+    verify[0] = "verify";
+    let output = mm2_migrate(&verify);
+    assert!(output.status.success(), "{}", stderr(&output));
+}
+
+#[test]
+fn the_source_is_never_written_whatever_address_names_it() {
+    let b = &shared_broker().bootstrap;
+    let source = "connect-offsets-self";
+    create_topic(b, source, 1, "compact");
+    kcat_produce(b, source, &[(&rkey("replicator", "t", 0), Some(r#"{"offset":5}"#))]);
+    let port = b.rsplit(':').next().unwrap();
+    let other_spelling = format!("localhost:{port}");
+    let args = run_args(b, source, "source.cluster.alias=self", &["--target-bootstrap", &other_spelling, "--target-topic", source]);
+    let output = mm2_migrate(&command("run", &args));
+    assert_eq!(output.status.code(), Some(1), "{}", stderr(&output));
+    assert!(stderr(&output).contains("mm2-migrate never writes to its source"), "{}", stderr(&output));
+    assert_eq!(kcat_consume(b, source).len(), 1, "the source is untouched");
+}
+
+#[test]
+fn a_signal_before_writing_stops_at_once_and_writes_nothing() {
+    // An unreachable broker: without the signal, this run would wait out its 60 s timeout.
+    let mut child = std::process::Command::new(BIN)
+        .args(command("run", &run_args("127.0.0.1:1", "connect-offsets", "source.cluster.alias=x", &["--timeout", "60"])))
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(Duration::from_millis(1500));
+    let started = Instant::now();
+    assert!(std::process::Command::new("kill").args(["-TERM", &child.id().to_string()]).status().unwrap().success());
+    while child.try_wait().unwrap().is_none() {
+        assert!(started.elapsed() < Duration::from_secs(5), "run ignored SIGTERM");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let output = child.wait_with_output().unwrap();
+    assert_eq!(output.status.code(), Some(143), "{}", stderr(&output));
+    assert!(stderr(&output).contains("SIGTERM received: stopped; nothing was written"), "{}", stderr(&output));
+}
+
+#[test]
+fn the_timeout_is_validated() {
+    for bad in ["0", "301"] {
+        let output = mm2_migrate(&command("plan", &run_args("127.0.0.1:1", "connect-offsets", "source.cluster.alias=x", &["--timeout", bad])));
+        assert_eq!(output.status.code(), Some(2), "{bad}: {}", stderr(&output));
+        assert!(stderr(&output).contains("1..=300"), "{}", stderr(&output));
+    }
+}
+
+#[test]
+fn a_broker_formatted_with_an_id_that_looks_like_an_option_starts() {
+    // One random id in 64 begins with "-"; the storage tool must not take it for an option.
+    let broker = Broker::start_with(&[("CLUSTER_ID", "-AECAwQFBgcICQoLDA0ODw")]);
+    create_topic(&broker.bootstrap, "dash-id", 1, "delete");
+    kcat_produce(&broker.bootstrap, "dash-id", &[("k", Some("v"))]);
+    assert_eq!(kcat_consume(&broker.bootstrap, "dash-id").len(), 1);
 }

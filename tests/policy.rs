@@ -270,11 +270,32 @@ fn compiled_components_are_cached_and_reused() {
 
     // A corrupted entry is not trusted: it is recompiled.
     let entry = s.path("cache").join(&entries[0]);
+    let whole = std::fs::read(&entry).unwrap();
     std::fs::write(&entry, b"not a compiled component").unwrap();
     let third = run(&args, s.dir.path());
     assert!(third.status.success(), "{}", stderr(&third));
-    assert!(stderr(&third).contains("ignoring compile cache entry"), "{}", stderr(&third));
+    assert!(stderr(&third).contains("is not an entry of this version; compiling again"), "{}", stderr(&third));
     assert_eq!(stdout(&first), stdout(&third));
+
+    // Code damaged behind an intact header is never executed (it used to crash the process).
+    for offset in [whole.len() / 3, whole.len() / 2, whole.len() * 3 / 4] {
+        let mut damaged = whole.clone();
+        damaged[offset] ^= 0x5a;
+        std::fs::write(&entry, &damaged).unwrap();
+        let again = run(&args, s.dir.path());
+        assert!(again.status.success(), "{}", stderr(&again));
+        assert!(stderr(&again).contains("is damaged (its digest does not match); compiling again"), "{}", stderr(&again));
+        assert_eq!(stdout(&first), stdout(&again));
+    }
+
+    // A cache directory someone else could write is not used, and the run says so.
+    let shared = s.path("shared-cache");
+    std::fs::create_dir(&shared).unwrap();
+    std::fs::set_permissions(&shared, std::os::unix::fs::PermissionsExt::from_mode(0o777)).unwrap();
+    let output = Command::new(BIN).args(&args).env("MM2_MIGRATE_CACHE_DIR", &shared).stdin(Stdio::null()).output().unwrap();
+    assert!(output.status.success(), "{}", stderr(&output));
+    assert!(stderr(&output).contains("not used: it is writable by others"), "{}", stderr(&output));
+    assert_eq!(std::fs::read_dir(&shared).unwrap().count(), 0, "nothing written to it");
 }
 
 #[test]
@@ -286,4 +307,176 @@ fn inspect_prints_a_policy_entry() {
     for needle in ["sha256    ", "imports\n", "mm2:plugin/types@0.1.0", "adversarial 0.1.0 (contract 0.1.0)", "--set behavior=<string>", "[[plugins]]\n  name = \"adversarial\"\n  sha256 = \""] {
         assert!(text.contains(needle), "missing {needle:?} in {text}");
     }
+}
+
+/// The run took less than `limit`: a deadline held.
+fn assert_within(started: Instant, limit: Duration) {
+    assert!(started.elapsed() < limit, "took {:?}, the deadline is far shorter", started.elapsed());
+}
+
+#[test]
+fn a_blocking_call_is_stopped_at_the_deadline_in_every_call() {
+    let s = Scratch::new();
+    let policy = "allow-unpinned = true\n[limits]\ncall-timeout-ms = 300\n";
+    for (behavior, call) in [("sleep", "apply"), ("sleep-in-configure", "configure")] {
+        let started = Instant::now();
+        let output = s.translate(Some(policy), guest("adversarial"), &[&format!("behavior={behavior}")]);
+        assert_stopped(&output, &format!("exceeded its time limit (limits.call-timeout-ms = 300) in {call}"));
+        assert_within(started, Duration::from_secs(3));
+    }
+    // A failing close only warns; it does not hold the run for its 5 s sleep either.
+    let started = Instant::now();
+    let output = s.translate(Some(policy), guest("adversarial"), &["behavior=sleep-in-close"]);
+    assert!(output.status.success(), "{}", stderr(&output));
+    assert!(stderr(&output).contains("exceeded its time limit (limits.call-timeout-ms = 300) in close"), "{}", stderr(&output));
+    assert_within(started, Duration::from_secs(3));
+
+    // describe runs before any configuration, and `plugins inspect` runs it too.
+    let started = Instant::now();
+    let args = ["--policy".to_owned(), s.policy(policy), "plugins".into(), "inspect".into(), guest("adversarial-describe").into()];
+    let output = run(&args, s.dir.path());
+    assert_eq!(output.status.code(), Some(1), "{}", stderr(&output));
+    assert!(stderr(&output).contains("exceeded its time limit (limits.call-timeout-ms = 300) in describe"), "{}", stderr(&output));
+    assert_within(started, Duration::from_secs(3));
+}
+
+/// A raw component (no contract exports needed: instantiation allocates before exports are read).
+fn raw_component(s: &Scratch, name: &str, wat: &str) -> String {
+    let path = s.path(name);
+    std::fs::write(&path, wat::parse_str(wat).unwrap()).unwrap();
+    path.display().to_string()
+}
+
+fn instances_of(module: &str, count: usize) -> String {
+    let instances: String = (0..count).map(|i| format!("(core instance $i{i} (instantiate $m))\n")).collect();
+    format!("(component (core module $m {module})\n{instances})")
+}
+
+#[test]
+fn the_memory_limit_bounds_all_memories_together_and_counts_are_capped() {
+    let s = Scratch::new();
+    let policy = "allow-unpinned = true\n[limits]\nmemory-bytes = 16777216\n";
+    // 40 memories of 15 MiB each, every one under the limit on its own.
+    let many = raw_component(&s, "many-memories.wasm", &instances_of("(memory 240)", 40));
+    assert_stopped(&s.translate(Some(policy), &many, &[]), "exceeded its memory limit (limits.memory-bytes = 16777216) in instantiation");
+    // Tables count against the same budget.
+    let tables = raw_component(&s, "big-tables.wasm", &instances_of("(table 1000000 funcref)", 2));
+    assert_stopped(&s.translate(Some(policy), &tables, &[]), "exceeded its memory limit (limits.memory-bytes = 16777216)");
+    // Tiny instances and memories, but too many of them.
+    let instances = raw_component(&s, "many-instances.wasm", &instances_of("(func)", 100));
+    assert_stopped(&s.translate(Some(policy), &instances, &[]), "at most 64 core instances, 8 memories and 64 tables");
+    let memories = raw_component(&s, "many-small-memories.wasm", &instances_of("(memory 1)", 20));
+    assert_stopped(&s.translate(Some(policy), &memories, &[]), "at most 64 core instances, 8 memories and 64 tables");
+}
+
+#[test]
+fn components_for_another_contract_are_named() {
+    let s = Scratch::new();
+    for version in ["0.2.0", "1.0.0"] {
+        let other = raw_component(&s, "other.wasm", &format!("(component (import \"mm2:plugin/host@{version}\" (instance)))"));
+        let output = s.translate(Some("allow-unpinned = true\n"), &other, &[]);
+        assert_stopped(&output, &format!("was built for contract {version}; this host runs contract 0.1.0"));
+    }
+}
+
+#[test]
+fn clocks_and_random_are_deterministic_unless_the_policy_allows_real_ones() {
+    let s = Scratch::new();
+    let policy = "allow-unpinned = true\n";
+    let runs: Vec<String> = (0..3).map(|_| stdout(&s.translate(Some(policy), guest("adversarial"), &["behavior=entropy"]))).collect();
+    assert!(!runs[0].is_empty());
+    assert!(runs.iter().all(|r| *r == runs[0]), "{runs:?}");
+    let real = "allow-unpinned = true\nallow-real-clocks = true\nallow-real-random = true\n";
+    let runs: Vec<String> = (0..2).map(|_| stdout(&s.translate(Some(real), guest("adversarial"), &["behavior=entropy"]))).collect();
+    assert_ne!(runs[0], runs[1], "real clocks and random differ between runs");
+}
+
+#[test]
+fn only_exact_mm2_records_leave_a_plugin() {
+    let s = Scratch::new();
+    // The adversarial guest's LOOKALIKES, one per input offset.
+    for index in 0..8 {
+        let input = s.path("one.jsonl");
+        std::fs::write(&input, format!(r#"{{"topic":"connect-offsets","partition":0,"offset":{index},"key":"k","payload":"v"}}"#)).unwrap();
+        let args = ["translate", "--plugin", guest("adversarial"), "--set", "behavior=mm2-lookalike", "--input", input.to_str().unwrap()];
+        let output = run(&args.map(str::to_owned), s.dir.path());
+        assert_stopped(&output, "line 1: the plugin's output is not a valid offset record");
+    }
+    let output = s.translate(None, guest("adversarial"), &["behavior=max-offset"]);
+    assert_stopped(&output, "offset must be an integer in 0..=9223372036854775806");
+}
+
+#[test]
+fn plugin_tombstones_are_refused_unless_deletions_are_allowed() {
+    let s = Scratch::new();
+    let output = s.translate(None, guest("adversarial"), &["behavior=tombstone"]);
+    assert_eq!(output.status.code(), Some(3), "{}", stderr(&output));
+    assert!(output.stdout.is_empty());
+    assert!(stderr(&output).contains("emitted a tombstone for a:t/0") && stderr(&output).contains("--allow-delete"), "{}", stderr(&output));
+    let input = s.path("input.jsonl").display().to_string();
+    let args = ["translate", "--plugin", guest("adversarial"), "--set", "behavior=tombstone", "--input", &input, "--allow-delete"];
+    let output = run(&args.map(str::to_owned), s.dir.path());
+    assert!(output.status.success(), "{}", stderr(&output));
+    assert!(stdout(&output).contains(r#""payload":null"#), "{}", stdout(&output));
+}
+
+/// No raw control character of the plugin's reaches the terminal, and its text is bounded.
+fn assert_tamed(output: &Output) {
+    for text in [stdout(output), stderr(output)] {
+        assert!(!text.contains('\u{1b}') && !text.contains('\r'), "raw control characters: {text:?}");
+        assert!(!text.contains("\nrecords written             2"), "a forged report line: {text}");
+        assert!(text.len() < 20_000, "{} bytes of plugin text", text.len());
+    }
+}
+
+#[test]
+fn plugin_text_is_escaped_and_bounded_wherever_it_is_shown() {
+    let s = Scratch::new();
+    let output = s.translate(None, guest("adversarial"), &["behavior=escape-text"]);
+    assert!(output.status.success(), "{}", stderr(&output));
+    assert!(stderr(&output).contains("\\u{1b}[2J"), "escaped, not dropped: {}", stderr(&output));
+    assert_tamed(&output);
+    for behavior in ["huge-error", "escape-config", "panic"] {
+        let output = s.translate(None, guest("adversarial"), &[&format!("behavior={behavior}")]);
+        assert!(!output.status.success());
+        assert!(stderr(&output).contains("\\u{1b}"), "{behavior}: {}", stderr(&output));
+        assert_tamed(&output);
+    }
+    for format in ["text", "json"] {
+        let args = ["plugins", "inspect", guest("adversarial"), "--output", format].map(str::to_owned);
+        let output = run(&args, s.dir.path());
+        assert!(output.status.success(), "{}", stderr(&output));
+        assert!(stdout(&output).contains("u{1b}"), "{}", stdout(&output));
+        assert_tamed(&output);
+    }
+}
+
+#[test]
+fn messages_name_the_limit_or_the_reason() {
+    let s = Scratch::new();
+    // A stack limit inside the documented range works (it used to fail with an engine error).
+    let output = s.translate(Some("allow-unpinned = true\n[limits]\nwasm-stack-bytes = 8388608\n"), guest("adversarial"), &["behavior=echo"]);
+    assert!(output.status.success(), "{}", stderr(&output));
+    // Fuel exhausted while instantiating names the limit.
+    let output = s.translate(Some("allow-unpinned = true\n[limits]\nfuel-per-batch = 1\n"), guest("adversarial"), &["behavior=echo"]);
+    assert_stopped(&output, "limits.fuel-per-batch = 1");
+    // A configuration refused without a reason says so.
+    let output = s.translate(None, guest("adversarial"), &["behavior=silent-config-error"]);
+    assert_eq!(output.status.code(), Some(2), "{}", stderr(&output));
+    assert!(stderr(&output).contains("rejected its configuration without giving a reason"), "{}", stderr(&output));
+    // Inputs mapped to nothing are counted.
+    let output = s.translate(None, guest("adversarial"), &["behavior=empty-emit"]);
+    assert!(output.status.success(), "{}", stderr(&output));
+    assert!(stderr(&output).contains("emitted-nothing: 2"), "{}", stderr(&output));
+    // An empty MM2_MIGRATE_POLICY is named, not taken for a missing --policy value.
+    let input = s.path("input.jsonl").display().to_string();
+    let args = ["translate", "--plugin", "replicator-to-mm2", "--set", "source.cluster.alias=a", "--input", &input];
+    let output = Command::new(BIN).args(args).env("MM2_MIGRATE_POLICY", "").env("MM2_MIGRATE_CACHE_DIR", s.path("cache")).output().unwrap();
+    assert_eq!(output.status.code(), Some(2));
+    assert!(stderr(&output).contains("MM2_MIGRATE_POLICY is set but empty"), "{}", stderr(&output));
+    // An I/O error's cause is printed once.
+    let args = ["--policy", "/nonexistent/policy.toml", "translate", "--plugin", "replicator-to-mm2", "--input", &input];
+    let output = run(&args.map(str::to_owned), s.dir.path());
+    assert_eq!(output.status.code(), Some(2));
+    assert_eq!(stderr(&output).matches("No such file or directory").count(), 1, "{}", stderr(&output));
 }

@@ -9,7 +9,7 @@ use std::process::Command;
 /// Guest crates (under `guest/`) bundled into the binary, by plugin name.
 const BUNDLED: &[&str] = &["replicator-to-mm2", "mirus-to-mm2", "group-to-mm2", "mm2-to-mm2", "json-rules"];
 /// Guest crates built alongside for tests only: exposed as file paths, never bundled.
-const TEST_GUESTS: &[&str] = &["adversarial", "adversarial-imports"];
+const TEST_GUESTS: &[&str] = &["adversarial", "adversarial-imports", "adversarial-describe"];
 
 const TARGET: &str = "wasm32-wasip2";
 

@@ -3,8 +3,6 @@
 use std::fs::File;
 use std::io::{self, BufRead, BufReader, Write};
 use std::path::PathBuf;
-use std::sync::Arc;
-use std::sync::atomic::AtomicBool;
 
 use clap::{Args, Parser, Subcommand};
 
@@ -30,15 +28,16 @@ pub const EXIT_DIFFERENT: i32 = 4;
     version,
     about = "Moves Kafka replication progress from other replicators into MirrorMaker 2",
     after_help = "Exit status: 0 done; 1 failed (nothing half written); 2 usage or configuration error; \
-                  3 run refused an unsafe record (nothing written); 4 verify found differences."
+                  3 run refused an unsafe record (nothing written); 4 verify found differences; \
+                  130/143 stopped by SIGINT/SIGTERM."
 )]
 pub struct Cli {
     /// More log output on stderr (-v: debug, -vv: trace). RUST_LOG overrides.
     #[arg(short, long, action = clap::ArgAction::Count, global = true)]
     pub verbose: u8,
 
-    /// What plugins may do (TOML); without it, the built-in policy applies.
-    #[arg(long, global = true, value_name = "FILE", env = "MM2_MIGRATE_POLICY")]
+    /// What plugins may do (TOML); without it, $MM2_MIGRATE_POLICY, else the built-in policy.
+    #[arg(long, global = true, value_name = "FILE")]
     pub policy: Option<PathBuf>,
 
     /// Compile plugins every time instead of using the compile cache
@@ -169,6 +168,10 @@ pub struct TranslateArgs {
     /// Report invalid records (malformed lines, bad keys or values) and go on instead of failing.
     #[arg(long)]
     pub skip_invalid: bool,
+
+    /// Pass on the tombstones a plugin emits (they delete MM2's offsets); refused otherwise.
+    #[arg(long)]
+    pub allow_delete: bool,
 }
 
 /// A failed command and the exit status it maps to.
@@ -182,6 +185,23 @@ impl<E: Into<anyhow::Error>> From<E> for Failure {
     fn from(e: E) -> Failure {
         Failure { status: EXIT_FAILED, error: e.into() }
     }
+}
+
+/// An error and its causes on one line, each cause once: an error whose message already quotes
+/// its source (`cannot read x: No such file or directory`) does not repeat it.
+pub fn error_text(error: &anyhow::Error) -> String {
+    let mut out = String::new();
+    for cause in error.chain() {
+        let text = cause.to_string();
+        if out.contains(&text) {
+            continue;
+        }
+        if !out.is_empty() {
+            out.push_str(": ");
+        }
+        out.push_str(&text);
+    }
+    out
 }
 
 fn usage(e: impl Into<anyhow::Error>) -> Failure {
@@ -199,9 +219,25 @@ fn plugin_failure(e: PluginError) -> Failure {
     }
 }
 
+/// The policy file: `--policy`, else `$MM2_MIGRATE_POLICY`; an empty variable is an error
+/// rather than a silent fall-back to the built-in policy.
+fn policy_path(flag: Option<PathBuf>) -> Result<Option<PathBuf>, Failure> {
+    if flag.is_some() {
+        return Ok(flag);
+    }
+    match std::env::var_os("MM2_MIGRATE_POLICY") {
+        None => Ok(None),
+        Some(value) if value.is_empty() => Err(usage(anyhow::anyhow!(
+            "MM2_MIGRATE_POLICY is set but empty: name a policy file, or unset it for the built-in policy"
+        ))),
+        Some(value) => Ok(Some(PathBuf::from(value))),
+    }
+}
+
 pub fn run(cli: Cli) -> Result<(), Failure> {
-    let policy = match &cli.policy {
-        Some(path) => Policy::load(path).map_err(usage)?,
+    crate::interrupt::install()?;
+    let policy = match policy_path(cli.policy)? {
+        Some(path) => Policy::load(&path).map_err(usage)?,
         None => Policy::builtin(),
     };
     let cache = if cli.no_cache { None } else { CompileCache::default_dir().and_then(|d| CompileCache::open(&d)) };
@@ -235,6 +271,9 @@ fn load_unconfigured(engine: &PluginEngine, spec: &str) -> Result<Plugin, Failur
 fn live_failure(e: LiveError) -> Failure {
     match e {
         LiveError::Refused(_) => Failure { status: EXIT_REFUSED, error: e.into() },
+        LiveError::Write(ref w) if w.interrupted => {
+            Failure { status: crate::interrupt::exit_status().unwrap_or(crate::interrupt::EXIT_SIGINT), error: e.into() }
+        }
         LiveError::Plugin(p) => plugin_failure(p),
         other => other.into(),
     }
@@ -259,6 +298,7 @@ fn live_setup(engine: &PluginEngine, command: &LiveCommand) -> Result<LiveSetup,
     let mut plugin = load_unconfigured(engine, &job.plugin)?;
     let mut settings = job.settings;
     if let Some(topic) = &job.live.target_topic {
+        plugin.name_target_topic(topic);
         let has_key = plugin.info().config.iter().any(|k| k.name == "target.topic");
         if has_key && !settings.iter().any(|(k, _)| k == "target.topic") {
             settings.push(("target.topic".to_owned(), topic.clone()));
@@ -295,10 +335,6 @@ fn plan_command(engine: &PluginEngine, args: LiveCommand) -> Result<(), Failure>
 fn run_command(engine: &PluginEngine, args: RunArgs) -> Result<(), Failure> {
     let LiveSetup { mut plugin, options, json, follow } = live_setup(engine, &args.command)?;
     let follow = follow || args.follow;
-    let stop = Arc::new(AtomicBool::new(false));
-    for signal in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
-        signal_hook::flag::register(signal, stop.clone())?;
-    }
     let outcome = live::run(&mut plugin, &options).map_err(live_failure)?;
     let mut text = render_plan(&outcome.plan, false);
     text.push_str(&format!(
@@ -315,7 +351,7 @@ fn run_command(engine: &PluginEngine, args: RunArgs) -> Result<(), Failure> {
         return emit(json, &outcome, text);
     }
     eprint!("{text}");
-    let summary = live::follow(&mut plugin, &options, &outcome, stop).map_err(live_failure)?;
+    let summary = live::follow(&mut plugin, &options, &outcome).map_err(live_failure)?;
     plugin.close();
     let text = format!(
         "follow stopped\n  {:<28}{}\n  {:<28}{}\n  {:<28}{}\n  {:<28}{}\n",
@@ -367,6 +403,7 @@ pub fn describe_entry(e: &crate::plan::PlanEntry) -> String {
         Change::Forward { from } => format!("forward     {name}: {from} -> {offset}"),
         Change::Backward { from } => format!("BACKWARDS   {name}: {from} -> {offset}"),
         Change::Replace => format!("replace     {name}"),
+        Change::Delete { from } => format!("DELETE      {name}: {} -> tombstone", from.map_or("?".to_owned(), |f| f.to_string())),
     };
     let range = match &e.range {
         Some(RangeCheck::InRange { .. }) | None => String::new(),
@@ -415,13 +452,18 @@ fn translate(engine: &PluginEngine, args: TranslateArgs) -> Result<(), Failure> 
         batch_size: args.batch_size as usize,
         target_partitions: args.target_partitions,
         skip_invalid: args.skip_invalid,
+        allow_delete: args.allow_delete,
     };
     let result = match args.input_format {
         InputFormat::Kcat => translate::translate_dump(&mut plugin, reader, options),
         InputFormat::GroupOffsets => translate::translate_group_offsets(&mut plugin, reader, args.source_group.clone(), options),
     };
     plugin.close();
-    let (records, report) = result.map_err(|e: TranslateError| Failure::from(e))?;
+    let (records, report) = result.map_err(|e: TranslateError| match e {
+        TranslateError::Deletion { .. } => Failure { status: EXIT_REFUSED, error: e.into() },
+        TranslateError::Plugin(p) => plugin_failure(p),
+        other => other.into(),
+    })?;
 
     // Everything is rendered before anything is written: a failure leaves stdout empty.
     let mut out = String::new();
@@ -558,4 +600,18 @@ fn describe_plugin(info: &crate::plugin::wit::PluginInfo, keys: &[mm2_plugin_sdk
         out.push('\n');
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_error_cause_is_printed_once() {
+        let io = std::io::Error::new(std::io::ErrorKind::NotFound, "No such file or directory (os error 2)");
+        let error = anyhow::Error::from(crate::policy::PolicyError::Read { path: "p.toml".into(), source: io });
+        assert_eq!(error_text(&error), "cannot read policy p.toml: No such file or directory (os error 2)");
+        let chained = anyhow::anyhow!("inner cause").context("outer");
+        assert_eq!(error_text(&chained), "outer: inner cause");
+    }
 }

@@ -19,6 +19,8 @@ pub struct CompactionStats {
     pub out_of_order: u64,
     /// Keys seen in more than one partition (Connect assumes one partition per key).
     pub keys_in_several_partitions: u64,
+    /// The same record again at the same partition and offset (a dump read twice), taken once.
+    pub repeated: u64,
 }
 
 /// Latest record per key, in the order keys were first seen.
@@ -29,6 +31,16 @@ pub struct Compactor {
     stats: CompactionStats,
 }
 
+/// A record the compactor could not take.
+#[derive(Debug)]
+pub enum Rejected {
+    /// It has no key: nothing to compact it by.
+    Keyless(SourceRecord),
+    /// A different record for the same key at the same partition and offset: a log holds one
+    /// record per offset, so the input is not one log read once.
+    SamePosition { origin: String, earlier: String, partition: i32, offset: i64 },
+}
+
 #[derive(Debug)]
 struct Slot {
     /// `None` once deleted by a tombstone.
@@ -36,6 +48,8 @@ struct Slot {
     /// Where the latest record (or tombstone) for the key was, to order re-reads.
     partition: Option<i32>,
     offset: Option<i64>,
+    /// Where the latest record (or tombstone) for the key came from.
+    origin: String,
     several_partitions: bool,
 }
 
@@ -44,22 +58,36 @@ impl Compactor {
         Compactor::default()
     }
 
-    /// Adds a record; a keyless record cannot be compacted and is handed back.
-    pub fn add(&mut self, record: SourceRecord) -> Result<(), SourceRecord> {
+    /// Adds a record; a keyless record cannot be compacted and is handed back. The same record
+    /// twice at one position is taken once; a different one at the same position is refused.
+    pub fn add(&mut self, record: SourceRecord) -> Result<(), Rejected> {
         let Some(key) = record.key.clone() else {
-            return Err(record);
+            return Err(Rejected::Keyless(record));
         };
+        if let Some(&i) = self.index.get(&key) {
+            let slot = &self.slots[i];
+            if let (Some(partition), Some(offset)) = (record.partition, record.offset) {
+                if slot.partition == Some(partition) && slot.offset == Some(offset) {
+                    let held = slot.record.as_ref().and_then(|r| r.value.as_ref());
+                    if held == record.value.as_ref() {
+                        self.stats.repeated += 1;
+                        return Ok(());
+                    }
+                    return Err(Rejected::SamePosition { origin: record.origin, earlier: slot.origin.clone(), partition, offset });
+                }
+            }
+        }
         self.stats.records += 1;
         let tombstone = record.value.is_none();
         if tombstone {
             self.stats.tombstones += 1;
         }
-        let (partition, offset) = (record.partition, record.offset);
+        let (partition, offset, origin) = (record.partition, record.offset, record.origin.clone());
         let live = (!tombstone).then_some(record);
         match self.index.get(&key) {
             None => {
                 self.index.insert(key, self.slots.len());
-                self.slots.push(Slot { record: live, partition, offset, several_partitions: false });
+                self.slots.push(Slot { record: live, partition, offset, origin, several_partitions: false });
             }
             Some(&i) => {
                 let slot = &mut self.slots[i];
@@ -91,6 +119,7 @@ impl Compactor {
                 slot.record = live;
                 slot.partition = partition;
                 slot.offset = offset;
+                slot.origin = origin;
             }
         }
         Ok(())
@@ -179,6 +208,18 @@ mod tests {
         c.add(rec("a", Some("2"), 1, 0)).unwrap();
         assert_eq!(c.stats().keys_in_several_partitions, 1);
         assert_eq!(live(c), [("a".into(), "2".into())]);
+    }
+
+    #[test]
+    fn the_same_position_holds_one_record() {
+        let mut c = Compactor::new();
+        c.add(rec("a", Some("1"), 0, 4)).unwrap();
+        c.add(rec("a", Some("1"), 0, 4)).unwrap();
+        assert_eq!(c.stats().repeated, 1);
+        match c.add(rec("a", Some("2"), 0, 4)) {
+            Err(Rejected::SamePosition { partition: 0, offset: 4, earlier, .. }) => assert_eq!(earlier, "p0@4"),
+            other => panic!("{other:?}"),
+        }
     }
 
     #[test]

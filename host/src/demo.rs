@@ -55,7 +55,7 @@ pub fn run(engine: &PluginEngine, json: bool) -> Result<(), Failure> {
     }
     producer.flush(Duration::from_secs(10))?;
 
-    let connection = |role| Connection { role, bootstrap: bootstrap.clone(), properties: Vec::new(), timeout: Duration::from_secs(10) };
+    let connection = |role| Connection::new(role, bootstrap.clone(), Vec::new(), Duration::from_secs(10));
     let options = LiveOptions {
         source: connection("source"),
         source_topic: "connect-offsets".to_owned(),

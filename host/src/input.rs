@@ -13,6 +13,44 @@ use crate::record::SourceRecord;
 pub enum InputError {
     #[error("cannot read the input: {0}")]
     Io(#[from] std::io::Error),
+    #[error("line {line} is longer than {} MiB; an offsets record is far smaller (is this the right file?)", MAX_LINE_BYTES >> 20)]
+    LineTooLong { line: usize },
+}
+
+/// The longest input line read: a kcat envelope of a 1 MiB record with every byte escaped fits.
+pub const MAX_LINE_BYTES: usize = 16 << 20;
+
+/// The lines of `reader` with their 1-based numbers (without the newline), each at most
+/// [`MAX_LINE_BYTES`]: a file without newlines (`/dev/zero`) is refused, not read into memory.
+pub fn bounded_lines(mut reader: impl BufRead) -> impl Iterator<Item = Result<(usize, Vec<u8>), InputError>> {
+    let mut line = 0;
+    let mut done = false;
+    std::iter::from_fn(move || {
+        if done {
+            return None;
+        }
+        line += 1;
+        let mut buf = Vec::new();
+        match std::io::Read::take(&mut reader, MAX_LINE_BYTES as u64 + 1).read_until(b'\n', &mut buf) {
+            Ok(0) => {
+                done = true;
+                None
+            }
+            Ok(_) => {
+                if buf.last() == Some(&b'\n') {
+                    buf.pop();
+                } else if buf.len() > MAX_LINE_BYTES {
+                    done = true;
+                    return Some(Err(InputError::LineTooLong { line }));
+                }
+                Some(Ok((line, buf)))
+            }
+            Err(e) => {
+                done = true;
+                Some(Err(InputError::Io(e)))
+            }
+        }
+    })
 }
 
 /// A line that is not a valid envelope.
@@ -84,11 +122,10 @@ fn kind(v: &Value) -> &'static str {
 /// The envelopes of `reader`, line by line; blank lines are ignored. A malformed line is an
 /// item of its own so the caller decides whether it aborts the run.
 pub fn envelopes(reader: impl BufRead) -> impl Iterator<Item = Result<Result<SourceRecord, MalformedLine>, InputError>> {
-    reader.split(b'\n').enumerate().filter_map(|(index, line)| {
-        let line_no = index + 1;
-        let bytes = match line {
-            Ok(bytes) => bytes,
-            Err(e) => return Some(Err(InputError::Io(e))),
+    bounded_lines(reader).filter_map(|line| {
+        let (line_no, bytes) = match line {
+            Ok(line) => line,
+            Err(e) => return Some(Err(e)),
         };
         let parsed = match std::str::from_utf8(&bytes) {
             Err(e) => Err(MalformedLine { line: line_no, reason: format!("not UTF-8: {e}") }),
@@ -106,13 +143,15 @@ pub fn group_offset_lines(
     reader: impl BufRead,
     group: String,
 ) -> impl Iterator<Item = Result<Result<SourceRecord, MalformedLine>, InputError>> {
-    reader.lines().enumerate().filter_map(move |(index, line)| {
-        let line_no = index + 1;
-        let text = match line {
-            Ok(text) => text,
-            Err(e) => return Some(Err(InputError::Io(e))),
+    bounded_lines(reader).filter_map(move |line| {
+        let (line_no, bytes) = match line {
+            Ok(line) => line,
+            Err(e) => return Some(Err(e)),
         };
-        let text = text.trim();
+        let text = match std::str::from_utf8(&bytes) {
+            Ok(text) => text.trim(),
+            Err(e) => return Some(Ok(Err(MalformedLine { line: line_no, reason: format!("not UTF-8: {e}") }))),
+        };
         if text.is_empty() || text.starts_with('#') {
             return None;
         }
@@ -169,6 +208,17 @@ mod tests {
         assert!(items[1].is_ok());
         assert!(items[2].as_ref().unwrap_err().reason.contains("partition \"x\""));
         assert!(items[3].as_ref().unwrap_err().reason.contains("got 2 fields"));
+    }
+
+    #[test]
+    fn lines_are_bounded() {
+        let endless = std::io::Read::take(std::io::repeat(b'x'), (MAX_LINE_BYTES + 10) as u64);
+        let mut items = envelopes(std::io::BufReader::new(endless));
+        assert!(matches!(items.next(), Some(Err(InputError::LineTooLong { line: 1 }))));
+        assert!(items.next().is_none());
+        let text = b"a\n\nb";
+        let lines: Vec<_> = bounded_lines(&text[..]).map(|l| l.unwrap()).collect();
+        assert_eq!(lines, [(1, b"a".to_vec()), (2, Vec::new()), (3, b"b".to_vec())]);
     }
 
     #[test]

@@ -66,8 +66,10 @@ pub struct LiveArgs {
     #[arg(long = "replicated-property", value_name = "KEY=VALUE", value_parser = parse_pair)]
     pub replicated_properties: Vec<(String, String)>,
 
-    /// Longest wait for any one broker operation, in seconds [default: 30].
-    #[arg(long, value_name = "SECONDS")]
+    /// Longest wait for any one broker operation, in seconds (1..=300) [default: 30]. When a broker
+    /// stops answering, the operation in progress fails after at most this long and the command
+    /// stops there.
+    #[arg(long, value_name = "SECONDS", value_parser = clap::value_parser!(u64).range(TIMEOUT_RANGE))]
     pub timeout: Option<u64>,
 
     /// Records per plugin call [default: 256].
@@ -97,7 +99,15 @@ pub struct LiveArgs {
     /// Write even where a record for the key already sits in another partition of the target.
     #[arg(long)]
     pub allow_misplaced: bool,
+
+    /// Write the tombstones a plugin emits, deleting MM2's offsets (MM2 then copies those
+    /// partitions again from auto.offset.reset).
+    #[arg(long)]
+    pub allow_delete: bool,
 }
+
+/// The seconds `--timeout` accepts: librdkafka's socket timeout is at most 300 s.
+pub const TIMEOUT_RANGE: std::ops::RangeInclusive<u64> = 1..=300;
 
 pub(crate) fn parse_pair(s: &str) -> Result<(String, String), String> {
     let (key, value) = s.split_once('=').ok_or_else(|| format!("expected KEY=VALUE, got {s:?}"))?;
@@ -137,6 +147,7 @@ struct JobFile {
     allow_rewind: Option<bool>,
     allow_out_of_range: Option<bool>,
     allow_misplaced: Option<bool>,
+    allow_delete: Option<bool>,
     /// `text` or `json`.
     output: Option<String>,
     /// `run` only: keep forwarding after the migration.
@@ -195,13 +206,14 @@ impl LiveArgs {
             .ok_or_else(|| JobError::Missing("--source-bootstrap is required".into()))?;
         let target_bootstrap = self.target_bootstrap.clone().or(file.target_bootstrap).unwrap_or_else(|| source_bootstrap.clone());
         let replicated_bootstrap = self.replicated_bootstrap.clone().or(file.replicated_bootstrap);
-        let timeout = Duration::from_secs(self.timeout.or(file.timeout).unwrap_or(30).max(1));
+        let timeout = self.timeout.or(file.timeout).unwrap_or(30);
+        if !TIMEOUT_RANGE.contains(&timeout) {
+            return Err(JobError::Invalid(format!("job file: timeout must be 1..=300 seconds, not {timeout}")));
+        }
+        let timeout = Duration::from_secs(timeout);
         let common = merge(file.property, &self.properties);
-        let connection = |role: &'static str, bootstrap: String, own: Vec<(String, String)>| Connection {
-            role,
-            bootstrap,
-            properties: common.iter().cloned().chain(own).collect(),
-            timeout,
+        let connection = |role: &'static str, bootstrap: String, own: Vec<(String, String)>| {
+            Connection::new(role, bootstrap, common.iter().cloned().chain(own).collect(), timeout)
         };
         let live = LiveOptions {
             source: connection("source", source_bootstrap, merge(file.source_property, &self.source_properties)),
@@ -223,6 +235,7 @@ impl LiveArgs {
                 rewind: self.allow_rewind || file.allow_rewind.unwrap_or(false),
                 out_of_range: self.allow_out_of_range || file.allow_out_of_range.unwrap_or(false),
                 misplaced: self.allow_misplaced || file.allow_misplaced.unwrap_or(false),
+                delete: self.allow_delete || file.allow_delete.unwrap_or(false),
             },
         };
         if let Some(output) = file.output.as_deref().filter(|o| !matches!(*o, "text" | "json")) {
@@ -288,6 +301,15 @@ follow = true
         std::fs::write(&path, "plugin = \"x\"\nsource-bootstrapp = \"a\"\n").unwrap();
         let err = LiveArgs { job: Some(path), ..LiveArgs::default() }.resolve().unwrap_err().to_string();
         assert!(err.contains("unknown field `source-bootstrapp`"), "{err}");
+    }
+
+    #[test]
+    fn the_timeout_is_bounded() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("job.toml");
+        std::fs::write(&path, "plugin = \"x\"\nsource-bootstrap = \"a\"\ntimeout = 301\n").unwrap();
+        let err = LiveArgs { job: Some(path), ..LiveArgs::default() }.resolve().unwrap_err().to_string();
+        assert!(err.contains("1..=300"), "{err}");
     }
 
     #[test]

@@ -3,6 +3,8 @@
 pub mod cli;
 pub mod compaction;
 pub mod input;
+pub mod interrupt;
+pub mod output;
 pub mod partition;
 pub mod plugin;
 pub mod record;

@@ -1,8 +1,6 @@
 //! The commands that work on live clusters (`plan`, `run`, `verify`, `run --follow`), over the
 //! translate pipeline, the Kafka module and the plan rules.
 
-use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use rdkafka::consumer::Consumer;
@@ -86,10 +84,10 @@ pub fn plan(plugin: &mut Plugin, options: &LiveOptions) -> Result<PlanOutcome, L
     }
     // 1. The source offsets topic, compacted as Connect would load it (or the group's commits).
     let mut compactor = Compactor::new();
-    let mut keyless = Vec::new();
+    let mut issues = Vec::new();
     let mut add = |record| {
-        if let Err(record) = compactor.add(record) {
-            keyless.push(record.origin);
+        if let Err(rejected) = compactor.add(record) {
+            issues.push(RecordIssue::from(rejected));
         }
     };
     let source_ranges = match &options.source_group {
@@ -103,13 +101,12 @@ pub fn plan(plugin: &mut Plugin, options: &LiveOptions) -> Result<PlanOutcome, L
     // 2. The plugin; partitions are provisional until the target topic is known.
     let provisional = options.setup.partitions.max(1) as u32;
     let translator = Translator::new(plugin, translate_options(options, provisional));
-    let issues = keyless.into_iter().map(|origin| RecordIssue { origin, message: "record has no key".to_owned() });
     let (records, translation) = translator.translate_compacted(compactor, issues)?;
 
     // 3. The target topic: named, or the one every output record goes to.
     let target_topic = target_topic(options, &records)?;
     if let Some(topic) = &target_topic {
-        if *topic == options.source_topic && same_cluster(&options.source, &options.target) {
+        if *topic == options.source_topic && options.source.same_cluster(&options.target)? {
             return Err(LiveError::Unsafe(format!(
                 "the target topic {topic:?} is the source topic on the same cluster; mm2-migrate never writes to its source"
             )));
@@ -149,16 +146,9 @@ pub fn plan(plugin: &mut Plugin, options: &LiveOptions) -> Result<PlanOutcome, L
 }
 
 fn translate_options(options: &LiveOptions, partitions: u32) -> TranslateOptions {
-    TranslateOptions { batch_size: options.batch_size, target_partitions: partitions, skip_invalid: options.skip_invalid }
-}
-
-fn same_cluster(a: &Connection, b: &Connection) -> bool {
-    let normalize = |s: &str| {
-        let mut hosts: Vec<String> = s.split(',').map(|h| h.trim().to_ascii_lowercase()).collect();
-        hosts.sort();
-        hosts
-    };
-    normalize(&a.bootstrap) == normalize(&b.bootstrap)
+    // A plugin's tombstones reach the plan, where deleting an offset MM2 holds is refused as a
+    // rewind unless --allow-delete.
+    TranslateOptions { batch_size: options.batch_size, target_partitions: partitions, skip_invalid: options.skip_invalid, allow_delete: true }
 }
 
 fn target_topic(options: &LiveOptions, records: &[TargetRecord]) -> Result<Option<String>, LiveError> {
@@ -223,7 +213,10 @@ pub fn run(plugin: &mut Plugin, options: &LiveOptions) -> Result<RunOutcome, Liv
     if to_write.is_empty() {
         return Ok(RunOutcome { plan: outcome, created_topic: created, written: Vec::new() });
     }
-    let written = kafka::write_records(&options.target, &to_write)?;
+    let written = {
+        let _graceful = crate::interrupt::Graceful::begin();
+        kafka::write_records(&options.target, &to_write)?
+    };
     let missing = plan::unconfirmed(&to_write, &plan::read_back(&options.target, &topic)?);
     if !missing.is_empty() {
         return Err(LiveError::NotConfirmed { topic, missing });
@@ -250,12 +243,11 @@ pub struct FollowSummary {
     pub skipped: std::collections::BTreeMap<String, u64>,
 }
 
-/// After a run: keeps forwarding new source offset records until `stop` is set.
+/// After a run: keeps forwarding new source offset records until SIGINT or SIGTERM.
 pub fn follow(
     plugin: &mut Plugin,
     options: &LiveOptions,
     after: &RunOutcome,
-    stop: Arc<AtomicBool>,
 ) -> Result<FollowSummary, LiveError> {
     if options.source_group.is_some() {
         return Err(LiveError::Unsafe(
@@ -275,7 +267,8 @@ pub fn follow(
     let partitions = after.plan.target_partitions;
     tracing::info!("following {} from its end; stop with Ctrl-C or SIGTERM", options.source_topic);
 
-    while !stop.load(Ordering::Relaxed) {
+    let _graceful = crate::interrupt::Graceful::begin();
+    while !crate::interrupt::requested() {
         let mut batch = Vec::new();
         while batch.len() < options.batch_size.max(1) {
             match consumer.poll(Duration::from_millis(if batch.is_empty() { 200 } else { 20 })) {
@@ -288,7 +281,11 @@ pub fn follow(
                     key: m.key().map(<[u8]>::to_vec),
                     value: m.payload().map(<[u8]>::to_vec),
                 }),
-                Some(Err(e)) => return Err(options.source.error(e).into()),
+                Some(Err(e)) => {
+                    if let Some(error) = options.source.read_error(e) {
+                        return Err(error.with_context(&format!("reading topic {:?}", options.source_topic)).into());
+                    }
+                }
                 None => break,
             }
         }

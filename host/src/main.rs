@@ -13,10 +13,12 @@ fn main() {
     };
     tracing_subscriber::fmt()
         .with_writer(std::io::stderr)
+        // Colour codes only for a terminal: logs piped to a file or a test stay plain text.
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .with_env_filter(EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(default_level)))
         .init();
     if let Err(failure) = cli::run(cli) {
-        eprintln!("error: {:#}", failure.error);
+        eprintln!("error: {}", cli::error_text(&failure.error));
         std::process::exit(failure.status);
     }
 }

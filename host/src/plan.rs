@@ -61,6 +61,9 @@ pub enum Change {
     Backward { from: i64 },
     /// A value that is not an offset differs.
     Replace,
+    /// A tombstone would delete MM2's offset `from`: MM2 would copy the partition again from
+    /// `auto.offset.reset` (earliest: everything), so it counts as a rewind.
+    Delete { from: Option<i64> },
 }
 
 /// Whether MM2's next offset (V+1) lies in the replicated partition's log.
@@ -142,10 +145,13 @@ pub fn build(records: Vec<TargetRecord>, state: &TargetState, ranges: Option<&Re
         .map(|record| {
             let offset = record.value.as_deref().and_then(|v| parse_offset_value(v).ok());
             let existing = state.records.get(&record.key);
-            let change = match existing {
-                None => Change::New,
-                Some(e) if Some(&e.value) == record.value.as_ref() => Change::Unchanged,
-                Some(e) => match (parse_offset_value(&e.value).ok(), offset) {
+            let change = match (existing, &record.value) {
+                // Deleting what is not there changes nothing.
+                (None, None) => Change::Unchanged,
+                (Some(e), None) => Change::Delete { from: parse_offset_value(&e.value).ok() },
+                (None, Some(_)) => Change::New,
+                (Some(e), Some(value)) if e.value == *value => Change::Unchanged,
+                (Some(e), Some(_)) => match (parse_offset_value(&e.value).ok(), offset) {
                     (Some(from), Some(to)) if from > to => Change::Backward { from },
                     (Some(from), Some(_)) => Change::Forward { from },
                     _ => Change::Replace,
@@ -184,6 +190,7 @@ pub struct PlanCounts {
     pub forward: u64,
     pub backward: u64,
     pub replace: u64,
+    pub delete: u64,
     pub out_of_range: u64,
     pub misplaced: u64,
 }
@@ -197,6 +204,7 @@ pub fn counts(entries: &[PlanEntry]) -> PlanCounts {
             Change::Forward { .. } => c.forward += 1,
             Change::Backward { .. } => c.backward += 1,
             Change::Replace => c.replace += 1,
+            Change::Delete { .. } => c.delete += 1,
         }
         if e.range.as_ref().is_some_and(|r| !r.is_ok()) {
             c.out_of_range += 1;
@@ -217,6 +225,8 @@ pub struct Overrides {
     pub out_of_range: bool,
     /// `--allow-misplaced`: write although a record for the key sits in another partition.
     pub misplaced: bool,
+    /// `--allow-delete`: write a plugin's tombstones, deleting MM2's offsets.
+    pub delete: bool,
 }
 
 /// What the safety rules refuse, each with what MM2 would do; empty when the plan may be written.
@@ -248,6 +258,13 @@ pub fn refusal(e: &PlanEntry, overrides: Overrides) -> Vec<String> {
             "{name}: MM2 already holds offset {from}; writing {v} would move it backwards and MM2 \
              would copy records {}..={from} again (duplicates). Override with --allow-rewind.",
             v + 1
+        ));
+    }
+    if let (Change::Delete { from }, false) = (&e.change, overrides.delete) {
+        out.push(format!(
+            "{name}: the plugin emitted a tombstone; it would delete MM2's offset{} and MM2 would copy \
+             the partition again from auto.offset.reset (earliest: every record). Override with --allow-delete.",
+            from.map(|f| format!(" {f}")).unwrap_or_default()
         ));
     }
     if !overrides.out_of_range {
@@ -324,6 +341,7 @@ pub fn count_lines(c: &PlanCounts) -> BTreeMap<&'static str, u64> {
         ("forward", c.forward),
         ("backward", c.backward),
         ("replace", c.replace),
+        ("delete", c.delete),
         ("out of range", c.out_of_range),
         ("misplaced", c.misplaced),
     ])
@@ -394,6 +412,21 @@ mod tests {
         let refused = refusals(&misplaced, Overrides::default());
         assert!(refused[0].contains("sits in partition 7, not in partition 3"), "{}", refused[0]);
         assert!(refusals(&misplaced, Overrides { misplaced: true, ..Overrides::default() }).is_empty());
+    }
+
+    #[test]
+    fn a_tombstone_is_a_refused_rewind_unless_deletions_are_allowed() {
+        let mut tombstone = target(K, "", 3);
+        tombstone.value = None;
+        let entries = build(vec![tombstone.clone()], &state(r#"{"offset":5}"#, 3), None);
+        assert_eq!(entries[0].change, Change::Delete { from: Some(5) });
+        let refused = refusals(&entries, Overrides::default());
+        assert!(refused[0].contains("--allow-delete") && refused[0].contains("offset 5"), "{refused:?}");
+        assert!(refusals(&entries, Overrides { delete: true, ..Overrides::default() }).is_empty());
+        // A tombstone for a key MM2 does not hold changes nothing and is not written.
+        let entries = build(vec![tombstone], &TargetState::default(), None);
+        assert_eq!(entries[0].change, Change::Unchanged);
+        assert!(to_write(&entries).is_empty());
     }
 
     #[test]

@@ -99,14 +99,14 @@ pub struct Topics {
 
 impl Default for Topics {
     fn default() -> Self {
-        Topics {
-            source: vec![".*".to_owned()],
-            source_exclude: Vec::new(),
-            target: vec![".*".to_owned()],
-            // Kafka's own internal topics are never a plugin's business.
-            target_exclude: vec!["__.*".to_owned()],
-        }
+        Topics { source: vec![".*".to_owned()], source_exclude: Vec::new(), target: default_targets(), target_exclude: Vec::new() }
     }
+}
+
+/// MM2's offsets topics: dedicated mode's `mm2-offsets.<alias>.internal` and Strimzi's default.
+/// With these defaults, the topic the operator names with `--target-topic` is allowed too.
+fn default_targets() -> Vec<String> {
+    vec![r"mm2-offsets\..+\.internal".to_owned(), "mirrormaker2-cluster-offsets".to_owned()]
 }
 
 /// The policy as written.
@@ -119,6 +119,13 @@ pub struct PolicyFile {
     /// Plugin files not pinned below may run (with a warning).
     #[serde(default)]
     pub allow_unpinned: bool,
+    /// Plugins see the real wall clock and monotonic clock; otherwise a fixed wall clock
+    /// (1970-01-01) and a virtual monotonic clock, so that runs are reproducible.
+    #[serde(default)]
+    pub allow_real_clocks: bool,
+    /// Plugins get real random numbers; otherwise a fixed-seed generator.
+    #[serde(default)]
+    pub allow_real_random: bool,
     /// Contract versions accepted (a semver requirement).
     #[serde(default = "default_contract")]
     pub contract: String,
@@ -155,6 +162,8 @@ pub struct Policy {
     contract: semver::VersionReq,
     source_topics: TopicFilter,
     target_topics: TopicFilter,
+    /// The target topic the operator named, allowed when `topics.target` is the default.
+    named_target: Option<String>,
 }
 
 impl Policy {
@@ -164,6 +173,8 @@ impl Policy {
         let file = PolicyFile {
             allow_bundled: true,
             allow_unpinned: true,
+            allow_real_clocks: false,
+            allow_real_random: false,
             contract: default_contract(),
             on_bad_record: OnBadRecord::Abort,
             plugins: Vec::new(),
@@ -216,7 +227,7 @@ impl Policy {
             .map_err(|e| format!("topics.source: {e}"))?;
         let target_topics = TopicFilter::new(&file.topics.target, &file.topics.target_exclude)
             .map_err(|e| format!("topics.target: {e}"))?;
-        Ok(Policy { origin, file, contract, source_topics, target_topics })
+        Ok(Policy { origin, file, contract, source_topics, target_topics, named_target: None })
     }
 
     pub fn limits(&self) -> &Limits {
@@ -244,8 +255,35 @@ impl Policy {
         self.source_topics.accepts(topic)
     }
 
-    pub fn may_emit_to(&self, topic: &str) -> bool {
-        self.target_topics.accepts(topic)
+    /// Whether a plugin may emit to `topic`, and why not. Kafka's internal topics (`__*`) are
+    /// never writable, whatever the policy says.
+    pub fn check_target(&self, topic: &str) -> Result<(), String> {
+        if topic.is_empty() {
+            return Err("a record needs a topic".to_owned());
+        }
+        if topic.starts_with("__") {
+            return Err("Kafka's internal topics (__*) are never writable".to_owned());
+        }
+        if self.named_target.as_deref() == Some(topic) || self.target_topics.accepts(topic) {
+            return Ok(());
+        }
+        Err(format!(
+            "policy {} allows only {:?}{} (topics.target)",
+            self.origin,
+            self.file.topics.target,
+            match &self.named_target {
+                Some(named) => format!(" and the named target topic {named:?}"),
+                None => String::new(),
+            }
+        ))
+    }
+
+    /// Allows the target topic the operator named (`--target-topic`), unless the policy sets
+    /// its own `topics.target`.
+    pub fn name_target_topic(&mut self, topic: &str) {
+        if self.file.topics.target == default_targets() {
+            self.named_target = Some(topic.to_owned());
+        }
     }
 
     /// The pin for a component with this hash, if any.
@@ -259,7 +297,8 @@ impl Policy {
         format!(
             "policy {}: bundled plugins {}, {} pinned plugin(s){}; contract {}; memory {} MiB, stack {} KiB, \
              {} ms per call, fuel {}; output <= {} records per input, {} B per record, {} B per batch, \
-             log {} B per batch; source topics {:?} minus {:?}; target topics {:?} minus {:?}; bad records: {}",
+             log {} B per batch; source topics {:?} minus {:?}; target topics {:?} minus {:?}{}; bad records: {}; \
+             clocks {}, random {}",
             self.origin,
             if f.allow_bundled { "allowed" } else { "refused" },
             f.plugins.len(),
@@ -277,10 +316,13 @@ impl Policy {
             f.topics.source_exclude,
             f.topics.target,
             f.topics.target_exclude,
+            self.named_target.as_ref().map(|t| format!(" plus {t:?}")).unwrap_or_default(),
             match f.on_bad_record {
                 OnBadRecord::Abort => "abort",
                 OnBadRecord::Skip => "skip",
-            }
+            },
+            if f.allow_real_clocks { "real" } else { "fixed" },
+            if f.allow_real_random { "real" } else { "seeded" },
         )
     }
 }
@@ -303,8 +345,32 @@ mod tests {
         assert!(!p.file.allow_unpinned);
         assert!(p.accepts_contract("0.1.3"));
         assert!(!p.accepts_contract("0.2.0"));
-        assert!(!p.may_emit_to("__consumer_offsets"));
-        assert!(p.may_emit_to("mm2-offsets.a.internal"));
+        assert!(p.check_target("__consumer_offsets").is_err());
+        assert!(p.check_target("mm2-offsets.a.internal").is_ok());
+        assert!(p.check_target("mirrormaker2-cluster-offsets").is_ok());
+        assert!(p.check_target("_schemas").is_err());
+        assert!(p.check_target("connect-offsets").is_err());
+    }
+
+    #[test]
+    fn internal_topics_are_never_writable_and_named_targets_only_by_default() {
+        // An exclusion list of its own does not lift the guard on Kafka's internal topics.
+        let p = parse("[topics]\ntarget = [\".*\"]\ntarget-exclude = [\"connect-.*\"]\n").unwrap();
+        let err = p.check_target("__consumer_offsets").unwrap_err();
+        assert!(err.contains("never writable"), "{err}");
+        assert!(p.check_target("_schemas").is_ok());
+
+        let mut builtin = Policy::builtin();
+        assert!(builtin.check_target("my-offsets").is_err());
+        builtin.name_target_topic("my-offsets");
+        assert!(builtin.check_target("my-offsets").is_ok());
+        assert!(builtin.check_target("other").is_err());
+        builtin.name_target_topic("__consumer_offsets");
+        assert!(builtin.check_target("__consumer_offsets").is_err());
+
+        let mut strict = parse("[topics]\ntarget = [\"mm2-offsets\\\\.a\\\\.internal\"]\n").unwrap();
+        strict.name_target_topic("my-offsets");
+        assert!(strict.check_target("my-offsets").is_err(), "a policy's own target list is not widened");
     }
 
     #[test]
@@ -333,7 +399,7 @@ mod tests {
         )
         .unwrap();
         assert!(p.may_read("connect-offsets") && !p.may_read("other"));
-        assert!(p.may_emit_to("mm2-offsets.x.internal") && !p.may_emit_to("elsewhere"));
+        assert!(p.check_target("mm2-offsets.x.internal").is_ok() && p.check_target("elsewhere").is_err());
         assert_eq!(p.pin("ab000000000000000000000000000000000000000000000000000000000000CD").unwrap().name, "mine");
         assert!(p.skips_bad_records());
     }

@@ -4,11 +4,11 @@
 use std::collections::hash_map::Entry;
 use std::collections::{BTreeMap, HashMap};
 
-use mm2_plugin_sdk::{connect, jackson};
 use std::io::BufRead;
 
-use crate::compaction::{CompactionStats, Compactor};
+use crate::compaction::{CompactionStats, Compactor, Rejected};
 use crate::input::{self, InputError};
+use crate::output;
 use crate::partition::partition_for_key;
 use crate::plugin::{Plugin, PluginError, wit};
 use crate::record::{SourceRecord, TargetRecord};
@@ -21,11 +21,13 @@ pub struct TranslateOptions {
     pub target_partitions: u32,
     /// Report invalid records and go on, instead of stopping at the first.
     pub skip_invalid: bool,
+    /// Pass on tombstones a plugin emits (they delete MM2's offset); refused otherwise.
+    pub allow_delete: bool,
 }
 
 impl Default for TranslateOptions {
     fn default() -> Self {
-        TranslateOptions { batch_size: 256, target_partitions: 25, skip_invalid: false }
+        TranslateOptions { batch_size: 256, target_partitions: 25, skip_invalid: false, allow_delete: false }
     }
 }
 
@@ -34,6 +36,21 @@ impl Default for TranslateOptions {
 pub struct RecordIssue {
     pub origin: String,
     pub message: String,
+}
+
+impl From<Rejected> for RecordIssue {
+    fn from(rejected: Rejected) -> RecordIssue {
+        match rejected {
+            Rejected::Keyless(record) => RecordIssue { origin: record.origin, message: "record has no key".to_owned() },
+            Rejected::SamePosition { origin, earlier, partition, offset } => RecordIssue {
+                origin,
+                message: format!(
+                    "a different record at partition {partition} offset {offset} than {earlier}; a log holds one \
+                     record per offset, so the input is not one offsets topic read once"
+                ),
+            },
+        }
+    }
 }
 
 /// What happened to the input.
@@ -45,6 +62,8 @@ pub struct Report {
     pub deleted: u64,
     pub out_of_order: u64,
     pub keys_in_several_partitions: u64,
+    /// The same record read again at the same position (taken once).
+    pub repeated: u64,
     pub live_keys: u64,
     pub records_out: u64,
     /// Identical output records produced more than once, written once.
@@ -62,6 +81,7 @@ impl Report {
         self.deleted = stats.deleted;
         self.out_of_order = stats.out_of_order;
         self.keys_in_several_partitions = stats.keys_in_several_partitions;
+        self.repeated = stats.repeated;
         self.live_keys = live_keys as u64;
     }
 
@@ -83,6 +103,11 @@ pub enum TranslateError {
     Conflict { topic: String, key: String, first: String, second: String },
     #[error("{origin}: the policy does not allow reading topic {topic:?} (topics.source)")]
     SourceTopic { origin: String, topic: String },
+    #[error(
+        "{origin}: the plugin emitted a tombstone for {key}, which would delete MM2's offset so that MM2 \
+         copies the partition again from auto.offset.reset; refused (allow it with --allow-delete)"
+    )]
+    Deletion { origin: String, key: String },
     #[error(transparent)]
     Plugin(#[from] PluginError),
     #[error(transparent)]
@@ -141,9 +166,13 @@ impl<'p> Translator<'p> {
         }
         let (origins, input): (Vec<String>, Vec<wit::KafkaRecord>) =
             std::mem::take(&mut self.batch).into_iter().map(SourceRecord::into_wit).unzip();
-        let outcomes = self.plugin.apply(&input)?;
+        let outcomes = self.plugin.apply(input)?;
         for (origin, outcome) in origins.into_iter().zip(outcomes) {
             match outcome {
+                wit::Outcome::Emit(records) if records.is_empty() => {
+                    tracing::debug!("{origin}: the plugin emitted nothing for it");
+                    self.report.skip("emitted-nothing");
+                }
                 wit::Outcome::Emit(records) => {
                     for record in records {
                         self.accept(&origin, record)?;
@@ -159,26 +188,20 @@ impl<'p> Translator<'p> {
         Ok(())
     }
 
-    /// Checks one output record and partitions it.
+    /// Admits one output record (`crate::output`) and partitions it.
     fn accept(&mut self, origin: &str, record: wit::KafkaRecord) -> Result<(), TranslateError> {
         let bad = |message: String| TranslateError::BadOutput { origin: origin.to_owned(), message };
         let partitions = self.options.target_partitions;
         let key = record.key.ok_or_else(|| bad("it has no key".to_owned()))?;
-        if record.topic.is_empty() {
-            return Err(bad("it has no topic".to_owned()));
-        }
-        mm2_plugin_sdk::jackson::check_compact_json(&key).map_err(|e| bad(format!("key: {e}")))?;
-        if let Some(value) = &record.value {
-            mm2_plugin_sdk::jackson::check_compact_json(value).map_err(|e| bad(format!("value: {e}")))?;
-        }
-        // An MM2 source-offset key is only ever found by its exact bytes, and MM2's task throws on an
-        // offset that is not a JSON integer >= 0: whatever plugin wrote it, hold it to MM2's form.
-        if let Some((connector, cluster, topic, partition)) = connect::parse_mm2_source_key(&key) {
-            if key != jackson::mm2_source_key(&connector, &cluster, &topic, partition) {
-                return Err(bad("key: an MM2 source-offset key not in MM2's field order (cluster, partition, topic)".to_owned()));
+        let mm2_key = output::mm2_key(&key).map_err(bad)?;
+        match &record.value {
+            Some(value) => {
+                output::mm2_offset(value).map_err(bad)?;
             }
-            if let Some(value) = &record.value {
-                connect::parse_offset_value(value).map_err(|e| bad(format!("value of an MM2 source offset: {e}")))?;
+            None if self.options.allow_delete => {}
+            None => {
+                let key = format!("{}:{}/{}", mm2_key.cluster, mm2_key.topic, mm2_key.partition);
+                return Err(TranslateError::Deletion { origin: origin.to_owned(), key });
             }
         }
         // Connect's producer partitions by key; a record anywhere else is never compacted away
@@ -222,11 +245,16 @@ impl<'p> Translator<'p> {
         let mut issues = Vec::new();
         for record in records {
             match record? {
-                Ok(record) => {
-                    if let Err(keyless) = compactor.add(record) {
-                        issues.push(RecordIssue { origin: keyless.origin, message: "record has no key".to_owned() });
+                Ok(record) => match compactor.add(record) {
+                    Ok(()) => {}
+                    Err(same @ Rejected::SamePosition { .. }) => {
+                        // Two different records cannot both be the one at an offset: whichever
+                        // were picked, the result would be a guess.
+                        let issue = RecordIssue::from(same);
+                        return Err(TranslateError::InvalidRecord { origin: issue.origin, message: issue.message });
                     }
-                }
+                    Err(rejected) => issues.push(RecordIssue::from(rejected)),
+                },
                 Err(issue) => {
                     if !self.options.skip_invalid {
                         return Err(TranslateError::InvalidRecord { origin: issue.origin, message: issue.message });
@@ -281,9 +309,24 @@ fn translate_lines(
     lines: impl Iterator<Item = Result<Result<SourceRecord, input::MalformedLine>, InputError>>,
     options: TranslateOptions,
 ) -> Result<(Vec<TargetRecord>, Report), TranslateError> {
-    let records = lines.map(|item| {
-        item.map(|r| r.map_err(|e| RecordIssue { origin: format!("line {}", e.line), message: e.reason }))
-            .map_err(TranslateError::from)
+    // Per partition, the last position read: a different key at the same partition and offset
+    // is refused (the compactor refuses a different record for the same key at any position).
+    let mut last: HashMap<(Option<String>, i32), (i64, u64, String)> = HashMap::new();
+    let records = lines.map(move |item| {
+        let record = item?.map_err(|e| RecordIssue { origin: format!("line {}", e.line), message: e.reason });
+        if let Ok(r) = &record {
+            if let (Some(partition), Some(offset)) = (r.partition, r.offset) {
+                let key = std::hash::BuildHasher::hash_one(&std::hash::BuildHasherDefault::<std::hash::DefaultHasher>::default(), &r.key);
+                let slot = last.entry((r.topic.clone(), partition)).or_insert((-1, key, String::new()));
+                if slot.0 == offset && slot.1 != key {
+                    let same = Rejected::SamePosition { origin: r.origin.clone(), earlier: slot.2.clone(), partition, offset };
+                    let issue = RecordIssue::from(same);
+                    return Err(TranslateError::InvalidRecord { origin: issue.origin, message: issue.message });
+                }
+                *slot = (offset, key, r.origin.clone());
+            }
+        }
+        Ok(record)
     });
     Translator::new(plugin, options).translate_snapshot(records)
 }

@@ -11,6 +11,7 @@
 #   tests/kafka/broker.sh configs ARGS...    Kafka's own kafka-configs tool (ConfigCommand)
 #   tests/kafka/broker.sh groups ARGS...     Kafka's own kafka-consumer-groups tool
 #
+# CLUSTER_ID, when set, is the id to format the broker with (tests of this script).
 # With OWNER_PID set, `start` also stops the broker when that process exits (test harnesses).
 set -euo pipefail
 
@@ -22,6 +23,17 @@ fetch() {
         mvn -q -B -f "$here/pom.xml" dependency:copy-dependencies >&2
         touch "$libs/.complete"
     fi
+}
+
+# A random cluster id in Kafka's form (URL-safe base64 of 16 bytes). One draw in 64 begins with
+# "-", which the storage tool would read as an option: such draws are redrawn, and the id is
+# passed as --cluster-id=ID so no value can ever be taken for an option.
+cluster_id() {
+    python3 -c 'import uuid,base64
+while True:
+    i = base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
+    if not i.startswith("-"): break
+print(i)'
 }
 
 free_port() {
@@ -67,7 +79,7 @@ rootLogger.appenderRef.file.ref = file
 PROPS
     local java_opts=(-Xms256m -Xmx512m -XX:+UseG1GC "-Dkafka.logs.dir=$dir" "-Dlog4j2.configurationFile=$dir/log4j2.properties")
     java "${java_opts[@]}" -cp "$libs/*" kafka.tools.StorageTool format --standalone \
-        -t "$(python3 -c 'import uuid,base64;print(base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("="))')" \
+        --cluster-id="${CLUSTER_ID:-$(cluster_id)}" \
         -c "$dir/server.properties" > "$dir/format.log" 2>&1 \
         || { cat "$dir/format.log" >&2; exit 1; }
     nohup java "${java_opts[@]}" -cp "$libs/*" kafka.Kafka "$dir/server.properties" \

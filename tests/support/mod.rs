@@ -27,10 +27,16 @@ pub struct Broker {
 
 impl Broker {
     pub fn start() -> Broker {
+        Broker::start_with(&[])
+    }
+
+    /// A broker started with extra environment for tests/kafka/broker.sh.
+    pub fn start_with(env: &[(&str, &str)]) -> Broker {
         let dir = tempfile::tempdir().unwrap();
         let output = Command::new(broker_script())
             .arg("start")
             .arg(dir.path())
+            .envs(env.iter().copied())
             .env("OWNER_PID", std::process::id().to_string())
             .stderr(Stdio::inherit())
             .output()

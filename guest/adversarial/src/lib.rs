@@ -22,7 +22,35 @@ pub const BEHAVIORS: &[&str] = &[
     "big-record",
     "mm2-key-order",
     "mm2-bad-offset",
+    "sleep",
+    "sleep-in-configure",
+    "sleep-in-close",
+    "escape-text",
+    "escape-config",
+    "huge-error",
+    "silent-config-error",
+    "empty-emit",
+    "tombstone",
+    "mm2-lookalike",
+    "max-offset",
+    "entropy",
 ];
+
+/// What the "mm2-lookalike" behaviour emits for the input at each position: keys and values that
+/// resemble MM2's but are not exactly its bytes.
+pub const LOOKALIKES: &[(&str, &str)] = &[
+    (r#"["MirrorSourceConnector",{"cluster":"a","partition":"0","topic":"t"}]"#, r#"{"offset":1}"#),
+    (r#"["MirrorSourceConnector",{"cluster":"a","partition":1.0,"topic":"t"}]"#, r#"{"offset":1}"#),
+    (r#"["MirrorSourceConnector",{"cluster":"a","partition":-0,"topic":"t"}]"#, r#"{"offset":1}"#),
+    (r#"["MirrorSourceConnector",{"cluster":"a","partition":2147483648,"topic":"t"}]"#, r#"{"offset":1}"#),
+    (r#"["MirrorSourceConnector",{"cluster":"a","partition":0,"topic":"t","extra":1}]"#, r#"{"offset":1}"#),
+    (r#"["MirrorSourceConnector",{"partition":0,"topic":"t"}]"#, r#"{"offset":1}"#),
+    (r#"["MirrorSourceConnector",{"cluster":"a","partition":0,"topic":"t"}]"#, r#"{"offset":-1.5}"#),
+    (r#"["MirrorSourceConnector",{"cluster":"\u00e9","partition":0,"topic":"t"}]"#, r#"{"offset":1}"#),
+];
+
+/// Text meant to clear the screen and forge a report line, were it shown raw.
+pub const HOSTILE_TEXT: &str = "\u{1b}[2J\u{1b}[H\nrecords written             2\r";
 
 pub struct Adversarial {
     behavior: String,
@@ -34,7 +62,7 @@ impl Mapping for Adversarial {
         PluginInfo {
             name: "adversarial".to_owned(),
             version: env!("CARGO_PKG_VERSION").to_owned(),
-            description: "Test plugin that misbehaves on purpose".to_owned(),
+            description: format!("Test plugin that misbehaves on purpose{HOSTILE_TEXT}"),
             config: vec![
                 ConfigKey::optional("behavior", ConfigType::String, Some("echo"), Importance::High, "How to misbehave in apply.")
                     .with_valid_values(BEHAVIORS),
@@ -44,17 +72,67 @@ impl Mapping for Adversarial {
     }
 
     fn configure(config: &Config) -> Result<Self, Vec<ConfigError>> {
-        Ok(Adversarial {
-            behavior: config.get_string("behavior").unwrap_or_default(),
-            topic: config.get_string("topic").unwrap_or_default(),
-        })
+        let behavior = config.get_string("behavior").unwrap_or_default();
+        match behavior.as_str() {
+            // A blocking call (WASI monotonic-clock subscribe + poll), not a busy loop.
+            "sleep-in-configure" => std::thread::sleep(std::time::Duration::from_secs(5)),
+            "escape-config" => return Err(vec![ConfigError { key: HOSTILE_TEXT.to_owned(), message: HOSTILE_TEXT.to_owned() }]),
+            "silent-config-error" => return Err(Vec::new()),
+            _ => {}
+        }
+        Ok(Adversarial { behavior, topic: config.get_string("topic").unwrap_or_default() })
+    }
+
+    fn close(&mut self) {
+        if self.behavior == "sleep-in-close" {
+            std::thread::sleep(std::time::Duration::from_secs(5));
+        }
     }
 
     fn map(&mut self, record: &Record) -> Outcome {
         let key = record.key.clone().unwrap_or_default();
         let value = record.value.clone().unwrap_or_default();
+        // What a well-behaved plugin emits: an MM2 record, one key per input offset.
+        let echo = Record::keyed(
+            &self.topic,
+            mm2_plugin_sdk::jackson::mm2_source_key("MirrorSourceConnector", "a", "t", record.offset.unwrap_or(0) as i32),
+            mm2_plugin_sdk::jackson::offset_value(5),
+        );
         match self.behavior.as_str() {
-            "panic" => panic!("adversarial plugin panics on purpose"),
+            "panic" => panic!("adversarial plugin panics on purpose {HOSTILE_TEXT}"),
+            "sleep" => {
+                std::thread::sleep(std::time::Duration::from_secs(5));
+                Outcome::Emit(Vec::new())
+            }
+            "escape-text" => Outcome::Skipped { reason: HOSTILE_TEXT.to_owned(), detail: HOSTILE_TEXT.repeat(1000) },
+            "huge-error" => Outcome::Invalid(format!("{HOSTILE_TEXT}{}", "x".repeat(20 << 20))),
+            "empty-emit" => Outcome::Emit(Vec::new()),
+            "tombstone" => Outcome::Emit(vec![Record {
+                topic: self.topic.clone(),
+                key: Some(br#"["MirrorSourceConnector",{"cluster":"a","partition":0,"topic":"t"}]"#.to_vec()),
+                value: None,
+                ..Record::default()
+            }]),
+            "mm2-lookalike" => {
+                let (key, value) = LOOKALIKES[record.offset.unwrap_or(0) as usize % LOOKALIKES.len()];
+                Outcome::Emit(vec![Record::keyed(&self.topic, key.as_bytes().to_vec(), value.as_bytes().to_vec())])
+            }
+            "max-offset" => Outcome::Emit(vec![Record::keyed(
+                &self.topic,
+                br#"["MirrorSourceConnector",{"cluster":"a","partition":0,"topic":"t"}]"#.to_vec(),
+                br#"{"offset":9223372036854775807}"#.to_vec(),
+            )]),
+            // An offset drawn from the clocks and the random generator: the same on every run
+            // only if the sandbox makes them deterministic.
+            "entropy" => {
+                let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_nanos() as u64);
+                let elapsed = std::time::Instant::now().elapsed().as_nanos() as u64;
+                let random = std::collections::hash_map::RandomState::new();
+                let hashed = std::hash::BuildHasher::hash_one(&random, 1u8);
+                let offset = (now ^ elapsed ^ hashed) % 1_000_000_007;
+                let key = format!(r#"["MirrorSourceConnector",{{"cluster":"a","partition":{},"topic":"t"}}]"#, record.offset.unwrap_or(0));
+                Outcome::Emit(vec![Record::keyed(&self.topic, key.into_bytes(), format!(r#"{{"offset":{offset}}}"#).into_bytes())])
+            }
             "loop" => {
                 let mut n: u64 = 0;
                 loop {
@@ -76,7 +154,7 @@ impl Mapping for Adversarial {
                 for i in 0..100_000 {
                     println!("line {i} of a plugin that prints too much");
                 }
-                Outcome::Emit(vec![Record::keyed(&self.topic, key, value)])
+                Outcome::Emit(vec![echo])
             }
             "probe-env" => {
                 // What the sandbox gives: no environment, no arguments, an empty stdin.
@@ -90,7 +168,7 @@ impl Mapping for Adversarial {
                     std::env::current_dir().map(|d| d.display().to_string()).unwrap_or_else(|e| format!("error: {e}"))
                 );
                 eprintln!("probe stderr");
-                Outcome::Emit(vec![Record::keyed(&self.topic, key, value)])
+                Outcome::Emit(vec![echo])
             }
             "stack" => {
                 // Plain locals live on the wasm stack (not Rust's shadow stack in linear memory),
@@ -122,9 +200,9 @@ impl Mapping for Adversarial {
                 for _ in 0..10_000 {
                     log(LogLevel::Warn, &"x".repeat(1000));
                 }
-                Outcome::Emit(vec![Record::keyed(&self.topic, key, value)])
+                Outcome::Emit(vec![echo])
             }
-            _ => Outcome::Emit(vec![Record::keyed(&self.topic, key, value)]),
+            _ => Outcome::Emit(vec![echo]),
         }
     }
 }

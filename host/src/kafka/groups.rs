@@ -32,7 +32,8 @@ pub fn group_record(group: &str, topic: &str, partition: i32, offset: i64, origi
 pub fn read_group_offsets(connection: &Connection, group: &str) -> Result<Vec<SourceRecord>, KafkaError> {
     let mut config = connection.config();
     config.set("group.id", group).set("enable.auto.commit", "false").set("enable.auto.offset.store", "false");
-    let consumer: rdkafka::consumer::BaseConsumer = config.create().map_err(|e| connection.error(e))?;
+    let consumer: rdkafka::consumer::BaseConsumer<super::Context> =
+        config.create_with_context(connection.context()).map_err(|e| connection.error(e))?;
     let metadata = consumer.fetch_metadata(None, connection.timeout).map_err(|e| connection.error(e))?;
     let mut partitions = TopicPartitionList::new();
     for topic in metadata.topics().iter().filter(|t| !t.name().starts_with("__")) {
@@ -40,7 +41,9 @@ pub fn read_group_offsets(connection: &Connection, group: &str) -> Result<Vec<So
             partitions.add_partition(topic.name(), p.id());
         }
     }
-    let committed = consumer.committed_offsets(partitions, connection.timeout).map_err(|e| connection.error(e))?;
+    let committed = consumer
+        .committed_offsets(partitions, connection.timeout)
+        .map_err(|e| connection.error(e).with_context(&format!("consumer group {group:?}")))?;
     let mut records: Vec<SourceRecord> = committed
         .elements()
         .iter()

@@ -5,10 +5,12 @@ mod groups;
 mod snapshot;
 mod sink;
 
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use rdkafka::ClientConfig;
-use rdkafka::consumer::{BaseConsumer, Consumer};
+use rdkafka::client::ClientContext;
+use rdkafka::consumer::{BaseConsumer, Consumer, ConsumerContext};
 use rdkafka::error::{KafkaError as RdError, RDKafkaErrorCode};
 use rdkafka::metadata::Metadata;
 
@@ -17,7 +19,7 @@ pub use sink::{Delivered, TopicSetup, WriteFailure, ensure_topic, write_records}
 pub use snapshot::{PartitionRange, read_snapshot};
 
 /// One cluster connection: where, with which librdkafka properties, how long to wait.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct Connection {
     /// `source`, `target` or `replicated`, for messages.
     pub role: &'static str,
@@ -26,7 +28,65 @@ pub struct Connection {
     pub properties: Vec<(String, String)>,
     /// Longest wait for any one broker operation.
     pub timeout: Duration,
+    /// What librdkafka last reported about the connection itself (a failed TLS handshake, a
+    /// refused login): operations only say "transport failure" or "timed out".
+    client_errors: ClientErrors,
 }
+
+impl std::fmt::Debug for Connection {
+    /// Secrets (passwords, keys, JAAS lines, tokens) never appear in logs or error reports.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let properties: Vec<(&str, &str)> =
+            self.properties.iter().map(|(k, v)| (k.as_str(), if is_secret(k) { "[redacted]" } else { v.as_str() })).collect();
+        f.debug_struct("Connection")
+            .field("role", &self.role)
+            .field("bootstrap", &self.bootstrap)
+            .field("properties", &properties)
+            .field("timeout", &self.timeout)
+            .finish()
+    }
+}
+
+/// Whether a librdkafka property holds a secret.
+pub fn is_secret(key: &str) -> bool {
+    let key = key.to_ascii_lowercase();
+    ["password", "secret", "jaas", "token", "ssl.key.pem", "ssl_key", "keystore", "oauthbearer.config"].iter().any(|s| key.contains(s))
+}
+
+/// The last error librdkafka reported for the clients of one connection.
+#[derive(Clone, Default)]
+pub(crate) struct ClientErrors(Arc<Mutex<Option<(RDKafkaErrorCode, String)>>>);
+
+impl ClientErrors {
+    fn record(&self, error: &RdError, reason: &str) {
+        if let Some(code) = error.rdkafka_error_code() {
+            *self.0.lock().unwrap_or_else(|p| p.into_inner()) = Some((code, reason.to_owned()));
+        }
+    }
+
+    fn last(&self) -> Option<(RDKafkaErrorCode, String)> {
+        self.0.lock().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+}
+
+/// The context of every client the tool creates: librdkafka's errors are kept for messages (and
+/// logged only with -v, as before).
+#[derive(Clone, Default)]
+pub(crate) struct Context {
+    pub(crate) errors: ClientErrors,
+}
+
+impl ClientContext for Context {
+    fn error(&self, error: RdError, reason: &str) {
+        tracing::debug!(target: "librdkafka", "client error: {error}: {reason}");
+        self.errors.record(&error, reason);
+    }
+}
+
+impl ConsumerContext for Context {}
+
+/// The `group.id` librdkafka requires for assigned partitions; never joined, never committed.
+const CONSUMER_GROUP: &str = "mm2-migrate-unused";
 
 #[derive(Debug, thiserror::Error)]
 pub enum KafkaError {
@@ -36,11 +96,21 @@ pub enum KafkaError {
     TopicMissing { role: &'static str, bootstrap: String, topic: String },
     #[error("{role} cluster {bootstrap}: not authorized: {detail}")]
     Authorization { role: &'static str, bootstrap: String, detail: String },
+    #[error("{role} cluster {bootstrap}: authentication failed (check the SASL mechanism, user name and password): {detail}")]
+    Authentication { role: &'static str, bootstrap: String, detail: String },
+    #[error(
+        "{role} cluster {bootstrap}: the broker's certificate could not be verified (check ssl.ca.location, \
+         and that the certificate names the host you connect to): {detail}"
+    )]
+    Certificate { role: &'static str, bootstrap: String, detail: String },
     #[error("{role} cluster {bootstrap}: {detail}")]
     Client { role: &'static str, bootstrap: String, detail: String },
     #[error(
-        "{role} cluster {bootstrap}: topic {topic:?} has cleanup.policy={policy}, not compact; \
-         Connect refuses to use such an offsets topic and records would be deleted by retention"
+        "{role} cluster {bootstrap}: topic {topic:?} has cleanup.policy={policy}, and MirrorMaker 2 (Connect) \
+         refuses to start on an offsets topic unless it is exactly compact: \"Topic '{topic}' supplied via the \
+         'offset.storage.topic' property is required to have 'cleanup.policy=compact' to guarantee consistency \
+         and durability of source connector offsets, but found the topic currently has 'cleanup.policy={policy}'.\" \
+         Set cleanup.policy=compact on the topic (kafka-configs --alter --add-config cleanup.policy=compact)"
     )]
     NotCompacted { role: &'static str, bootstrap: String, topic: String, policy: String },
     #[error("{role} cluster {bootstrap}: reading {topic:?} stalled: no record for {secs} s while partitions {pending} were not at their end")]
@@ -48,6 +118,15 @@ pub enum KafkaError {
 }
 
 impl Connection {
+    pub fn new(role: &'static str, bootstrap: String, properties: Vec<(String, String)>, timeout: Duration) -> Connection {
+        Connection { role, bootstrap, properties, timeout, client_errors: ClientErrors::default() }
+    }
+
+    /// The context for a new client of this connection.
+    pub(crate) fn context(&self) -> Context {
+        Context { errors: self.client_errors.clone() }
+    }
+
     pub(crate) fn config(&self) -> ClientConfig {
         let mut config = ClientConfig::new();
         let ms = self.timeout.as_millis().to_string();
@@ -62,21 +141,46 @@ impl Connection {
         config
     }
 
-    /// A consumer for assigned partitions: no group, no commits.
-    pub(crate) fn consumer(&self) -> Result<BaseConsumer, KafkaError> {
+    /// A consumer for assigned partitions that never joins, commits to or reads its group, so
+    /// that it needs no group ACL. (librdkafka's `assign` requires a `group.id` and looks up its
+    /// coordinator; a refused lookup is no error of the read: see [`Connection::read_error`].)
+    pub(crate) fn consumer(&self) -> Result<BaseConsumer<Context>, KafkaError> {
         let mut config = self.config();
         config
-            .set("group.id", "mm2-migrate")
+            .set("group.id", CONSUMER_GROUP)
             .set("enable.auto.commit", "false")
             .set("enable.auto.offset.store", "false")
             .set("enable.partition.eof", "false")
             .set("auto.offset.reset", "error");
-        config.create().map_err(|e| self.error(e))
+        config.create_with_context(self.context()).map_err(|e| self.error(e))
+    }
+
+    /// An error a read's poll returned, or `None` for one that does not concern the read: the
+    /// coordinator lookup for the consumer's unused group, refused without a group ACL.
+    pub(crate) fn read_error(&self, e: RdError) -> Option<KafkaError> {
+        match e.rdkafka_error_code() {
+            Some(RDKafkaErrorCode::GroupAuthorizationFailed) => {
+                tracing::debug!("ignored for the unused consumer group {CONSUMER_GROUP:?}: {e}");
+                None
+            }
+            _ => Some(self.error(e)),
+        }
     }
 
     /// Turns an rdkafka error into one that names the cluster and says what to check.
     pub(crate) fn error(&self, e: RdError) -> KafkaError {
         let (role, bootstrap) = (self.role, self.bootstrap.clone());
+        // A connection that failed its TLS handshake or its login surfaces as a transport failure
+        // or a timeout; what librdkafka reported on the way says which.
+        if let Some((code, reason)) = self.client_errors.last() {
+            let lower = reason.to_ascii_lowercase();
+            if code == RDKafkaErrorCode::Authentication && lower.contains("sasl") || lower.contains("authentication failed") {
+                return KafkaError::Authentication { role, bootstrap, detail: reason };
+            }
+            if lower.contains("certificate verify failed") || lower.contains("broker certificate could not be verified") {
+                return KafkaError::Certificate { role, bootstrap, detail: reason };
+            }
+        }
         match e.rdkafka_error_code() {
             Some(
                 RDKafkaErrorCode::BrokerTransportFailure
@@ -89,15 +193,17 @@ impl Connection {
                 RDKafkaErrorCode::TopicAuthorizationFailed
                 | RDKafkaErrorCode::ClusterAuthorizationFailed
                 | RDKafkaErrorCode::GroupAuthorizationFailed
-                | RDKafkaErrorCode::SaslAuthenticationFailed
-                | RDKafkaErrorCode::Authentication,
+                | RDKafkaErrorCode::TransactionalIdAuthorizationFailed,
             ) => KafkaError::Authorization { role, bootstrap, detail: e.to_string() },
+            Some(RDKafkaErrorCode::SaslAuthenticationFailed | RDKafkaErrorCode::Authentication) => {
+                KafkaError::Authentication { role, bootstrap, detail: e.to_string() }
+            }
             _ => KafkaError::Client { role, bootstrap, detail: e.to_string() },
         }
     }
 
     /// Metadata of one topic; a missing topic is [`KafkaError::TopicMissing`].
-    pub(crate) fn topic_metadata(&self, consumer: &BaseConsumer, topic: &str) -> Result<Metadata, KafkaError> {
+    pub(crate) fn topic_metadata(&self, consumer: &BaseConsumer<Context>, topic: &str) -> Result<Metadata, KafkaError> {
         let metadata = consumer.fetch_metadata(Some(topic), self.timeout).map_err(|e| self.error(e))?;
         match metadata.topics().iter().find(|t| t.name() == topic) {
             Some(t) => match t.error() {
@@ -128,24 +234,57 @@ impl Connection {
         KafkaError::TopicMissing { role: self.role, bootstrap: self.bootstrap.clone(), topic: topic.to_owned() }
     }
 
+    /// The cluster's id (from its metadata), `None` when the broker does not say.
+    pub fn cluster_id(&self) -> Result<Option<String>, KafkaError> {
+        let consumer = self.consumer()?;
+        Ok(consumer.client().fetch_cluster_id(self.timeout))
+    }
+
+    /// Whether `self` and `other` are the same cluster: by cluster id (any bootstrap address of
+    /// it, any spelling), or by bootstrap list where a broker gives no id.
+    pub fn same_cluster(&self, other: &Connection) -> Result<bool, KafkaError> {
+        if let (Some(a), Some(b)) = (self.cluster_id()?, other.cluster_id()?) {
+            return Ok(a == b);
+        }
+        let normalize = |s: &str| {
+            let mut hosts: Vec<String> = s.split(',').map(|h| h.trim().to_ascii_lowercase()).collect();
+            hosts.sort();
+            hosts
+        };
+        Ok(normalize(&self.bootstrap) == normalize(&other.bootstrap))
+    }
+
     /// The partitions of `topic` with their log start and end offsets.
     pub fn partition_ranges(&self, topic: &str) -> Result<Vec<PartitionRange>, KafkaError> {
         let consumer = self.consumer()?;
         self.ranges_with(&consumer, topic)
     }
 
-    pub(crate) fn ranges_with(&self, consumer: &BaseConsumer, topic: &str) -> Result<Vec<PartitionRange>, KafkaError> {
+    pub(crate) fn ranges_with(&self, consumer: &BaseConsumer<Context>, topic: &str) -> Result<Vec<PartitionRange>, KafkaError> {
         let metadata = self.topic_metadata(consumer, topic)?;
         let mut ranges = Vec::new();
         let partitions = metadata.topics().iter().find(|t| t.name() == topic).map(|t| t.partitions()).unwrap_or_default();
         for p in partitions {
             let (start, end) = consumer
                 .fetch_watermarks(topic, p.id(), self.timeout)
-                .map_err(|e| self.error(e))?;
+                .map_err(|e| self.error(e).with_context(&format!("topic {topic:?}")))?;
             ranges.push(PartitionRange { partition: p.id(), start, end });
         }
         ranges.sort_by_key(|r| r.partition);
         Ok(ranges)
+    }
+}
+
+impl KafkaError {
+    /// The error with what was being done (the topic, the group) in front of its detail.
+    pub(crate) fn with_context(self, context: &str) -> KafkaError {
+        match self {
+            KafkaError::Client { role, bootstrap, detail } => KafkaError::Client { role, bootstrap, detail: format!("{context}: {detail}") },
+            KafkaError::Authorization { role, bootstrap, detail } => {
+                KafkaError::Authorization { role, bootstrap, detail: format!("{context}: {detail}") }
+            }
+            other => other,
+        }
     }
 }
 
@@ -159,7 +298,18 @@ mod tests {
     use crate::record::TargetRecord;
 
     fn connection(bootstrap: &str) -> Connection {
-        Connection { role: "target", bootstrap: bootstrap.to_owned(), properties: Vec::new(), timeout: Duration::from_secs(2) }
+        Connection::new("target", bootstrap.to_owned(), Vec::new(), Duration::from_secs(2))
+    }
+
+    #[test]
+    fn secrets_are_never_shown() {
+        let properties = vec![
+            ("sasl.password".to_owned(), "hunter2".to_owned()),
+            ("ssl.key.password".to_owned(), "hunter3".to_owned()),
+            ("sasl.username".to_owned(), "migrator".to_owned()),
+        ];
+        let shown = format!("{:?}", Connection::new("source", "b:9092".into(), properties, Duration::from_secs(1)));
+        assert!(!shown.contains("hunter") && shown.contains("migrator") && shown.contains("[redacted]"), "{shown}");
     }
 
     fn records(n: usize) -> Vec<TargetRecord> {
@@ -190,11 +340,27 @@ mod tests {
         let conn = connection(&mock.bootstrap_servers());
         mock.request_errors(RDKafkaApiKey::Produce, &[RDKafkaRespErr::RD_KAFKA_RESP_ERR_TOPIC_AUTHORIZATION_FAILED; 50]);
         let failure = write_records(&conn, &records(4)).unwrap_err();
-        assert_eq!(failure.landed.len() + failure.failed.len(), 4);
-        assert!(!failure.failed.is_empty());
+        assert_eq!(failure.landed.len() + failure.unacknowledged.len() + failure.not_sent.len(), 4);
+        assert!(!failure.unacknowledged.is_empty());
         let message = failure.to_string();
-        assert!(message.contains(&format!("{} of 4 records landed", failure.landed.len())), "{message}");
+        let (at_least, at_most) = (failure.landed.len(), failure.landed.len() + failure.unacknowledged.len());
+        assert!(message.contains(&format!("at least {at_least} and at most {at_most} landed")), "{message}");
         assert!(message.contains("line "), "{message}");
+    }
+
+    #[test]
+    fn a_write_to_a_dead_broker_fails_within_the_timeout() {
+        let mock = MockCluster::new(1).unwrap();
+        mock.create_topic("offsets", 3, 1).unwrap();
+        let conn = connection(&mock.bootstrap_servers());
+        mock.broker_down(1).unwrap();
+        let started = std::time::Instant::now();
+        let failure = write_records(&conn, &records(3)).unwrap_err();
+        let took = started.elapsed();
+        // The timeout is 2 s per broker operation; a write is one (it used to take twice that).
+        assert!(took < Duration::from_millis(3500), "took {took:?}");
+        assert!(failure.landed.is_empty());
+        assert!(failure.to_string().contains("at least 0 and at most 3 landed"), "{failure}");
     }
 
     #[test]

@@ -4,7 +4,6 @@
 use std::sync::Mutex;
 
 use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, ResourceSpecifier, TopicReplication};
-use rdkafka::client::DefaultClientContext;
 use rdkafka::config::FromClientConfigAndContext;
 use rdkafka::error::{KafkaError as RdError, RDKafkaErrorCode};
 use rdkafka::producer::{BaseProducer, BaseRecord, DeliveryResult, Producer, ProducerContext};
@@ -75,19 +74,8 @@ pub fn ensure_topic(connection: &Connection, topic: &str, setup: &TopicSetup) ->
     }
 }
 
-impl KafkaError {
-    fn with_context(self, context: &str) -> KafkaError {
-        match self {
-            KafkaError::Client { role, bootstrap, detail } => {
-                KafkaError::Client { role, bootstrap, detail: format!("{context}: {detail}") }
-            }
-            other => other,
-        }
-    }
-}
-
-fn admin(connection: &Connection) -> Result<AdminClient<DefaultClientContext>, KafkaError> {
-    AdminClient::from_config_and_context(&connection.config(), DefaultClientContext).map_err(|e| connection.error(e))
+fn admin(connection: &Connection) -> Result<AdminClient<super::Context>, KafkaError> {
+    AdminClient::from_config_and_context(&connection.config(), connection.context()).map_err(|e| connection.error(e))
 }
 
 fn check_compacted(connection: &Connection, topic: &str) -> Result<(), KafkaError> {
@@ -110,7 +98,7 @@ fn check_compacted(connection: &Connection, topic: &str) -> Result<(), KafkaErro
         .find(|e| e.name == "cleanup.policy")
         .and_then(|e| e.value.clone())
         .unwrap_or_else(|| "delete".to_owned());
-    if policy.split(',').any(|p| p.trim() == "compact") {
+    if only_compact(&policy) {
         Ok(())
     } else {
         Err(KafkaError::NotCompacted {
@@ -122,6 +110,16 @@ fn check_compacted(connection: &Connection, topic: &str) -> Result<(), KafkaErro
     }
 }
 
+/// Whether a `cleanup.policy` is exactly `compact`, as Connect's
+/// `TopicAdmin.verifyTopicCleanupPolicyOnlyCompact` requires of an offsets topic (as a set:
+/// `compact,delete` is refused).
+fn only_compact(policy: &str) -> bool {
+    let mut policies: Vec<String> = policy.split(',').map(|p| p.trim().to_ascii_lowercase()).filter(|p| !p.is_empty()).collect();
+    policies.sort();
+    policies.dedup();
+    policies == ["compact"]
+}
+
 /// A record the broker acknowledged.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct Delivered {
@@ -130,24 +128,60 @@ pub struct Delivered {
     pub offset: i64,
 }
 
-/// A write that did not fully succeed: what landed and what did not.
+/// A write that did not fully succeed, said honestly: records the broker acknowledged landed;
+/// records never handed to the broker did not; a record sent but not acknowledged (a timeout, a
+/// lost connection) may or may not be in the topic.
 #[derive(Debug, thiserror::Error)]
 #[error(
-    "writing to {topic:?} failed: {} of {} records landed, {} failed; first failure: {}",
-    landed.len(), landed.len() + failed.len(), failed.len(),
-    failed.first().map(|(o, e)| format!("{o}: {e}")).unwrap_or_default()
+    "writing to {topic:?} {}{}: of {} records, {} acknowledged, {} not acknowledged (each may or may not \
+     have landed), {} not sent; so at least {} and at most {} landed. `verify` shows what the topic holds. \
+     First failure: {}",
+    if *interrupted { "was interrupted" } else { "failed" },
+    if *unauthorized { " (not authorized: the principal needs the Write ACL on this topic)" } else { "" },
+    landed.len() + unacknowledged.len() + not_sent.len(), landed.len(), unacknowledged.len(), not_sent.len(),
+    landed.len(), landed.len() + unacknowledged.len(),
+    unacknowledged.first().or(not_sent.first()).map(|(o, e)| format!("{o}: {e}")).unwrap_or_default()
 )]
 pub struct WriteFailure {
     pub topic: String,
+    /// Acknowledged by the broker.
     pub landed: Vec<Delivered>,
-    pub failed: Vec<(String, String)>,
+    /// Sent and not acknowledged (origin, error): may have landed.
+    pub unacknowledged: Vec<(String, String)>,
+    /// Never sent (origin, reason): not in the topic.
+    pub not_sent: Vec<(String, String)>,
+    /// The write stopped because of SIGINT or SIGTERM.
+    pub interrupted: bool,
+    /// The broker refused the write for lack of an ACL.
+    pub unauthorized: bool,
 }
 
 struct DeliveryCollector {
     results: Mutex<Vec<(usize, Result<(i32, i64), String>)>>,
+    /// Set when the broker refused a write for lack of an ACL.
+    unauthorized: std::sync::atomic::AtomicBool,
+    context: super::Context,
 }
 
-impl ClientContext for DeliveryCollector {}
+impl ClientContext for DeliveryCollector {
+    fn error(&self, error: RdError, reason: &str) {
+        if is_authorization(error.rdkafka_error_code()) || reason.contains("uthorization failed") {
+            self.unauthorized.store(true, std::sync::atomic::Ordering::Relaxed);
+        }
+        self.context.error(error, reason);
+    }
+}
+
+fn is_authorization(code: Option<RDKafkaErrorCode>) -> bool {
+    matches!(
+        code,
+        Some(
+            RDKafkaErrorCode::TopicAuthorizationFailed
+                | RDKafkaErrorCode::ClusterAuthorizationFailed
+                | RDKafkaErrorCode::TransactionalIdAuthorizationFailed
+        )
+    )
+}
 
 impl ProducerContext for DeliveryCollector {
     type DeliveryOpaque = Box<usize>;
@@ -155,7 +189,12 @@ impl ProducerContext for DeliveryCollector {
     fn delivery(&self, result: &DeliveryResult<'_>, index: Self::DeliveryOpaque) {
         let outcome = match result {
             Ok(message) => Ok((message.partition(), message.offset())),
-            Err((e, _)) => Err(e.to_string()),
+            Err((e, _)) => {
+                if is_authorization(e.rdkafka_error_code()) {
+                    self.unauthorized.store(true, std::sync::atomic::Ordering::Relaxed);
+                }
+                Err(e.to_string())
+            }
         };
         self.results.lock().unwrap_or_else(|p| p.into_inner()).push((*index, outcome));
     }
@@ -168,7 +207,10 @@ pub fn write_records(connection: &Connection, records: &[TargetRecord]) -> Resul
     let fail_all = |reason: String| WriteFailure {
         topic: topic.clone(),
         landed: Vec::new(),
-        failed: records.iter().map(|r| (r.origin.clone(), reason.clone())).collect(),
+        unacknowledged: Vec::new(),
+        not_sent: records.iter().map(|r| (r.origin.clone(), reason.clone())).collect(),
+        interrupted: false,
+        unauthorized: false,
     };
     if records.is_empty() {
         return Ok(Vec::new());
@@ -177,14 +219,25 @@ pub fn write_records(connection: &Connection, records: &[TargetRecord]) -> Resul
     config
         .set("acks", "all")
         .set("enable.idempotence", "true")
-        .set("message.timeout.ms", (connection.timeout.as_millis().max(1000) * 2).to_string())
+        // The whole write, retries included, within the connection's timeout.
+        .set("message.timeout.ms", connection.timeout.as_millis().to_string())
         .set("linger.ms", "5");
-    let collector = DeliveryCollector { results: Mutex::new(Vec::new()) };
+    let collector = DeliveryCollector {
+        results: Mutex::new(Vec::new()),
+        unauthorized: std::sync::atomic::AtomicBool::new(false),
+        context: connection.context(),
+    };
     let producer: BaseProducer<DeliveryCollector> =
         BaseProducer::from_config_and_context(&config, collector).map_err(|e| fail_all(connection.error(e).to_string()))?;
 
     let mut not_sent = Vec::new();
+    let mut interrupted = false;
     for (index, record) in records.iter().enumerate() {
+        if crate::interrupt::requested() {
+            interrupted = true;
+            not_sent.extend((index..records.len()).map(|i| (i, "interrupted before it was sent".to_owned())));
+            break;
+        }
         let mut pending = BaseRecord::with_opaque_to(&record.topic, Box::new(index))
             .key(&record.key)
             .partition(record.partition);
@@ -205,38 +258,38 @@ pub fn write_records(connection: &Connection, records: &[TargetRecord]) -> Resul
             }
         }
     }
-    let flushed = producer.flush(connection.timeout * 2);
+    let flushed = producer.flush(connection.timeout);
     producer.poll(std::time::Duration::ZERO);
     let results = std::mem::take(&mut *producer.context().results.lock().unwrap_or_else(|p| p.into_inner()));
 
     let mut landed = Vec::new();
-    let mut failed: Vec<(usize, String)> = not_sent;
+    let mut unacknowledged = Vec::new();
     let mut answered = vec![false; records.len()];
+    for (index, _) in &not_sent {
+        answered[*index] = true;
+    }
     for (index, outcome) in results {
         answered[index] = true;
         match outcome {
             Ok((partition, offset)) => landed.push(Delivered { origin: records[index].origin.clone(), partition, offset }),
-            Err(e) => failed.push((index, e)),
+            Err(e) => unacknowledged.push((index, e)),
         }
     }
     for (index, done) in answered.iter().enumerate() {
-        if !done && !failed.iter().any(|(i, _)| *i == index) {
+        if !done {
             let reason = match &flushed {
                 Err(e) => format!("not acknowledged: {e}"),
                 Ok(()) => "not acknowledged".to_owned(),
             };
-            failed.push((index, reason));
+            unacknowledged.push((index, reason));
         }
     }
-    if failed.is_empty() {
+    if unacknowledged.is_empty() && not_sent.is_empty() {
         landed.sort_by_key(|d| (d.partition, d.offset));
-        Ok(landed)
-    } else {
-        failed.sort_by_key(|(i, _)| *i);
-        Err(WriteFailure {
-            topic,
-            landed,
-            failed: failed.into_iter().map(|(i, e)| (records[i].origin.clone(), e)).collect(),
-        })
+        return Ok(landed);
     }
+    unacknowledged.sort_by_key(|(i, _)| *i);
+    let named = |list: Vec<(usize, String)>| list.into_iter().map(|(i, e)| (records[i].origin.clone(), e)).collect();
+    let unauthorized = producer.context().unauthorized.load(std::sync::atomic::Ordering::Relaxed);
+    Err(WriteFailure { topic, landed, unacknowledged: named(unacknowledged), not_sent: named(not_sent), interrupted, unauthorized })
 }

@@ -72,7 +72,11 @@ pub fn read_snapshot(
                     pending.remove(&partition);
                 }
             }
-            Some(Err(e)) => return Err(connection.error(e)),
+            Some(Err(e)) => {
+                if let Some(error) = connection.read_error(e) {
+                    return Err(error.with_context(&format!("reading topic {topic:?}")));
+                }
+            }
             None => {
                 // Compacted logs have gaps: a partition whose position passed the end is done.
                 if let Ok(positions) = consumer.position() {

@@ -10,16 +10,21 @@ use wasmtime::component::{Component, Linker};
 use wasmtime::{Config, Engine};
 
 use super::cache::{CacheOutcome, CompileCache};
-use super::instance::{PluginError, PluginState};
-use super::wit;
+use super::error::PluginError;
+use super::state::PluginState;
 use crate::policy::Policy;
 
 /// How often the epoch advances: the granularity of call deadlines.
 pub(crate) const EPOCH_TICK: Duration = Duration::from_millis(10);
 
+/// Stack left to host functions on a plugin's stack, above the wasm stack limit.
+const HOST_STACK_BYTES: usize = 1 << 20;
+
 pub struct PluginEngine {
     pub(crate) engine: Engine,
     pub(crate) linker: Linker<PluginState>,
+    /// Drives plugin calls as futures, so that a deadline can abandon a call blocked in the host.
+    pub(crate) runtime: Arc<tokio::runtime::Runtime>,
     policy: Policy,
     cache: Option<CompileCache>,
     stop: Arc<AtomicBool>,
@@ -30,18 +35,21 @@ impl PluginEngine {
     /// An engine enforcing `policy`; compiled components go to `cache` when given.
     pub fn new(policy: Policy, cache: Option<CompileCache>) -> Result<PluginEngine, PluginError> {
         let limits = policy.limits();
+        let wasm_stack = limits.wasm_stack_bytes as usize;
         let mut config = Config::new();
         config
             .wasm_component_model(true)
             .epoch_interruption(true)
-            .max_wasm_stack(limits.wasm_stack_bytes as usize)
+            .max_wasm_stack(wasm_stack)
+            // Calls run on their own stacks, which must hold the wasm stack and the host's frames.
+            .async_stack_size(wasm_stack + HOST_STACK_BYTES)
             .consume_fuel(limits.fuel_per_batch.is_some());
         let engine = Engine::new(&config).map_err(PluginError::engine)?;
-
-        let mut linker = Linker::new(&engine);
-        wasmtime_wasi::p2::add_to_linker_sync(&mut linker).map_err(PluginError::engine)?;
-        wit::Mapping::add_to_linker::<_, wasmtime::component::HasSelf<_>>(&mut linker, |s| s)
-            .map_err(PluginError::engine)?;
+        let linker = super::linker::linker(&engine)?;
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_time()
+            .build()
+            .map_err(|e| PluginError::Engine(format!("cannot start the plugin runtime: {e}")))?;
 
         let stop = Arc::new(AtomicBool::new(false));
         let ticker = {
@@ -57,7 +65,7 @@ impl PluginEngine {
                 })
                 .map_err(|e| PluginError::Engine(format!("cannot start the epoch thread: {e}")))?
         };
-        Ok(PluginEngine { engine, linker, policy, cache, stop, ticker: Some(ticker) })
+        Ok(PluginEngine { engine, linker, runtime: Arc::new(runtime), policy, cache, stop, ticker: Some(ticker) })
     }
 
     pub fn policy(&self) -> &Policy {

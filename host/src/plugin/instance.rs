@@ -1,181 +1,27 @@
-//! One plugin instance: admission by policy, its store and limits, its log, and the contract's calls.
+//! One plugin instance: admission by policy, its store, and the contract's calls, each run under
+//! the policy's limits: a wall-clock deadline that holds whatever the plugin waits on (calls are
+//! futures dropped at the deadline, and epoch interruption stops code that never waits), fuel,
+//! memory, stack and output bounds.
 
-use std::path::PathBuf;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
 
 use mm2_plugin_sdk::config::{Config, ConfigError, ConfigKey, ConfigType, Importance};
 use sha2::{Digest, Sha256};
-use wasmtime::component::{Component, ResourceTable};
-use wasmtime::{ResourceLimiter, Store, Trap};
-use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
+use wasmtime::component::Component;
+use wasmtime::{Store, Trap};
 
 use super::capture::Capture;
 use super::engine::{EPOCH_TICK, PluginEngine};
-use super::{PluginSource, contract_compatible, wit};
+use super::error::PluginError;
+use super::linker::{component_imports, first_forbidden, foreign_contract};
+use super::state::PluginState;
+use super::{PluginSource, contract_compatible, untrusted, wit};
 use crate::policy::Policy;
 
-#[derive(Debug, thiserror::Error)]
-pub enum PluginError {
-    #[error("unknown plugin {name:?}; bundled plugins: {bundled} (or give a path to a .wasm component)")]
-    UnknownPlugin { name: String, bundled: String },
-    #[error("cannot read plugin {}: {source}", path.display())]
-    Read { path: PathBuf, source: std::io::Error },
-    #[error("plugin {plugin} is not allowed by {policy}: {reason}")]
-    NotAllowed { plugin: String, policy: String, reason: String },
-    #[error("plugin {plugin} is not a valid component: {message}")]
-    Compile { plugin: String, message: String },
-    #[error("plugin {plugin} imports {import}, which plugins may not use (allowed: the mm2:plugin contract and WASI cli, io, clocks, random)")]
-    ForbiddenImport { plugin: String, import: String },
-    #[error("plugin {plugin} cannot be instantiated: {message}")]
-    Instantiate { plugin: String, message: String },
-    #[error("plugin {plugin} was built for contract {found}; this host runs contract {expected} and the policy accepts {accepted}")]
-    Contract { plugin: String, found: String, expected: String, accepted: String },
-    #[error("invalid configuration for plugin {plugin}:\n{}", errors.iter().map(|e| format!("  - {e}")).collect::<Vec<_>>().join("\n"))]
-    Config { plugin: String, errors: Vec<ConfigError> },
-    #[error("plugin {plugin} exceeded its time limit (limits.call-timeout-ms = {limit_ms}) in {call}")]
-    Timeout { plugin: String, call: &'static str, limit_ms: u64 },
-    #[error("plugin {plugin} exceeded its memory limit (limits.memory-bytes = {limit_bytes}) in {call}")]
-    Memory { plugin: String, call: &'static str, limit_bytes: u64 },
-    #[error("plugin {plugin} exhausted its fuel (limits.fuel-per-batch = {fuel}) in {call}")]
-    Fuel { plugin: String, call: &'static str, fuel: u64 },
-    #[error("plugin {plugin} overflowed its stack (limits.wasm-stack-bytes = {limit_bytes}) in {call}")]
-    Stack { plugin: String, call: &'static str, limit_bytes: u64 },
-    #[error("plugin {plugin} was stopped in {call}: {limit} exceeded: {detail}; nothing of this batch is used")]
-    Limit { plugin: String, call: &'static str, limit: &'static str, detail: String },
-    #[error("plugin {plugin} trapped in {call}: {message}")]
-    Trap { plugin: String, call: &'static str, message: String },
-    #[error("plugin {plugin} failed in {call}: {message}")]
-    Failed { plugin: String, call: &'static str, message: String },
-    #[error("plugin {plugin} broke the contract in {call}: {message}")]
-    Protocol { plugin: String, call: &'static str, message: String },
-    #[error("plugin {plugin} is unusable after an earlier failure: {reason}")]
-    Poisoned { plugin: String, reason: String },
-    #[error("wasm engine: {0}")]
-    Engine(String),
-}
-
-impl PluginError {
-    pub(crate) fn engine(e: wasmtime::Error) -> PluginError {
-        PluginError::Engine(format!("{e:#}"))
-    }
-}
-
-/// The plugin's log lines (the contract's `log`, and captured stdout/stderr), bounded per call.
-#[derive(Debug, Default)]
-pub struct PluginLog {
-    plugin: String,
-    budget: usize,
-    used: usize,
-    dropped: u64,
-}
-
-impl PluginLog {
-    fn reset(&mut self, budget: usize) {
-        self.budget = budget;
-        self.used = 0;
-        self.dropped = 0;
-    }
-
-    fn emit(&mut self, level: wit::LogLevel, message: &str) {
-        if self.used + message.len() > self.budget {
-            self.dropped += 1;
-            return;
-        }
-        self.used += message.len();
-        let plugin = self.plugin.as_str();
-        match level {
-            wit::LogLevel::Trace => tracing::trace!(target: "plugin", plugin, "{message}"),
-            wit::LogLevel::Debug => tracing::debug!(target: "plugin", plugin, "{message}"),
-            wit::LogLevel::Info => tracing::info!(target: "plugin", plugin, "{message}"),
-            wit::LogLevel::Warn => tracing::warn!(target: "plugin", plugin, "{message}"),
-            wit::LogLevel::Error => tracing::error!(target: "plugin", plugin, "{message}"),
-        }
-    }
-}
-
-pub(crate) struct PluginState {
-    wasi: WasiCtx,
-    table: ResourceTable,
-    memory: MemoryCap,
-    log: PluginLog,
-}
-
-impl WasiView for PluginState {
-    fn ctx(&mut self) -> WasiCtxView<'_> {
-        WasiCtxView { ctx: &mut self.wasi, table: &mut self.table }
-    }
-}
-
-impl wit::mm2::plugin::types::Host for PluginState {}
-
-impl wit::mm2::plugin::host::Host for PluginState {
-    fn log(&mut self, level: wit::LogLevel, message: String) {
-        self.log.emit(level, &message);
-    }
-}
-
-/// Caps linear memory and tables; remembers that it refused, so the error names the limit.
-struct MemoryCap {
-    max_bytes: usize,
-    tripped: bool,
-}
-
-const MAX_TABLE_ELEMENTS: usize = 100_000;
-
-impl ResourceLimiter for MemoryCap {
-    fn memory_growing(&mut self, _current: usize, desired: usize, _maximum: Option<usize>) -> wasmtime::Result<bool> {
-        if desired > self.max_bytes {
-            self.tripped = true;
-            wasmtime::bail!("memory limit of {} bytes reached (asked for {desired})", self.max_bytes);
-        }
-        Ok(true)
-    }
-
-    fn table_growing(&mut self, _current: usize, desired: usize, _maximum: Option<usize>) -> wasmtime::Result<bool> {
-        if desired > MAX_TABLE_ELEMENTS {
-            self.tripped = true;
-            wasmtime::bail!("table limit of {MAX_TABLE_ELEMENTS} elements reached");
-        }
-        Ok(true)
-    }
-}
-
-/// Interfaces a plugin may import: the contract, and the WASI parts a Rust (or other) guest's
-/// runtime imports even when it does no I/O. Filesystem, sockets, http and anything unknown are
-/// refused before instantiation.
-const ALLOWED_IMPORTS: &[&str] = &[
-    "mm2:plugin/types",
-    "mm2:plugin/host",
-    "wasi:cli/environment",
-    "wasi:cli/exit",
-    "wasi:cli/stdin",
-    "wasi:cli/stdout",
-    "wasi:cli/stderr",
-    "wasi:cli/terminal-input",
-    "wasi:cli/terminal-output",
-    "wasi:cli/terminal-stdin",
-    "wasi:cli/terminal-stdout",
-    "wasi:cli/terminal-stderr",
-    "wasi:io/error",
-    "wasi:io/poll",
-    "wasi:io/streams",
-    "wasi:clocks/monotonic-clock",
-    "wasi:clocks/wall-clock",
-    "wasi:random/random",
-    "wasi:random/insecure",
-    "wasi:random/insecure-seed",
-];
-
-/// The interfaces a component imports, with their versions.
-pub fn component_imports(engine: &PluginEngine, component: &Component) -> Vec<String> {
-    component.component_type().imports(&engine.engine).map(|(name, _)| name.to_owned()).collect()
-}
-
-fn first_forbidden(imports: &[String]) -> Option<&String> {
-    imports.iter().find(|name| {
-        let unversioned = name.split('@').next().unwrap_or(name);
-        !ALLOWED_IMPORTS.contains(&unversioned)
-    })
-}
+/// A call into the guest, as a future borrowing the store.
+type GuestCall<'a, R> = Pin<Box<dyn Future<Output = wasmtime::Result<R>> + Send + 'a>>;
 
 /// Reads a plugin and hashes it.
 fn read(source: &PluginSource) -> Result<(std::borrow::Cow<'static, [u8]>, String), PluginError> {
@@ -197,12 +43,13 @@ pub struct Inspection {
     pub info: Option<wit::PluginInfo>,
 }
 
-/// Inspects a plugin without the policy's admission rules (so that an entry can be written for it).
+/// Inspects a plugin without the policy's admission rules (so that an entry can be written for
+/// it); it still runs under the policy's limits.
 pub fn inspect(engine: &PluginEngine, source: &PluginSource) -> Result<Inspection, PluginError> {
     let label = source.label();
     let (bytes, sha256) = read(source)?;
     let component = engine.compile(&label, &sha256, &bytes)?;
-    let imports = component_imports(engine, &component);
+    let imports = component_imports(&engine.engine, &component);
     let forbidden_import = first_forbidden(&imports).cloned();
     let info = match forbidden_import {
         Some(_) => None,
@@ -218,6 +65,7 @@ pub struct Plugin {
     bindings: wit::Mapping,
     info: wit::PluginInfo,
     policy: Policy,
+    runtime: Arc<tokio::runtime::Runtime>,
     stdout: Capture,
     stderr: Capture,
     poisoned: Option<String>,
@@ -225,7 +73,8 @@ pub struct Plugin {
 
 impl Plugin {
     /// Admits a plugin by the engine's policy (before compiling it), compiles or loads it from the
-    /// cache, refuses forbidden imports, instantiates it and checks its contract version.
+    /// cache, refuses forbidden imports and other contracts, instantiates it and checks the
+    /// contract version it reports.
     pub fn load(engine: &PluginEngine, source: &PluginSource) -> Result<Plugin, PluginError> {
         let policy = engine.policy();
         let label = source.label();
@@ -250,18 +99,13 @@ impl Plugin {
             }
         }
         let component = engine.compile(&label, &sha256, &bytes)?;
-        if let Some(import) = first_forbidden(&component_imports(engine, &component)) {
+        if let Some(import) = first_forbidden(&component_imports(&engine.engine, &component)) {
             return Err(PluginError::ForbiddenImport { plugin: label, import: import.clone() });
         }
         let plugin = Plugin::instantiate(engine, label.clone(), &component)?;
         let found = &plugin.info.contract_version;
         if !contract_compatible(found) || !policy.accepts_contract(found) {
-            return Err(PluginError::Contract {
-                plugin: plugin.label,
-                found: found.clone(),
-                expected: super::CONTRACT_VERSION.to_owned(),
-                accepted: policy.contract_requirement().to_owned(),
-            });
+            return Err(contract_error(plugin.label, found.clone(), policy));
         }
         if let Some(pin) = pin {
             if pin.name != plugin.info.name {
@@ -277,25 +121,31 @@ impl Plugin {
     /// A fresh instance with no capabilities, described.
     fn instantiate(engine: &PluginEngine, label: String, component: &Component) -> Result<Plugin, PluginError> {
         let policy = engine.policy().clone();
-        let (stdout, stderr) = (Capture::default(), Capture::default());
-        // No preopened directories, no environment, no arguments, no network; stdin is empty and
-        // stdout/stderr are captured into the plugin's bounded log.
-        let wasi = WasiCtx::builder().stdout(stdout.clone()).stderr(stderr.clone()).build();
-        let state = PluginState {
-            wasi,
-            table: ResourceTable::new(),
-            memory: MemoryCap { max_bytes: policy.limits().memory_bytes as usize, tripped: false },
-            log: PluginLog { plugin: label.clone(), ..PluginLog::default() },
-        };
-        let mut store = Store::new(&engine.engine, state);
-        store.limiter(|s| &mut s.memory);
-        store.epoch_deadline_trap();
-        store.set_epoch_deadline(deadline_ticks(&policy));
-        if let Some(fuel) = policy.limits().fuel_per_batch {
-            store.set_fuel(fuel).map_err(PluginError::engine)?;
+        if let Some(found) = foreign_contract(&engine.engine, component) {
+            return Err(contract_error(label, found, &policy));
         }
-        let bindings = wit::Mapping::instantiate(&mut store, component, &engine.linker)
-            .map_err(|e| PluginError::Instantiate { plugin: label.clone(), message: format!("{e:#}") })?;
+        let (stdout, stderr) = (Capture::default(), Capture::default());
+        let mut store = Store::new(&engine.engine, PluginState::new(&policy, &label, &stdout, &stderr));
+        store.limiter(|s| &mut s.limiter);
+        store.epoch_deadline_trap();
+        arm(&mut store, &policy)?;
+        let runtime = engine.runtime.clone();
+        let limits = policy.limits().clone();
+        // Instantiate first, then look for the contract's exports: whatever a component declares
+        // is allocated under the limiter before anything else is said about it.
+        let instantiate = engine.linker.instantiate_async(&mut store, component);
+        let instantiated = runtime.block_on(async { tokio::time::timeout(limits.call_timeout(), instantiate).await });
+        let bindings = match instantiated {
+            Ok(Ok(instance)) => wit::Mapping::new(&mut store, &instance)
+                .map_err(|e| PluginError::Instantiate { plugin: label.clone(), message: format!("{e:#}") })?,
+            Ok(Err(e)) => {
+                return Err(match classify(&store, &label, "instantiation", &limits, &e, None) {
+                    PluginError::Trap { message, .. } => PluginError::Instantiate { plugin: label, message: with_caps(message) },
+                    limit => limit,
+                });
+            }
+            Err(_elapsed) => return Err(PluginError::Timeout { plugin: label, call: "instantiation", limit_ms: limits.call_timeout_ms }),
+        };
         let mut plugin = Plugin {
             label,
             store,
@@ -308,11 +158,13 @@ impl Plugin {
                 config: Vec::new(),
             },
             policy,
+            runtime,
             stdout,
             stderr,
             poisoned: None,
         };
-        plugin.info = plugin.call("describe", |b, s| b.mm2_plugin_mapper().call_describe(s))?;
+        let info = plugin.call("describe", |b, s| Box::pin(b.mm2_plugin_mapper().call_describe(s)))?;
+        plugin.info = untrusted::plugin_info(info);
         Ok(plugin)
     }
 
@@ -330,6 +182,12 @@ impl Plugin {
         &self.policy
     }
 
+    /// Lets the plugin write to the target topic the operator named (when the policy's target
+    /// rules are the defaults).
+    pub fn name_target_topic(&mut self, topic: &str) {
+        self.policy.name_target_topic(topic);
+    }
+
     /// The plugin's configuration definition in the SDK's terms.
     pub fn config_definition(&self) -> Vec<ConfigKey> {
         self.info.config.iter().map(config_key).collect()
@@ -339,55 +197,32 @@ impl Plugin {
     pub fn configure(&mut self, settings: &[(String, String)]) -> Result<(), PluginError> {
         Config::parse(&self.config_definition(), settings.iter().cloned())
             .map_err(|errors| PluginError::Config { plugin: self.label.clone(), errors })?;
-        let result = self.call("configure", |b, s| b.mm2_plugin_mapper().call_configure(s, settings))?;
+        let owned = settings.to_vec();
+        let result = self.call("configure", move |b, s| Box::pin(async move { b.mm2_plugin_mapper().call_configure(s, &owned).await }))?;
         result.map_err(|errors| PluginError::Config {
             plugin: self.label.clone(),
-            errors: errors.into_iter().map(|e| ConfigError { key: e.key, message: e.message }).collect(),
+            errors: errors
+                .into_iter()
+                .map(|e| ConfigError { key: untrusted::label(&e.key), message: untrusted::message(&e.message) })
+                .collect(),
         })
     }
 
-    /// Maps a batch: exactly one outcome per input record, within the policy's output bounds.
-    pub fn apply(&mut self, batch: &[wit::KafkaRecord]) -> Result<Vec<wit::Outcome>, PluginError> {
+    /// Maps a batch: exactly one outcome per input record, within the policy's output bounds,
+    /// with every text the plugin returned made safe to show.
+    pub fn apply(&mut self, batch: Vec<wit::KafkaRecord>) -> Result<Vec<wit::Outcome>, PluginError> {
+        let inputs = batch.len();
         let outcomes = self
-            .call("apply", |b, s| b.mm2_plugin_mapper().call_apply(s, batch))?
-            .map_err(|message| PluginError::Failed { plugin: self.label.clone(), call: "apply", message })?;
-        if outcomes.len() != batch.len() {
-            let message = format!("returned {} outcomes for {} records", outcomes.len(), batch.len());
+            .call("apply", move |b, s| Box::pin(async move { b.mm2_plugin_mapper().call_apply(s, &batch).await }))?
+            .map_err(|message| PluginError::Failed { plugin: self.label.clone(), call: "apply", message: untrusted::message(&message) })?;
+        if outcomes.len() != inputs {
+            let message = format!("returned {} outcomes for {inputs} records", outcomes.len());
             return Err(self.poison(PluginError::Protocol { plugin: self.label.clone(), call: "apply", message }));
         }
-        if let Err((limit, detail)) = self.check_output(&outcomes) {
+        if let Err((limit, detail)) = crate::output::check_batch(&self.policy, &outcomes) {
             return Err(self.poison(PluginError::Limit { plugin: self.label.clone(), call: "apply", limit, detail }));
         }
-        Ok(outcomes)
-    }
-
-    /// The policy's output bounds and target topics.
-    fn check_output(&self, outcomes: &[wit::Outcome]) -> Result<(), (&'static str, String)> {
-        let bounds = self.policy.output();
-        let mut batch_bytes = 0u64;
-        for (index, outcome) in outcomes.iter().enumerate() {
-            let wit::Outcome::Emit(records) = outcome else { continue };
-            if records.len() as u64 > bounds.max_records_per_input {
-                return Err((
-                    "output.max-records-per-input",
-                    format!("{} records for input {index}, at most {}", records.len(), bounds.max_records_per_input),
-                ));
-            }
-            for record in records {
-                let bytes = record_bytes(record);
-                if bytes > bounds.max_record_bytes {
-                    return Err(("output.max-record-bytes", format!("a record of {bytes} bytes, at most {}", bounds.max_record_bytes)));
-                }
-                batch_bytes += bytes;
-                if !self.policy.may_emit_to(&record.topic) {
-                    return Err(("topics.target", format!("it emitted to topic {:?}, which the policy does not allow", record.topic)));
-                }
-            }
-        }
-        if batch_bytes > bounds.max_batch_bytes {
-            return Err(("output.max-batch-bytes", format!("{batch_bytes} bytes in one batch, at most {}", bounds.max_batch_bytes)));
-        }
-        Ok(())
+        Ok(outcomes.into_iter().map(untrusted::outcome).collect())
     }
 
     fn poison(&mut self, error: PluginError) -> PluginError {
@@ -398,7 +233,7 @@ impl Plugin {
     /// Lets the plugin release what it holds; failures here only warn.
     pub fn close(&mut self) {
         if self.poisoned.is_none() {
-            if let Err(e) = self.call("close", |b, s| b.mm2_plugin_mapper().call_close(s)) {
+            if let Err(e) = self.call("close", |b, s| Box::pin(b.mm2_plugin_mapper().call_close(s))) {
                 tracing::warn!("{e}");
             }
         }
@@ -408,46 +243,29 @@ impl Plugin {
     fn call<R>(
         &mut self,
         call: &'static str,
-        f: impl FnOnce(&wit::Mapping, &mut Store<PluginState>) -> wasmtime::Result<R>,
+        f: impl for<'a> FnOnce(&'a wit::Mapping, &'a mut Store<PluginState>) -> GuestCall<'a, R>,
     ) -> Result<R, PluginError> {
         if let Some(reason) = &self.poisoned {
             return Err(PluginError::Poisoned { plugin: self.label.clone(), reason: reason.clone() });
         }
         let limits = self.policy.limits().clone();
         let log_budget = self.policy.output().max_log_bytes_per_batch as usize;
-        self.store.set_epoch_deadline(deadline_ticks(&self.policy));
-        if let Some(fuel) = limits.fuel_per_batch {
-            self.store.set_fuel(fuel).map_err(PluginError::engine)?;
-        }
+        arm(&mut self.store, &self.policy)?;
         self.store.data_mut().log.reset(log_budget);
         self.stdout.reset(log_budget);
         self.stderr.reset(log_budget);
-        let result = f(&self.bindings, &mut self.store);
+        // The deadline holds whatever the plugin does: code that never waits is stopped by the
+        // epoch deadline, a plugin blocked in a host call (a sleep, a poll) by dropping the call.
+        let Plugin { runtime, bindings, store, .. } = self;
+        let result = runtime.block_on(async { tokio::time::timeout(limits.call_timeout(), f(bindings, store)).await });
         let last_stderr = self.flush_output();
-        result.map_err(|e| {
-            let plugin = self.label.clone();
-            let trap = e.downcast_ref::<Trap>().copied();
-            let error = if self.store.data().memory.tripped {
-                PluginError::Memory { plugin, call, limit_bytes: limits.memory_bytes }
-            } else if trap == Some(Trap::Interrupt) {
-                PluginError::Timeout { plugin, call, limit_ms: limits.call_timeout_ms }
-            } else if trap == Some(Trap::OutOfFuel) {
-                PluginError::Fuel { plugin, call, fuel: limits.fuel_per_batch.unwrap_or_default() }
-            } else if trap == Some(Trap::StackOverflow) {
-                PluginError::Stack { plugin, call, limit_bytes: limits.wasm_stack_bytes }
-            } else {
-                // The cause, without the wasm backtrace (shown with -v).
-                tracing::debug!("plugin {plugin} trapped: {e:?}");
-                let mut message = e.root_cause().to_string();
-                if let Some(line) = last_stderr {
-                    // A Rust panic's message is on stderr; the trap itself only says `unreachable`.
-                    message.push_str(&format!(" (plugin stderr: {line})"));
-                }
-                PluginError::Trap { plugin, call, message }
-            };
-            // A trapped instance may hold broken state: it is never called again.
-            self.poison(error)
-        })
+        let error = match result {
+            Ok(Ok(value)) => return Ok(value),
+            Ok(Err(e)) => classify(&self.store, &self.label, call, &limits, &e, last_stderr),
+            Err(_elapsed) => PluginError::Timeout { plugin: self.label.clone(), call, limit_ms: limits.call_timeout_ms },
+        };
+        // A trapped or abandoned instance may hold broken state: it is never called again.
+        Err(self.poison(error))
     }
 
     /// Shows captured stdout/stderr as plugin log lines, within the log budget; returns the last
@@ -460,7 +278,7 @@ impl Plugin {
             for line in String::from_utf8_lossy(&bytes).lines().filter(|l| !l.trim().is_empty()) {
                 log.emit(wit::LogLevel::Info, &format!("{stream}: {line}"));
                 if stream == "stderr" && !line.starts_with("note: run with `RUST_BACKTRACE") {
-                    last_stderr.push(line.chars().take(300).collect());
+                    last_stderr.push(untrusted::text(line, 300));
                     if last_stderr.len() > 2 {
                         last_stderr.remove(0);
                     }
@@ -472,15 +290,73 @@ impl Plugin {
         }
         let log = &mut self.store.data_mut().log;
         if log.dropped > 0 {
-            tracing::warn!(plugin = %log.plugin, "{} plugin log lines dropped: over output.max-log-bytes-per-batch", log.dropped);
+            tracing::warn!(plugin = %log.plugin(), "{} plugin log lines dropped: over output.max-log-bytes-per-batch", log.dropped);
         }
         (!last_stderr.is_empty()).then(|| last_stderr.join(" "))
     }
 }
 
-fn record_bytes(r: &wit::KafkaRecord) -> u64 {
-    let headers: usize = r.headers.iter().map(|h| h.key.len() + h.value.as_ref().map_or(0, Vec::len)).sum();
-    (r.topic.len() + r.key.as_ref().map_or(0, Vec::len) + r.value.as_ref().map_or(0, Vec::len) + headers) as u64
+/// Sets the next call's epoch deadline and fuel.
+fn arm(store: &mut Store<PluginState>, policy: &Policy) -> Result<(), PluginError> {
+    store.set_epoch_deadline(deadline_ticks(policy));
+    if let Some(fuel) = policy.limits().fuel_per_batch {
+        store.set_fuel(fuel).map_err(PluginError::engine)?;
+    }
+    Ok(())
+}
+
+/// The error for a failed call or instantiation, naming the limit that tripped if one did.
+fn classify(
+    store: &Store<PluginState>,
+    plugin: &str,
+    call: &'static str,
+    limits: &crate::policy::Limits,
+    e: &wasmtime::Error,
+    last_stderr: Option<String>,
+) -> PluginError {
+    let plugin = plugin.to_owned();
+    let trap = e.downcast_ref::<Trap>().copied();
+    if store.data().limiter.tripped {
+        PluginError::Memory { plugin, call, limit_bytes: limits.memory_bytes }
+    } else if trap == Some(Trap::Interrupt) {
+        PluginError::Timeout { plugin, call, limit_ms: limits.call_timeout_ms }
+    } else if trap == Some(Trap::OutOfFuel) {
+        PluginError::Fuel { plugin, call, fuel: limits.fuel_per_batch.unwrap_or_default() }
+    } else if trap == Some(Trap::StackOverflow) {
+        PluginError::Stack { plugin, call, limit_bytes: limits.wasm_stack_bytes }
+    } else {
+        // The cause, without the wasm backtrace (shown with -v).
+        tracing::debug!("plugin {plugin} failed: {e:?}");
+        let mut message = untrusted::message(&e.root_cause().to_string());
+        if let Some(line) = last_stderr {
+            // A Rust panic's message is on stderr; the trap itself only says `unreachable`.
+            message.push_str(&format!(" (plugin stderr: {line})"));
+        }
+        PluginError::Trap { plugin, call, message }
+    }
+}
+
+/// An instantiation failure, with the fixed caps when one of them was hit.
+fn with_caps(message: String) -> String {
+    if message.contains("count too high") || message.contains("resource limit exceeded") {
+        format!(
+            "{message} (a plugin may create at most {} core instances, {} memories and {} tables)",
+            super::limiter::MAX_INSTANCES,
+            super::limiter::MAX_MEMORIES,
+            super::limiter::MAX_TABLES
+        )
+    } else {
+        message
+    }
+}
+
+fn contract_error(plugin: String, found: String, policy: &Policy) -> PluginError {
+    PluginError::Contract {
+        plugin,
+        found,
+        expected: super::CONTRACT_VERSION.to_owned(),
+        accepted: policy.contract_requirement().to_owned(),
+    }
 }
 
 fn deadline_ticks(policy: &Policy) -> u64 {

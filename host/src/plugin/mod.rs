@@ -3,24 +3,40 @@
 //! A plugin gets no files, no network, no environment and no arguments: the WASI interfaces a
 //! Rust `wasm32-wasip2` build imports are linked to an empty context (stdout and stderr captured
 //! into its bounded log), a component importing anything else is refused before it runs, and the
-//! only real service is the contract's `log`. The policy (`crate::policy`) pins which plugins may
-//! run and bounds each call's memory, stack, time, fuel and output; a trap poisons the instance,
-//! which is never called again.
+//! only real service is the contract's `log`. Clocks and random numbers are deterministic unless
+//! the policy allows the real ones. The policy (`crate::policy`) pins which plugins may run and
+//! bounds each call's memory, stack, time, fuel and output; a trap poisons the instance, which is
+//! never called again.
+//!
+//! One job per file: `engine` (the wasmtime engine and its epoch ticker), `cache` (compiled
+//! components on disk), `linker` (what a plugin is linked to, and which imports are refused),
+//! `state` (a store's WASI context and log), `limiter` (the memory budget and instance caps),
+//! `instance` (admission and the contract's calls under the limits), `untrusted` (plugin text
+//! made safe to show), `error`.
 
 mod cache;
 mod capture;
 mod engine;
+mod error;
 mod instance;
+mod limiter;
+mod linker;
+mod state;
+pub(crate) mod untrusted;
 
 pub use cache::{CacheOutcome, CompileCache};
 pub use engine::PluginEngine;
-pub use instance::{Inspection, Plugin, PluginError, PluginLog, component_imports, config_key, inspect};
+pub use error::PluginError;
+pub use instance::{Inspection, Plugin, config_key, inspect};
+pub use linker::component_imports;
+pub use state::PluginLog;
 
 /// Generated host-side bindings of `wit/mapping.wit`.
 pub mod wit {
     wasmtime::component::bindgen!({
         world: "mapping",
         path: "../wit",
+        exports: { default: async },
     });
     pub use mm2::plugin::types::*;
 }
