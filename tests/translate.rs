@@ -334,13 +334,15 @@ fn an_echo_plugin_from_a_file_runs() {
 
 #[test]
 fn a_plugin_may_not_write_whitespace_into_offset_records() {
-    // Connect writes compact JSON; the echo plugin passing `{ "offset" : 1 }` through is refused.
+    // Connect writes compact JSON; a plugin passing `{ "offset" : 1 }` through is refused.
     let plugin = mm2_migrate_bundled::test_guest_path("adversarial").unwrap();
     let input = repo_path("tests/golden/replicator-basic/input.jsonl").display().to_string();
-    let output = run(&["translate", "--plugin", plugin, "--input", &input]);
+    let output = run(&["translate", "--plugin", plugin, "--set", "behavior=passthrough", "--input", &input]);
     assert_eq!(output.status.code(), Some(1));
     assert!(output.stdout.is_empty());
-    assert!(stderr(&output).contains("line 10: the plugin's output is not a valid offset record: value: not compact JSON"), "{}", stderr(&output));
+    let err = stderr(&output);
+    assert!(err.contains("line 10: the plugin's output is not a valid offset record: the value is not an MM2 source offset"), "{err}");
+    assert!(err.contains(r#"not in canonical form {"offset":1}"#), "{err}");
 }
 
 #[test]
@@ -355,10 +357,10 @@ fn plugin_trap_fails_cleanly() {
 fn plugin_output_that_is_not_an_offset_record_is_refused() {
     for (behavior, needle) in [
         ("no-key", "it has no key"),
-        ("not-json", "key: not compact JSON"),
-        ("invalid-utf8", "key: not JSON"),
-        ("mm2-key-order", "key: an MM2 source-offset key not in MM2's field order"),
-        ("mm2-bad-offset", "value of an MM2 source offset: offset -1 is negative"),
+        ("not-json", "the key is not an MM2 source-offset key"),
+        ("invalid-utf8", "the key is not an MM2 source-offset key (not JSON)"),
+        ("mm2-key-order", "the key is not the bytes Jackson writes for it, so MM2 would never find it"),
+        ("mm2-bad-offset", "offset must be an integer in 0..=9223372036854775806, got -1"),
     ] {
         let output = adversarial(behavior);
         assert_eq!(output.status.code(), Some(1), "{behavior}");
@@ -366,4 +368,34 @@ fn plugin_output_that_is_not_an_offset_record_is_refused() {
         let err = stderr(&output);
         assert!(err.contains("the plugin's output is not a valid offset record") && err.contains(needle), "{behavior}: {err}");
     }
+}
+
+#[test]
+fn one_record_per_position_and_bounded_lines() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = dir.path().join("twice.jsonl");
+    let key = replicator_key("a", 0);
+    // The same record twice (a dump read twice) is taken once; a different one at its offset is refused.
+    std::fs::write(
+        &input,
+        [envelope(&key, Some(r#"{"offset":5}"#), 0, 7), envelope(&key, Some(r#"{"offset":5}"#), 0, 7)].join("\n"),
+    )
+    .unwrap();
+    let args = |path: &str| ["translate", "--plugin", "replicator-to-mm2", "--set", "source.cluster.alias=a", "--input", path].map(str::to_owned);
+    let output = run(&args(input.to_str().unwrap()).iter().map(String::as_str).collect::<Vec<_>>());
+    assert!(output.status.success(), "{}", stderr(&output));
+    assert_eq!(parse_lines(&stdout(&output)).len(), 1);
+    for second in [envelope(&key, Some(r#"{"offset":9}"#), 0, 7), envelope(&replicator_key("b", 0), Some(r#"{"offset":9}"#), 0, 7)] {
+        std::fs::write(&input, [envelope(&key, Some(r#"{"offset":5}"#), 0, 7), second].join("\n")).unwrap();
+        let output = run(&args(input.to_str().unwrap()).iter().map(String::as_str).collect::<Vec<_>>());
+        assert_eq!(output.status.code(), Some(1), "{}", stderr(&output));
+        assert!(output.stdout.is_empty());
+        assert!(stderr(&output).contains("line 2: a different record at partition 0 offset 7 than line 1"), "{}", stderr(&output));
+    }
+    // An endless line is refused, not read into memory.
+    let started = std::time::Instant::now();
+    let output = run(&args("/dev/zero").iter().map(String::as_str).collect::<Vec<_>>());
+    assert_eq!(output.status.code(), Some(1), "{}", stderr(&output));
+    assert!(stderr(&output).contains("line 1 is longer than 16 MiB"), "{}", stderr(&output));
+    assert!(started.elapsed() < std::time::Duration::from_secs(20));
 }

@@ -12,6 +12,14 @@
 #   tests/kafka/broker.sh groups ARGS...     Kafka's own kafka-consumer-groups tool
 #
 # CLUSTER_ID, when set, is the id to format the broker with (tests of this script).
+# SECURE=1 starts a secured broker as operators run them: one SASL_SSL listener (SASL PLAIN over
+# TLS with a throwaway self-signed certificate for 127.0.0.1; Debian's kcat cannot log in with
+# SCRAM to Kafka 4.1), the StandardAuthorizer with
+# allow.everyone.if.no.acl.found=false, the super user `admin` and the unprivileged user
+# `migrator` (passwords admin-secret and migrator-secret). DIR/ca.pem is the certificate to trust,
+# DIR/admin.properties the Java tools' client settings for `admin`.
+#
+#   tests/kafka/broker.sh acls ARGS...       Kafka's own kafka-acls tool (AclCommand)
 # With OWNER_PID set, `start` also stops the broker when that process exits (test harnesses).
 set -euo pipefail
 
@@ -36,6 +44,30 @@ while True:
 print(i)'
 }
 
+store_password=changeit
+
+# A throwaway TLS identity for 127.0.0.1: the broker's key store, the certificate clients trust
+# (PEM for librdkafka and kcat, a PKCS12 trust store for the Java tools), and the admin's settings.
+secure_files() {
+    local dir="$1"
+    rm -f "$dir/broker.p12" "$dir/truststore.p12"
+    keytool -genkeypair -alias broker -keyalg RSA -keysize 2048 -validity 7 -dname CN=127.0.0.1 \
+        -ext SAN=ip:127.0.0.1,dns:localhost -storetype PKCS12 -keystore "$dir/broker.p12" \
+        -storepass "$store_password" -keypass "$store_password" > /dev/null 2>&1
+    keytool -exportcert -rfc -alias broker -keystore "$dir/broker.p12" -storepass "$store_password" \
+        > "$dir/ca.pem" 2> /dev/null
+    keytool -importcert -noprompt -alias ca -file "$dir/ca.pem" -storetype PKCS12 \
+        -keystore "$dir/truststore.p12" -storepass "$store_password" > /dev/null 2>&1
+    cat > "$dir/admin.properties" <<PROPS
+security.protocol=SASL_SSL
+sasl.mechanism=PLAIN
+sasl.jaas.config=org.apache.kafka.common.security.plain.PlainLoginModule required username="admin" password="admin-secret";
+ssl.truststore.type=PKCS12
+ssl.truststore.location=$dir/truststore.p12
+ssl.truststore.password=$store_password
+PROPS
+}
+
 free_port() {
     python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'
 }
@@ -48,7 +80,34 @@ start() {
     local port controller
     port="$(free_port)"
     controller="$(free_port)"
-    cat > "$dir/server.properties" <<PROPS
+    if [ -n "${SECURE:-}" ]; then
+        secure_files "$dir"
+        cat > "$dir/server.properties" <<PROPS
+process.roles=broker,controller
+node.id=1
+controller.quorum.bootstrap.servers=127.0.0.1:$controller
+listeners=SASL_SSL://127.0.0.1:$port,CONTROLLER://127.0.0.1:$controller
+advertised.listeners=SASL_SSL://127.0.0.1:$port
+controller.listener.names=CONTROLLER
+listener.security.protocol.map=SASL_SSL:SASL_SSL,CONTROLLER:PLAINTEXT
+inter.broker.listener.name=SASL_SSL
+sasl.enabled.mechanisms=PLAIN
+sasl.mechanism.inter.broker.protocol=PLAIN
+listener.name.sasl_ssl.plain.sasl.jaas.config=org.apache.kafka.common.security.plain.PlainLoginModule required username="admin" password="admin-secret" user_admin="admin-secret" user_migrator="migrator-secret";
+ssl.keystore.type=PKCS12
+ssl.keystore.location=$dir/broker.p12
+ssl.keystore.password=$store_password
+ssl.key.password=$store_password
+ssl.truststore.type=PKCS12
+ssl.truststore.location=$dir/truststore.p12
+ssl.truststore.password=$store_password
+authorizer.class.name=org.apache.kafka.metadata.authorizer.StandardAuthorizer
+allow.everyone.if.no.acl.found=false
+# The broker's own requests: inter-broker as admin, to the controller over its plaintext listener.
+super.users=User:admin;User:ANONYMOUS
+PROPS
+    else
+        cat > "$dir/server.properties" <<PROPS
 process.roles=broker,controller
 node.id=1
 controller.quorum.bootstrap.servers=127.0.0.1:$controller
@@ -57,6 +116,9 @@ advertised.listeners=PLAINTEXT://127.0.0.1:$port
 controller.listener.names=CONTROLLER
 listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT
 inter.broker.listener.name=PLAINTEXT
+PROPS
+    fi
+    cat >> "$dir/server.properties" <<PROPS
 log.dirs=$dir/data
 num.partitions=1
 offsets.topic.replication.factor=1
@@ -87,9 +149,11 @@ PROPS
     echo $! > "$dir/pid"
     # Ready when the broker answers a metadata request on its port.
     local deadline=$((SECONDS + 90))
-    until python3 - "$port" <<'PY' 2>/dev/null
-import socket, struct, sys
+    until python3 - "$port" "${SECURE:+$dir/ca.pem}" <<'PY' 2>/dev/null
+import socket, ssl, struct, sys
 s = socket.create_connection(("127.0.0.1", int(sys.argv[1])), timeout=2)
+if len(sys.argv) > 2 and sys.argv[2]:
+    s = ssl.create_default_context(cafile=sys.argv[2]).wrap_socket(s, server_hostname="127.0.0.1")
 # ApiVersions v0 request: size, api_key 18, version 0, correlation 1, client id "probe"
 body = struct.pack(">hhih", 18, 0, 1, 5) + b"probe"
 s.sendall(struct.pack(">i", len(body)) + body)
@@ -149,5 +213,6 @@ case "${1:-}" in
     topics) shift; tool org.apache.kafka.tools.TopicCommand "$@" ;;
     configs) shift; tool org.apache.kafka.tools.ConfigCommand "$@" ;;
     groups) shift; tool org.apache.kafka.tools.consumer.group.ConsumerGroupCommand "$@" ;;
-    *) echo "usage: $0 fetch | start DIR | stop DIR | classpath | topics ARGS | configs ARGS | groups ARGS" >&2; exit 2 ;;
+    acls) shift; tool org.apache.kafka.tools.AclCommand "$@" ;;
+    *) echo "usage: $0 fetch | start DIR | stop DIR | classpath | topics ARGS | configs ARGS | groups ARGS | acls ARGS" >&2; exit 2 ;;
 esac

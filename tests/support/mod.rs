@@ -21,7 +21,7 @@ fn broker_script() -> PathBuf {
 
 /// A throwaway single-node Kafka broker, stopped when dropped (or when the test process exits).
 pub struct Broker {
-    dir: tempfile::TempDir,
+    pub dir: tempfile::TempDir,
     pub bootstrap: String,
 }
 
@@ -61,14 +61,21 @@ pub fn shared_broker() -> &'static Broker {
 
 /// Kafka's own kafka-topics tool.
 pub fn kafka_topics(bootstrap: &str, args: &[&str]) -> String {
+    kafka_tool("topics", bootstrap, &[], args)
+}
+
+/// One of Kafka's own tools (`topics`, `acls`, `groups`, ...) run by tests/kafka/broker.sh,
+/// with `client` arguments (such as `--command-config FILE`) before `args`.
+pub fn kafka_tool(tool: &str, bootstrap: &str, client: &[&str], args: &[&str]) -> String {
     let output = Command::new(broker_script())
-        .arg("topics")
+        .arg(tool)
         .args(["--bootstrap-server", bootstrap])
+        .args(client)
         .args(args)
         .output()
         .unwrap();
     let text = String::from_utf8_lossy(&output.stdout).into_owned() + &String::from_utf8_lossy(&output.stderr);
-    assert!(output.status.success(), "kafka-topics {args:?}: {text}");
+    assert!(output.status.success(), "kafka-{tool} {args:?}: {text}");
     text
 }
 
@@ -82,17 +89,22 @@ pub fn create_topic(bootstrap: &str, topic: &str, partitions: u32, cleanup_polic
 /// Writes `(key, value)` records with kcat, partitioned by librdkafka's Java-compatible murmur2
 /// (as Connect's producer does); `None` is a tombstone.
 pub fn kcat_produce(bootstrap: &str, topic: &str, records: &[(&str, Option<&str>)]) {
-    kcat_produce_with(bootstrap, topic, None, records);
+    kcat_produce_with(bootstrap, &[], topic, None, records);
 }
 
 /// Writes records into one given partition.
 pub fn kcat_produce_to(bootstrap: &str, topic: &str, partition: i32, records: &[(&str, Option<&str>)]) {
-    kcat_produce_with(bootstrap, topic, Some(partition), records);
+    kcat_produce_with(bootstrap, &[], topic, Some(partition), records);
 }
 
-fn kcat_produce_with(bootstrap: &str, topic: &str, partition: Option<i32>, records: &[(&str, Option<&str>)]) {
+/// Writes records with kcat's client settings `client` (`-X key=value` pairs: TLS, SASL).
+pub fn kcat_produce_as(bootstrap: &str, client: &[String], topic: &str, records: &[(&str, Option<&str>)]) {
+    kcat_produce_with(bootstrap, client, topic, None, records);
+}
+
+fn kcat_produce_with(bootstrap: &str, client: &[String], topic: &str, partition: Option<i32>, records: &[(&str, Option<&str>)]) {
     let mut cmd = Command::new("kcat");
-    cmd.args(["-P", "-b", bootstrap, "-t", topic, "-K", "\t", "-Z", "-X", "partitioner=murmur2_random"]);
+    cmd.args(["-P", "-b", bootstrap, "-t", topic, "-K", "\t", "-Z", "-X", "partitioner=murmur2_random"]).args(client);
     if let Some(p) = partition {
         cmd.args(["-p", &p.to_string()]);
     }
@@ -118,7 +130,12 @@ pub fn kcat_consume_if_exists(bootstrap: &str, topic: &str) -> Vec<Value> {
 
 /// Every record of `topic`, as kcat's JSON envelopes.
 pub fn kcat_consume(bootstrap: &str, topic: &str) -> Vec<Value> {
-    let output = Command::new("kcat").args(["-C", "-b", bootstrap, "-t", topic, "-J", "-e", "-q"]).output().unwrap();
+    kcat_consume_as(bootstrap, &[], topic)
+}
+
+/// Every record of `topic`, read with kcat's client settings `client`.
+pub fn kcat_consume_as(bootstrap: &str, client: &[String], topic: &str) -> Vec<Value> {
+    let output = Command::new("kcat").args(["-C", "-b", bootstrap, "-t", topic, "-J", "-e", "-q"]).args(client).output().unwrap();
     assert!(output.status.success(), "kcat consume {topic}: {}", String::from_utf8_lossy(&output.stderr));
     String::from_utf8(output.stdout).unwrap().lines().map(|l| serde_json::from_str(l).unwrap()).collect()
 }

@@ -34,6 +34,7 @@ pub const BEHAVIORS: &[&str] = &[
     "mm2-lookalike",
     "max-offset",
     "entropy",
+    "passthrough",
 ];
 
 /// What the "mm2-lookalike" behaviour emits for the input at each position: keys and values that
@@ -107,6 +108,8 @@ impl Mapping for Adversarial {
             "escape-text" => Outcome::Skipped { reason: HOSTILE_TEXT.to_owned(), detail: HOSTILE_TEXT.repeat(1000) },
             "huge-error" => Outcome::Invalid(format!("{HOSTILE_TEXT}{}", "x".repeat(20 << 20))),
             "empty-emit" => Outcome::Emit(Vec::new()),
+            // The input's value, as it is, under a well-formed key.
+            "passthrough" => Outcome::Emit(vec![Record { value: Some(value), ..echo }]),
             "tombstone" => Outcome::Emit(vec![Record {
                 topic: self.topic.clone(),
                 key: Some(br#"["MirrorSourceConnector",{"cluster":"a","partition":0,"topic":"t"}]"#.to_vec()),

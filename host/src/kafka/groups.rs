@@ -30,20 +30,29 @@ pub fn group_record(group: &str, topic: &str, partition: i32, offset: i64, origi
 /// Every committed offset of `group`, over all topics of the cluster (Kafka's own internal topics
 /// excluded). A group with no commit at all is an error: nothing could be migrated.
 pub fn read_group_offsets(connection: &Connection, group: &str) -> Result<Vec<SourceRecord>, KafkaError> {
-    let mut config = connection.config();
-    config.set("group.id", group).set("enable.auto.commit", "false").set("enable.auto.offset.store", "false");
-    let consumer: rdkafka::consumer::BaseConsumer<super::Context> =
-        config.create_with_context(connection.context()).map_err(|e| connection.error(e))?;
-    let metadata = consumer.fetch_metadata(None, connection.timeout).map_err(|e| connection.error(e))?;
+    // The topics from a client outside the group: a group the principal may not describe must
+    // fail on its commits, by name, not stall the metadata request.
+    let topics = connection.client(None)?;
+    let metadata = topics.fetch_metadata(None, connection.timeout).map_err(|e| connection.fail(&topics, e))?;
+    let consumer = connection.client(Some(group))?;
     let mut partitions = TopicPartitionList::new();
     for topic in metadata.topics().iter().filter(|t| !t.name().starts_with("__")) {
         for p in topic.partitions() {
             partitions.add_partition(topic.name(), p.id());
         }
     }
-    let committed = consumer
-        .committed_offsets(partitions, connection.timeout)
-        .map_err(|e| connection.error(e).with_context(&format!("consumer group {group:?}")))?;
+    let committed = consumer.committed_offsets(partitions, connection.timeout).map_err(|e| {
+        // Without the group's Describe ACL the coordinator lookup is refused and the fetch only
+        // times out; librdkafka said why on the way.
+        match connection.last_client_error(&consumer).filter(|m| m.contains("Group authorization failed")) {
+            Some(reason) => KafkaError::Authorization {
+                role: connection.role,
+                bootstrap: connection.bootstrap.clone(),
+                detail: format!("consumer group {group:?}: {reason} (the Describe ACL on the group is needed)"),
+            },
+            None => connection.error(e).with_context(&format!("consumer group {group:?}")),
+        }
+    })?;
     let mut records: Vec<SourceRecord> = committed
         .elements()
         .iter()

@@ -53,33 +53,44 @@ pub fn is_secret(key: &str) -> bool {
     ["password", "secret", "jaas", "token", "ssl.key.pem", "ssl_key", "keystore", "oauthbearer.config"].iter().any(|s| key.contains(s))
 }
 
-/// The last error librdkafka reported for the clients of one connection.
+/// The last connection failure librdkafka reported for the clients of one connection.
 #[derive(Clone, Default)]
-pub(crate) struct ClientErrors(Arc<Mutex<Option<(RDKafkaErrorCode, String)>>>);
+pub(crate) struct ClientErrors(Arc<Mutex<Option<String>>>);
 
 impl ClientErrors {
-    fn record(&self, error: &RdError, reason: &str) {
-        if let Some(code) = error.rdkafka_error_code() {
-            *self.0.lock().unwrap_or_else(|p| p.into_inner()) = Some((code, reason.to_owned()));
+    /// Keeps `message` when it says why a connection failed (TLS or login).
+    fn record(&self, message: &str) {
+        let lower = message.to_ascii_lowercase();
+        if ["ssl handshake failed", "certificate verify failed", "sasl authentication error", "authentication failed", "authorization failed"]
+            .iter()
+            .any(|m| lower.contains(m))
+        {
+            *self.0.lock().unwrap_or_else(|p| p.into_inner()) = Some(message.to_owned());
         }
     }
 
-    fn last(&self) -> Option<(RDKafkaErrorCode, String)> {
+    pub(crate) fn last(&self) -> Option<String> {
         self.0.lock().unwrap_or_else(|p| p.into_inner()).clone()
     }
 }
 
-/// The context of every client the tool creates: librdkafka's errors are kept for messages (and
-/// logged only with -v, as before).
+/// The context of every client the tool creates: librdkafka's reports of failed connections are
+/// kept for messages (librdkafka logs them from its own threads; operations only say "transport
+/// failure"), and shown as logs only with -v.
 #[derive(Clone, Default)]
 pub(crate) struct Context {
     pub(crate) errors: ClientErrors,
 }
 
 impl ClientContext for Context {
+    fn log(&self, level: rdkafka::config::RDKafkaLogLevel, fac: &str, message: &str) {
+        tracing::debug!(target: "librdkafka", "{level:?} {fac} {message}");
+        self.errors.record(message);
+    }
+
     fn error(&self, error: RdError, reason: &str) {
         tracing::debug!(target: "librdkafka", "client error: {error}: {reason}");
-        self.errors.record(&error, reason);
+        self.errors.record(reason);
     }
 }
 
@@ -122,6 +133,17 @@ impl Connection {
         Connection { role, bootstrap, properties, timeout, client_errors: ClientErrors::default() }
     }
 
+    /// What librdkafka last reported about this connection's clients (a refused login, TLS or
+    /// authorization), taking in what `client` has queued first.
+    pub(crate) fn last_client_error(&self, client: &BaseConsumer<Context>) -> Option<String> {
+        for _ in 0..1000 {
+            if client.poll(Duration::ZERO).is_none() {
+                break;
+            }
+        }
+        self.client_errors.last()
+    }
+
     /// The context for a new client of this connection.
     pub(crate) fn context(&self) -> Context {
         Context { errors: self.client_errors.clone() }
@@ -145,9 +167,17 @@ impl Connection {
     /// that it needs no group ACL. (librdkafka's `assign` requires a `group.id` and looks up its
     /// coordinator; a refused lookup is no error of the read: see [`Connection::read_error`].)
     pub(crate) fn consumer(&self) -> Result<BaseConsumer<Context>, KafkaError> {
+        self.client(Some(CONSUMER_GROUP))
+    }
+
+    /// A client for metadata, watermarks and reading; `group` is the `group.id` (needed to
+    /// assign partitions or fetch a group's commits; metadata needs none).
+    pub(crate) fn client(&self, group: Option<&str>) -> Result<BaseConsumer<Context>, KafkaError> {
         let mut config = self.config();
+        if let Some(group) = group {
+            config.set("group.id", group);
+        }
         config
-            .set("group.id", CONSUMER_GROUP)
             .set("enable.auto.commit", "false")
             .set("enable.auto.offset.store", "false")
             .set("enable.partition.eof", "false")
@@ -167,21 +197,33 @@ impl Connection {
         }
     }
 
+    /// Like [`Connection::error`], after taking in what librdkafka queued on `consumer` about
+    /// its connections (it reports a refused login or certificate there, not in the error).
+    pub(crate) fn fail(&self, consumer: &BaseConsumer<Context>, e: RdError) -> KafkaError {
+        self.last_client_error(consumer);
+        self.error(e)
+    }
+
     /// Turns an rdkafka error into one that names the cluster and says what to check.
     pub(crate) fn error(&self, e: RdError) -> KafkaError {
         let (role, bootstrap) = (self.role, self.bootstrap.clone());
         // A connection that failed its TLS handshake or its login surfaces as a transport failure
         // or a timeout; what librdkafka reported on the way says which.
-        if let Some((code, reason)) = self.client_errors.last() {
+        if let Some(reason) = self.client_errors.last() {
             let lower = reason.to_ascii_lowercase();
-            if code == RDKafkaErrorCode::Authentication && lower.contains("sasl") || lower.contains("authentication failed") {
-                return KafkaError::Authentication { role, bootstrap, detail: reason };
-            }
-            if lower.contains("certificate verify failed") || lower.contains("broker certificate could not be verified") {
+            if lower.contains("certificate verify failed") || lower.contains("certificate could not be verified") {
                 return KafkaError::Certificate { role, bootstrap, detail: reason };
             }
+            if lower.contains("sasl authentication error") || lower.contains("authentication failed") {
+                return KafkaError::Authentication { role, bootstrap, detail: reason };
+            }
         }
-        match e.rdkafka_error_code() {
+        // rdkafka reports no code for an admin operation's per-resource error; it carries one.
+        let code = match &e {
+            RdError::AdminOp(code) => Some(*code),
+            other => other.rdkafka_error_code(),
+        };
+        match code {
             Some(
                 RDKafkaErrorCode::BrokerTransportFailure
                 | RDKafkaErrorCode::AllBrokersDown
@@ -204,7 +246,7 @@ impl Connection {
 
     /// Metadata of one topic; a missing topic is [`KafkaError::TopicMissing`].
     pub(crate) fn topic_metadata(&self, consumer: &BaseConsumer<Context>, topic: &str) -> Result<Metadata, KafkaError> {
-        let metadata = consumer.fetch_metadata(Some(topic), self.timeout).map_err(|e| self.error(e))?;
+        let metadata = consumer.fetch_metadata(Some(topic), self.timeout).map_err(|e| self.fail(consumer, e))?;
         match metadata.topics().iter().find(|t| t.name() == topic) {
             Some(t) => match t.error() {
                 None if !t.partitions().is_empty() => Ok(metadata),
@@ -267,7 +309,7 @@ impl Connection {
         for p in partitions {
             let (start, end) = consumer
                 .fetch_watermarks(topic, p.id(), self.timeout)
-                .map_err(|e| self.error(e).with_context(&format!("topic {topic:?}")))?;
+                .map_err(|e| self.fail(consumer, e).with_context(&format!("topic {topic:?}")))?;
             ranges.push(PartitionRange { partition: p.id(), start, end });
         }
         ranges.sort_by_key(|r| r.partition);

@@ -92,12 +92,18 @@ fn check_compacted(connection: &Connection, topic: &str) -> Result<(), KafkaErro
             detail: format!("no configuration returned for topic {topic:?}"),
         })?
         .map_err(|code| connection.error(RdError::AdminOp(code)).with_context(&format!("describing topic {topic:?}")))?;
-    let policy = resource
-        .entries
-        .iter()
-        .find(|e| e.name == "cleanup.policy")
-        .and_then(|e| e.value.clone())
-        .unwrap_or_else(|| "delete".to_owned());
+    tracing::debug!("topic {topic:?}: {} configuration entries", resource.entries.len());
+    // A broker always describes cleanup.policy (set or default) to a principal allowed to ask;
+    // without the DescribeConfigs ACL the answer is empty.
+    let policy = resource.entries.iter().find(|e| e.name == "cleanup.policy").and_then(|e| e.value.clone()).ok_or_else(|| {
+        KafkaError::Authorization {
+            role: connection.role,
+            bootstrap: connection.bootstrap.clone(),
+            detail: format!(
+                "describing topic {topic:?}: the broker returned no cleanup.policy (the DescribeConfigs ACL on the topic is needed)"
+            ),
+        }
+    })?;
     if only_compact(&policy) {
         Ok(())
     } else {
@@ -164,6 +170,10 @@ struct DeliveryCollector {
 }
 
 impl ClientContext for DeliveryCollector {
+    fn log(&self, level: rdkafka::config::RDKafkaLogLevel, fac: &str, message: &str) {
+        self.context.log(level, fac, message);
+    }
+
     fn error(&self, error: RdError, reason: &str) {
         if is_authorization(error.rdkafka_error_code()) || reason.contains("uthorization failed") {
             self.unauthorized.store(true, std::sync::atomic::Ordering::Relaxed);
