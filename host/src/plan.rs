@@ -302,11 +302,13 @@ pub fn to_write(entries: &[PlanEntry]) -> Vec<TargetRecord> {
 }
 
 /// `topic/partition` of an MM2 key, else the key itself.
+/// Names come from plugin output (JSON escapes decoded), so they are made safe to show.
 pub fn describe_key(key: &[u8]) -> String {
-    match parse_mm2_source_key(key) {
+    let text = match parse_mm2_source_key(key) {
         Some((_, cluster, topic, partition)) => format!("{cluster}:{topic}/{partition}"),
         None => String::from_utf8_lossy(key).into_owned(),
-    }
+    };
+    crate::plugin::untrusted::message(&text)
 }
 
 /// The latest value per (partition, key) of a topic: what a run checks its writes against, in the
@@ -427,6 +429,12 @@ mod tests {
         let entries = build(vec![tombstone], &TargetState::default(), None);
         assert_eq!(entries[0].change, Change::Unchanged);
         assert!(to_write(&entries).is_empty());
+    }
+
+    #[test]
+    fn key_names_are_shown_escaped() {
+        let key = r#"["MirrorSourceConnector",{"cluster":"a","partition":0,"topic":"t\u001b[2J"}]"#;
+        assert_eq!(describe_key(key.as_bytes()), "a:t\\u{1b}[2J/0");
     }
 
     #[test]

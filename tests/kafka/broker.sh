@@ -80,15 +80,26 @@ start() {
     local port controller
     port="$(free_port)"
     controller="$(free_port)"
-    if [ -n "${SECURE:-}" ]; then
-        secure_files "$dir"
-        cat > "$dir/server.properties" <<PROPS
+    cat > "$dir/server.properties" <<PROPS
 process.roles=broker,controller
 node.id=1
 controller.quorum.bootstrap.servers=127.0.0.1:$controller
+controller.listener.names=CONTROLLER
+log.dirs=$dir/data
+num.partitions=1
+offsets.topic.replication.factor=1
+offsets.topic.num.partitions=5
+transaction.state.log.replication.factor=1
+transaction.state.log.min.isr=1
+group.initial.rebalance.delay.ms=0
+auto.create.topics.enable=false
+log.cleaner.backoff.ms=1000
+PROPS
+    if [ -n "${SECURE:-}" ]; then
+        secure_files "$dir"
+        cat >> "$dir/server.properties" <<PROPS
 listeners=SASL_SSL://127.0.0.1:$port,CONTROLLER://127.0.0.1:$controller
 advertised.listeners=SASL_SSL://127.0.0.1:$port
-controller.listener.names=CONTROLLER
 listener.security.protocol.map=SASL_SSL:SASL_SSL,CONTROLLER:PLAINTEXT
 inter.broker.listener.name=SASL_SSL
 sasl.enabled.mechanisms=PLAIN
@@ -107,28 +118,13 @@ allow.everyone.if.no.acl.found=false
 super.users=User:admin;User:ANONYMOUS
 PROPS
     else
-        cat > "$dir/server.properties" <<PROPS
-process.roles=broker,controller
-node.id=1
-controller.quorum.bootstrap.servers=127.0.0.1:$controller
+        cat >> "$dir/server.properties" <<PROPS
 listeners=PLAINTEXT://127.0.0.1:$port,CONTROLLER://127.0.0.1:$controller
 advertised.listeners=PLAINTEXT://127.0.0.1:$port
-controller.listener.names=CONTROLLER
 listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT
 inter.broker.listener.name=PLAINTEXT
 PROPS
     fi
-    cat >> "$dir/server.properties" <<PROPS
-log.dirs=$dir/data
-num.partitions=1
-offsets.topic.replication.factor=1
-offsets.topic.num.partitions=5
-transaction.state.log.replication.factor=1
-transaction.state.log.min.isr=1
-group.initial.rebalance.delay.ms=0
-auto.create.topics.enable=false
-log.cleaner.backoff.ms=1000
-PROPS
     cat > "$dir/log4j2.properties" <<'PROPS'
 status = warn
 appender.file.type = File

@@ -93,10 +93,11 @@ impl Mapping for Adversarial {
     fn map(&mut self, record: &Record) -> Outcome {
         let key = record.key.clone().unwrap_or_default();
         let value = record.value.clone().unwrap_or_default();
-        // What a well-behaved plugin emits: an MM2 record, one key per input offset.
+        // What a well-behaved plugin emits: an MM2 record, one key per input position.
+        let topic = format!("t{}", record.partition.unwrap_or(0));
         let echo = Record::keyed(
             &self.topic,
-            mm2_plugin_sdk::jackson::mm2_source_key("MirrorSourceConnector", "a", "t", record.offset.unwrap_or(0) as i32),
+            mm2_plugin_sdk::jackson::mm2_source_key("MirrorSourceConnector", "a", &topic, record.offset.unwrap_or(0) as i32),
             mm2_plugin_sdk::jackson::offset_value(5),
         );
         match self.behavior.as_str() {
