@@ -4,11 +4,11 @@
 use std::hint::black_box;
 use std::time::{Duration, Instant};
 
-use mm2_migrate::partition::partition_for_key;
+use connect_offsets::partition::partition_for_key;
 use mm2_migrate::plugin::{CompileCache, Plugin, PluginEngine, PluginSource};
 use mm2_migrate::policy::Policy;
 use mm2_migrate::translate::{TranslateOptions, translate_dump};
-use mm2_plugin_sdk::jackson::mm2_source_key;
+use connect_offsets::jackson::mm2_source_key;
 
 fn median(mut runs: Vec<Duration>) -> Duration {
     runs.sort();
@@ -60,7 +60,7 @@ fn main() {
     for batch_size in [1, 16, 256, 1024] {
         let mut plugin = Plugin::load(&cached_engine, &source).unwrap();
         plugin.configure(&settings).unwrap();
-        let options = TranslateOptions { batch_size, target_partitions: 25, skip_invalid: false };
+        let options = TranslateOptions { batch_size, target_partitions: 25, ..TranslateOptions::default() };
         let elapsed = measure(|| {
             let (out, _) = translate_dump(&mut plugin, &input[..], options.clone()).expect("translate");
             assert_eq!(out.len(), 10_000);

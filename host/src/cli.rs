@@ -574,7 +574,7 @@ fn inspect_plugin(engine: &PluginEngine, spec: &str, json: bool) -> Result<(), F
 }
 
 /// A plugin's description and configuration keys, as `plugins` lists them.
-fn describe_plugin(info: &crate::plugin::wit::PluginInfo, keys: &[mm2_plugin_sdk::ConfigKey]) -> String {
+fn describe_plugin(info: &crate::plugin::wit::PluginInfo, keys: &[connect_offsets::config::ConfigKey]) -> String {
     let mut out = String::new();
     {
         out.push_str(&format!("{} {} (contract {})\n  {}\n", info.name, info.version, info.contract_version, info.description));

@@ -12,7 +12,7 @@ use rdkafka::ClientConfig;
 use crate::cli::{Failure, describe_entry, load_plugin, render_plan};
 use crate::kafka::{Connection, TopicSetup};
 use crate::live::{self, LiveOptions};
-use crate::partition::partition_for_key;
+use connect_offsets::partition::partition_for_key;
 use crate::plugin::PluginEngine;
 
 const ALIAS: &str = "primary";

@@ -5,7 +5,6 @@ pub mod compaction;
 pub mod input;
 pub mod interrupt;
 pub mod output;
-pub mod partition;
 pub mod plugin;
 pub mod record;
 pub mod translate;

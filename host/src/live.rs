@@ -9,7 +9,7 @@ use rdkafka::{Offset, TopicPartitionList};
 
 use crate::compaction::Compactor;
 use crate::kafka::{self, Connection, Delivered, KafkaError, TopicSetup, WriteFailure};
-use crate::partition::partition_for_key;
+use connect_offsets::partition::partition_for_key;
 use crate::plan::{self, PlanCounts, PlanEntry, TargetState};
 use crate::plugin::{Plugin, PluginError};
 use crate::record::{SourceRecord, TargetRecord};

@@ -7,7 +7,7 @@
 //! break MM2: it is refused, naming the input record it came from.
 
 use jackson::{mm2_source_key, offset_value};
-use mm2_plugin_sdk::jackson;
+use connect_offsets::jackson;
 use serde_json::Value;
 
 use crate::plugin::wit;

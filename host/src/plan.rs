@@ -2,7 +2,7 @@
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
-use mm2_plugin_sdk::connect::{parse_mm2_source_key, parse_offset_value};
+use connect_offsets::connect::{parse_mm2_source_key, parse_offset_value};
 
 use crate::compaction::Compactor;
 use crate::kafka::{Connection, KafkaError, PartitionRange, read_snapshot};

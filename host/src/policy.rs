@@ -8,7 +8,7 @@
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use mm2_plugin_sdk::topics::TopicFilter;
+use connect_offsets::topics::TopicFilter;
 use serde::{Deserialize, Serialize};
 
 #[derive(Debug, thiserror::Error)]

@@ -9,7 +9,7 @@ use std::io::BufRead;
 use crate::compaction::{CompactionStats, Compactor, Rejected};
 use crate::input::{self, InputError};
 use crate::output;
-use crate::partition::partition_for_key;
+use connect_offsets::partition::partition_for_key;
 use crate::plugin::{Plugin, PluginError, wit};
 use crate::record::{SourceRecord, TargetRecord};
 

@@ -11,12 +11,11 @@
 //! mm2_plugin_sdk::export_mapping!(MyMapping);
 //! ```
 
-pub mod config;
-pub mod connect;
-pub mod jackson;
 pub mod mapping;
 pub mod topic_partition;
-pub mod topics;
+
+/// The Kafka Connect and MirrorMaker 2 rules, from the `connect-offsets` crate the host shares.
+pub use connect_offsets::{config, connect, jackson, partition, topics};
 
 pub use config::{Config, ConfigError, ConfigKey, ConfigType, Importance};
 pub use mapping::{Header, LogLevel, Mapping, Outcome, PluginInfo, Record, log};

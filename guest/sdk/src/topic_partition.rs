@@ -67,27 +67,12 @@ pub fn definition(flavor: &Flavor) -> Vec<ConfigKey> {
             flavor.name_kind, flavor.name_kind, flavor.name_kind
         ),
     };
+    let [alias, connector, topic] = Mm2Target::definition();
     vec![
-        ConfigKey::required(
-            SOURCE_CLUSTER_ALIAS,
-            ConfigType::String,
-            "The MM2 alias of the source cluster (the `cluster` field of MM2's offset key).",
-        ),
+        alias,
         ConfigKey::optional(flavor.names_key, ConfigType::List, flavor.default_names, Importance::High, &names_doc),
-        ConfigKey::optional(
-            TARGET_CONNECTOR,
-            ConfigType::String,
-            Some("MirrorSourceConnector"),
-            Importance::Medium,
-            "The MM2 source connector name (`MirrorSourceConnector` in dedicated mode; the connector's name on a Connect cluster, e.g. Strimzi's `<src>-><tgt>.MirrorSourceConnector`).",
-        ),
-        ConfigKey::optional(
-            TARGET_TOPIC,
-            ConfigType::String,
-            None,
-            Importance::Medium,
-            "The topic of the output records. Default: mm2-offsets.<source.cluster.alias>.internal.",
-        ),
+        connector,
+        topic,
         ConfigKey::optional(
             OFFSET_SEMANTICS,
             ConfigType::String,
@@ -122,6 +107,32 @@ pub struct Mm2Target {
 }
 
 impl Mm2Target {
+    /// The keys every mapping to MM2 has: `source.cluster.alias`, `target.connector.name` and
+    /// `target.topic` (a plugin of its own adds them to its definition as they are).
+    pub fn definition() -> [ConfigKey; 3] {
+        [
+            ConfigKey::required(
+                SOURCE_CLUSTER_ALIAS,
+                ConfigType::String,
+                "The MM2 alias of the source cluster (the `cluster` field of MM2's offset key).",
+            ),
+            ConfigKey::optional(
+                TARGET_CONNECTOR,
+                ConfigType::String,
+                Some("MirrorSourceConnector"),
+                Importance::Medium,
+                "The MM2 source connector name (`MirrorSourceConnector` in dedicated mode; the connector's name on a Connect cluster, e.g. Strimzi's `<src>-><tgt>.MirrorSourceConnector`).",
+            ),
+            ConfigKey::optional(
+                TARGET_TOPIC,
+                ConfigType::String,
+                None,
+                Importance::Medium,
+                "The topic of the output records. Default: mm2-offsets.<source.cluster.alias>.internal.",
+            ),
+        ]
+    }
+
     /// Reads `source.cluster.alias`, `target.connector.name` and `target.topic`.
     pub fn from_config(config: &Config, errors: &mut Vec<ConfigError>) -> Mm2Target {
         let alias = config.get_string(SOURCE_CLUSTER_ALIAS).unwrap_or_default();

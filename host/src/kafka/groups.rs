@@ -6,7 +6,7 @@
 use rdkafka::consumer::Consumer;
 use rdkafka::{Offset, TopicPartitionList};
 
-use mm2_plugin_sdk::jackson::{self, Scalar};
+use connect_offsets::jackson::{self, Scalar};
 
 use super::{Connection, KafkaError};
 use crate::record::SourceRecord;

@@ -2,7 +2,7 @@
 
 use std::path::PathBuf;
 
-use mm2_plugin_sdk::config::ConfigError;
+use connect_offsets::config::ConfigError;
 
 #[derive(Debug, thiserror::Error)]
 pub enum PluginError {

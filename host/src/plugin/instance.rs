@@ -7,7 +7,7 @@ use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
 
-use mm2_plugin_sdk::config::{Config, ConfigError, ConfigKey, ConfigType, Importance};
+use connect_offsets::config::{Config, ConfigError, ConfigKey, ConfigType, Importance};
 use sha2::{Digest, Sha256};
 use wasmtime::component::Component;
 use wasmtime::{Store, Trap};

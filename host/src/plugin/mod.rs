@@ -41,8 +41,8 @@ pub mod wit {
     pub use mm2::plugin::types::*;
 }
 
-/// The contract versions this host accepts: the same major version and, before 1.0, the same minor.
-pub const CONTRACT_VERSION: &str = mm2_plugin_sdk::CONTRACT_VERSION;
+/// The version of the WIT package (`wit/mapping.wit`) this host implements.
+pub const CONTRACT_VERSION: &str = "0.1.0";
 
 /// Whether a plugin built against contract `version` can run in this host.
 pub fn contract_compatible(version: &str) -> bool {
@@ -101,6 +101,12 @@ impl PluginSource {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_contract_version_is_the_wit_package_version() {
+        let wit = include_str!("../../../wit/mapping.wit");
+        assert!(wit.contains(&format!("package mm2:plugin@{CONTRACT_VERSION};")), "wit/mapping.wit and CONTRACT_VERSION differ");
+    }
 
     #[test]
     fn contract_versions() {

@@ -4,7 +4,7 @@
 
 use mm2_plugin_sdk::config::{Config, ConfigError, ConfigKey, ConfigType, Importance};
 use mm2_plugin_sdk::connect::{self, preview};
-use mm2_plugin_sdk::topic_partition::{self, Mm2Target, OffsetSemantics};
+use mm2_plugin_sdk::topic_partition::{Mm2Target, OffsetSemantics};
 use mm2_plugin_sdk::{Mapping, Outcome, PluginInfo, Record};
 
 pub const CONNECTOR: &str = "connector.name";
@@ -16,15 +16,9 @@ pub struct MyMapping {
 
 impl Mapping for MyMapping {
     fn info() -> PluginInfo {
-        // `source.cluster.alias`, `target.connector.name`, `target.topic` and friends, as the
-        // bundled mappings have them.
-        let mut config = topic_partition::definition(&topic_partition::Flavor {
-            names_key: "unused.names",
-            name_kind: "connector",
-            default_names: None,
-            default_semantics: topic_partition::OffsetSemantics::Next,
-        });
-        config.retain(|k| k.name == topic_partition::SOURCE_CLUSTER_ALIAS || k.name.starts_with("target."));
+        // `source.cluster.alias`, `target.connector.name` and `target.topic`, as the bundled
+        // mappings have them.
+        let mut config = Mm2Target::definition().to_vec();
         config.push(ConfigKey::optional(CONNECTOR, ConfigType::String, Some("my-replicator"), Importance::High, "The connector whose records to migrate."));
         PluginInfo {
             name: "my-mapping".to_owned(),
