@@ -468,8 +468,14 @@ fn messages_name_the_limit_or_the_reason() {
     let output = s.translate(None, guest("adversarial"), &["behavior=empty-emit"]);
     assert!(output.status.success(), "{}", stderr(&output));
     assert!(stderr(&output).contains("emitted-nothing: 2"), "{}", stderr(&output));
-    // An empty MM2_MIGRATE_POLICY is named, not taken for a missing --policy value.
     let input = s.path("input.jsonl").display().to_string();
+    let args = ["translate", "--plugin", guest("adversarial"), "--set", "behavior=empty-emit", "--input", &input, "--output", "json"];
+    let output = run(&args.map(str::to_owned), s.dir.path());
+    let doc: serde_json::Value = serde_json::from_str(&stdout(&output)).unwrap();
+    assert_eq!(doc["report"]["skipped"]["emitted-nothing"], 2, "{doc}");
+    assert_eq!(doc["report"]["records_read"], 2, "{doc}");
+    assert_eq!(doc["records"].as_array().unwrap().len(), 0);
+    // An empty MM2_MIGRATE_POLICY is named, not taken for a missing --policy value.
     let args = ["translate", "--plugin", "replicator-to-mm2", "--set", "source.cluster.alias=a", "--input", &input];
     let output = Command::new(BIN).args(args).env("MM2_MIGRATE_POLICY", "").env("MM2_MIGRATE_CACHE_DIR", s.path("cache")).output().unwrap();
     assert_eq!(output.status.code(), Some(2));

@@ -9,7 +9,8 @@ use rdkafka::mocking::MockCluster;
 use rdkafka::producer::{BaseProducer, BaseRecord, Producer};
 use rdkafka::ClientConfig;
 
-use crate::cli::{Failure, describe_entry, load_plugin, render_plan};
+use crate::cli::{Failure, load_plugin};
+use crate::report::{describe_entry, render_plan};
 use crate::kafka::{Connection, TopicSetup};
 use crate::live::{self, LiveOptions};
 use connect_offsets::partition::partition_for_key;
@@ -110,7 +111,7 @@ pub fn run(engine: &PluginEngine, json: bool) -> Result<(), Failure> {
         print!("{out}");
     }
     if differences != 0 || !second.written.is_empty() {
-        return Err(anyhow::anyhow!("the demo migration did not converge").into());
+        return Err(crate::cli::exit::failed(anyhow::anyhow!("the demo migration did not converge")));
     }
     Ok(())
 }

@@ -7,6 +7,7 @@ pub mod interrupt;
 pub mod output;
 pub mod plugin;
 pub mod record;
+pub mod report;
 pub mod translate;
 pub mod kafka;
 pub mod plan;

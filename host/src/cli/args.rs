@@ -1,0 +1,164 @@
+//! The command line, as clap parses it: commands and their arguments.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+
+use crate::job::LiveArgs;
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "mm2-migrate",
+    version,
+    about = "Moves Kafka replication progress from other replicators into MirrorMaker 2",
+    after_help = "Exit status: 0 done; 1 failed (nothing half written); 2 usage or configuration error; \
+                  3 run refused an unsafe record (nothing written); 4 verify found differences; \
+                  130/143 stopped by SIGINT/SIGTERM."
+)]
+pub struct Cli {
+    /// More log output on stderr (-v: debug, -vv: trace). RUST_LOG overrides.
+    #[arg(short, long, action = clap::ArgAction::Count, global = true)]
+    pub verbose: u8,
+
+    /// What plugins may do (TOML); without it, $MM2_MIGRATE_POLICY, else the built-in policy.
+    #[arg(long, global = true, value_name = "FILE")]
+    pub policy: Option<PathBuf>,
+
+    /// Compile plugins every time instead of using the compile cache
+    /// ($MM2_MIGRATE_CACHE_DIR, else ~/.cache/mm2-migrate).
+    #[arg(long, global = true)]
+    pub no_cache: bool,
+
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Translate a dump of an offsets topic (kcat -J lines) into MM2 offset records on stdout.
+    Translate(TranslateArgs),
+    /// Show what a migration would write to MM2's offsets topic, per record; writes nothing.
+    Plan(LiveCommand),
+    /// Migrate: plan, refuse what is unsafe, write, read back and confirm.
+    Run(RunArgs),
+    /// Compare MM2's offsets topic with the plan; exit 4 on any difference.
+    Verify(LiveCommand),
+    /// A complete migration on an in-process Kafka broker: no set-up at all.
+    Demo(DemoArgs),
+    /// List the bundled plugins with their configuration keys, or inspect one.
+    Plugins(PluginsArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct PluginsArgs {
+    #[command(subcommand)]
+    pub action: Option<PluginsAction>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum PluginsAction {
+    /// Name, version, contract, sha256, imports and configuration of a plugin: what a policy entry needs.
+    Inspect {
+        /// A .wasm component, or a bundled plugin's name.
+        #[arg(value_name = "PATH.wasm|NAME")]
+        plugin: String,
+        /// Report format.
+        #[arg(long, value_enum, default_value_t = OutputFormat::Text)]
+        output: OutputFormat,
+    },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum InputFormat {
+    /// One kcat -J envelope per line.
+    Kcat,
+    /// `topic,partition,offset` lines of one consumer group.
+    GroupOffsets,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum OutputFormat {
+    /// A readable report.
+    Text,
+    /// One JSON document on stdout, for automation.
+    Json,
+}
+
+#[derive(Debug, Args)]
+pub struct LiveCommand {
+    #[command(flatten)]
+    pub live: LiveArgs,
+
+    /// Report format [default: text].
+    #[arg(long, value_enum)]
+    pub output: Option<OutputFormat>,
+}
+
+#[derive(Debug, Args)]
+pub struct RunArgs {
+    #[command(flatten)]
+    pub command: LiveCommand,
+
+    /// After the migration, keep forwarding new offset records of the source topic (cut-over while
+    /// the old replicator still runs) until SIGINT or SIGTERM.
+    #[arg(long)]
+    pub follow: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct DemoArgs {
+    /// Report format.
+    #[arg(long, value_enum, default_value_t = OutputFormat::Text)]
+    pub output: OutputFormat,
+}
+
+#[derive(Debug, Args)]
+pub struct PluginArgs {
+    /// A bundled plugin's name (see `mm2-migrate plugins`) or the path of a .wasm component.
+    #[arg(long, value_name = "NAME|PATH.wasm")]
+    pub plugin: String,
+
+    /// A plugin configuration setting; repeat for each key.
+    #[arg(long = "set", value_name = "KEY=VALUE", value_parser = crate::job::parse_pair)]
+    pub settings: Vec<(String, String)>,
+}
+
+#[derive(Debug, Args)]
+pub struct TranslateArgs {
+    #[command(flatten)]
+    pub plugin: PluginArgs,
+
+    /// The dump to read (`-` for stdin): kcat -J envelopes, or `topic,partition,offset` lines.
+    #[arg(long, value_name = "FILE")]
+    pub input: PathBuf,
+
+    /// What the input holds: an offsets topic dumped with kcat -J, or a consumer group's offsets as
+    /// `topic,partition,offset` lines (uReplicator's ZooKeeper offsets).
+    #[arg(long, value_enum, default_value_t = InputFormat::Kcat)]
+    pub input_format: InputFormat,
+
+    /// The consumer group the `group-offsets` lines belong to (the name `group-to-mm2` sees).
+    #[arg(long, value_name = "GROUP", default_value = "offsets-file")]
+    pub source_group: String,
+
+    /// Partitions of the target offsets topic (MM2 creates 25).
+    #[arg(long, default_value_t = 25, value_parser = clap::value_parser!(u32).range(1..=100_000))]
+    pub target_partitions: u32,
+
+    /// Records per plugin call.
+    #[arg(long, default_value_t = 256, value_parser = clap::value_parser!(u32).range(1..=100_000))]
+    pub batch_size: u32,
+
+    /// Report invalid records (malformed lines, bad keys or values) and go on instead of failing.
+    #[arg(long)]
+    pub skip_invalid: bool,
+
+    /// Pass on the tombstones a plugin emits (they delete MM2's offsets); refused otherwise.
+    #[arg(long)]
+    pub allow_delete: bool,
+
+    /// `text`: one record per line on stdout (kcat's envelope) and the report on stderr; `json`:
+    /// one document on stdout with the records and the report.
+    #[arg(long, value_enum, default_value_t = OutputFormat::Text)]
+    pub output: OutputFormat,
+}

@@ -1,0 +1,256 @@
+//! The commands: each loads what it needs, calls the library, and hands its outcome to `report`.
+
+use std::fs::File;
+use std::io::{self, BufRead, BufReader, Write};
+use std::path::PathBuf;
+
+use super::args::{Cli, Command, InputFormat, LiveCommand, OutputFormat, PluginsAction, PluginsArgs, RunArgs, TranslateArgs};
+use super::exit::{EXIT_DIFFERENT, EXIT_FAILED, Failure, failed, plugin_failure, usage};
+use crate::live::{self, LiveOptions, PlanOutcome};
+use crate::plugin::{CompileCache, Plugin, PluginEngine, PluginError, PluginSource};
+use crate::policy::Policy;
+use crate::report::{self, emit};
+use crate::translate::{self, TranslateOptions};
+
+/// The policy file: `--policy`, else `$MM2_MIGRATE_POLICY`; an empty variable is an error
+/// rather than a silent fall-back to the built-in policy.
+fn policy_path(flag: Option<PathBuf>) -> Result<Option<PathBuf>, Failure> {
+    if flag.is_some() {
+        return Ok(flag);
+    }
+    match std::env::var_os("MM2_MIGRATE_POLICY") {
+        None => Ok(None),
+        Some(value) if value.is_empty() => Err(usage(anyhow::anyhow!(
+            "MM2_MIGRATE_POLICY is set but empty: name a policy file, or unset it for the built-in policy"
+        ))),
+        Some(value) => Ok(Some(PathBuf::from(value))),
+    }
+}
+
+pub fn run(cli: Cli) -> Result<(), Failure> {
+    crate::interrupt::install()?;
+    let policy = match policy_path(cli.policy)? {
+        Some(path) => Policy::load(&path).map_err(usage)?,
+        None => Policy::builtin(),
+    };
+    let cache = if cli.no_cache { None } else { CompileCache::default_dir().and_then(|d| CompileCache::open(&d)) };
+    let engine = PluginEngine::new(policy, cache)?;
+    match cli.command {
+        Command::Translate(args) => translate(&engine, args),
+        Command::Plan(args) => plan_command(&engine, args),
+        Command::Run(args) => run_command(&engine, args),
+        Command::Verify(args) => verify_command(&engine, args),
+        Command::Demo(args) => crate::demo::run(&engine, args.output == OutputFormat::Json),
+        Command::Plugins(PluginsArgs { action: None }) => list_plugins(&engine),
+        Command::Plugins(PluginsArgs { action: Some(PluginsAction::Inspect { plugin, output }) }) => {
+            inspect_plugin(&engine, &plugin, output == OutputFormat::Json)
+        }
+    }
+}
+
+/// Loads and configures a plugin.
+pub fn load_plugin(engine: &PluginEngine, spec: &str, settings: &[(String, String)]) -> Result<Plugin, Failure> {
+    let mut plugin = load_unconfigured(engine, spec)?;
+    plugin.configure(settings).map_err(plugin_failure)?;
+    Ok(plugin)
+}
+
+fn load_unconfigured(engine: &PluginEngine, spec: &str) -> Result<Plugin, Failure> {
+    let source = PluginSource::resolve(spec).map_err(plugin_failure)?;
+    Plugin::load(engine, &source).map_err(plugin_failure)
+}
+
+/// Resolves the job and loads its plugin. `--target-topic` also becomes the plugin's `target.topic`
+/// when the plugin has that key and it was not set.
+/// A live command ready to go: its configured plugin, options, and report format.
+struct LiveSetup {
+    plugin: Plugin,
+    options: LiveOptions,
+    json: bool,
+    follow: bool,
+}
+
+fn live_setup(engine: &PluginEngine, command: &LiveCommand) -> Result<LiveSetup, Failure> {
+    let job = command.live.resolve().map_err(usage)?;
+    let json = match command.output {
+        Some(format) => format == OutputFormat::Json,
+        None => job.output.as_deref() == Some("json"),
+    };
+    let mut plugin = load_unconfigured(engine, &job.plugin)?;
+    let mut settings = job.settings;
+    if let Some(topic) = &job.live.target_topic {
+        plugin.name_target_topic(topic);
+        let has_key = plugin.info().config.iter().any(|k| k.name == "target.topic");
+        if has_key && !settings.iter().any(|(k, _)| k == "target.topic") {
+            settings.push(("target.topic".to_owned(), topic.clone()));
+        }
+    }
+    plugin.configure(&settings).map_err(plugin_failure)?;
+    Ok(LiveSetup { plugin, options: job.live, json, follow: job.follow })
+}
+
+fn plan_command(engine: &PluginEngine, args: LiveCommand) -> Result<(), Failure> {
+    let LiveSetup { mut plugin, options, json, .. } = live_setup(engine, &args)?;
+    let outcome = live::plan(&mut plugin, &options)?;
+    plugin.close();
+    let refusals = crate::plan::refusals(&outcome.entries, options.overrides);
+    #[derive(serde::Serialize)]
+    struct PlanJson<'a> {
+        command: &'static str,
+        plan: &'a PlanOutcome,
+        refusals: &'a [String],
+    }
+    let mut text = report::render_plan(&outcome, true);
+    for r in &refusals {
+        text.push_str(&format!("  refused: {r}\n"));
+    }
+    emit(json, &PlanJson { command: "plan", plan: &outcome, refusals: &refusals }, text)
+}
+
+fn run_command(engine: &PluginEngine, args: RunArgs) -> Result<(), Failure> {
+    let LiveSetup { mut plugin, options, json, follow } = live_setup(engine, &args.command)?;
+    let follow = follow || args.follow;
+    let outcome = live::run(&mut plugin, &options)?;
+    let mut text = report::render_plan(&outcome.plan, false);
+    text.push_str(&format!(
+        "  {:<28}{}{}\n",
+        "records written",
+        outcome.written.len(),
+        if outcome.created_topic { " (topic created, compacted)" } else { "" }
+    ));
+    if !outcome.written.is_empty() {
+        text.push_str(&format!("  {:<28}all {} read back from the topic\n", "confirmed", outcome.written.len()));
+    }
+    if !follow {
+        plugin.close();
+        return emit(json, &outcome, text);
+    }
+    eprint!("{text}");
+    let summary = live::follow(&mut plugin, &options, &outcome)?;
+    plugin.close();
+    let text = format!(
+        "follow stopped\n  {:<28}{}\n  {:<28}{}\n  {:<28}{}\n  {:<28}{}\n",
+        "records seen", summary.records_seen, "forwarded", summary.forwarded, "unchanged", summary.unchanged,
+        "refused", summary.refused.len()
+    );
+    emit(json, &summary, text)
+}
+
+fn verify_command(engine: &PluginEngine, args: LiveCommand) -> Result<(), Failure> {
+    let LiveSetup { mut plugin, options, json, .. } = live_setup(engine, &args)?;
+    let outcome = live::plan(&mut plugin, &options)?;
+    plugin.close();
+    let differences = live::differences(&outcome);
+    #[derive(serde::Serialize)]
+    struct VerifyJson<'a> {
+        command: &'static str,
+        target_topic: &'a Option<String>,
+        checked: usize,
+        differences: Vec<&'a crate::plan::PlanEntry>,
+    }
+    let mut text = format!(
+        "verify {} against {}: {} records checked, {} differ\n",
+        outcome.target_topic.as_deref().unwrap_or("(no target topic)"),
+        outcome.source_topic,
+        outcome.entries.len(),
+        differences.len()
+    );
+    for d in &differences {
+        text.push_str(&format!("  {}\n", report::describe_entry(d)));
+    }
+    let document = VerifyJson { command: "verify", target_topic: &outcome.target_topic, checked: outcome.entries.len(), differences: differences.clone() };
+    emit(json, &document, text)?;
+    if differences.is_empty() {
+        Ok(())
+    } else {
+        Err(Failure { status: EXIT_DIFFERENT, error: anyhow::anyhow!("{} record(s) differ from the plan", differences.len()) })
+    }
+}
+
+fn translate(engine: &PluginEngine, args: TranslateArgs) -> Result<(), Failure> {
+    let mut plugin = load_plugin(engine, &args.plugin.plugin, &args.plugin.settings)?;
+    let reader: Box<dyn BufRead> = if args.input.as_os_str() == "-" {
+        Box::new(BufReader::new(io::stdin()))
+    } else {
+        let file = File::open(&args.input)
+            .map_err(|e| usage(anyhow::anyhow!("cannot open {}: {e}", args.input.display())))?;
+        Box::new(BufReader::new(file))
+    };
+    let options = TranslateOptions {
+        batch_size: args.batch_size as usize,
+        target_partitions: args.target_partitions,
+        skip_invalid: args.skip_invalid,
+        allow_delete: args.allow_delete,
+    };
+    let result = match args.input_format {
+        InputFormat::Kcat => translate::translate_dump(&mut plugin, reader, options),
+        InputFormat::GroupOffsets => translate::translate_group_offsets(&mut plugin, reader, args.source_group.clone(), options),
+    };
+    plugin.close();
+    let (records, summary) = result?;
+
+    // Everything is rendered before anything is written: a failure leaves stdout empty.
+    if args.output == OutputFormat::Json {
+        let records = records.iter().map(report::Envelope::of).collect::<anyhow::Result<Vec<_>>>().map_err(failed)?;
+        let document = report::TranslateJson { command: "translate", plugin: plugin.label(), records, report: &summary };
+        return emit(true, &document, String::new());
+    }
+    let mut out = String::new();
+    for record in &records {
+        out.push_str(&report::envelope(record).map_err(failed)?);
+        out.push('\n');
+    }
+    io::stdout().lock().write_all(out.as_bytes())?;
+    eprint!("{}", report::render_report(plugin.label(), &summary));
+    Ok(())
+}
+
+fn list_plugins(engine: &PluginEngine) -> Result<(), Failure> {
+    let mut out = String::new();
+    for name in mm2_migrate_bundled::names() {
+        let plugin = Plugin::load(engine, &PluginSource::Bundled(name)).map_err(plugin_failure)?;
+        out.push_str(&report::describe_plugin(plugin.info(), &plugin.config_definition()));
+    }
+    io::stdout().lock().write_all(out.as_bytes())?;
+    Ok(())
+}
+
+fn inspect_plugin(engine: &PluginEngine, spec: &str, json: bool) -> Result<(), Failure> {
+    let source = PluginSource::resolve(spec).map_err(plugin_failure)?;
+    let inspection = crate::plugin::inspect(engine, &source).map_err(plugin_failure)?;
+    let mut text = format!("source    {}\nsha256    {}\n", inspection.source, inspection.sha256);
+    text.push_str("imports\n");
+    for import in &inspection.imports {
+        let mark = if Some(import) == inspection.forbidden_import.as_ref() { "  <- refused" } else { "" };
+        text.push_str(&format!("  {import}{mark}\n"));
+    }
+    let info_json = match (&inspection.info, &inspection.forbidden_import) {
+        (Some(info), _) => {
+            let keys: Vec<_> = info.config.iter().map(|k| serde_json::json!({
+                "name": k.name, "required": k.required, "default": k.default_value,
+                "documentation": k.documentation, "valid_values": k.valid_values,
+            })).collect();
+            text.push_str(&report::describe_plugin(info, &info.config.iter().map(crate::plugin::config_key).collect::<Vec<_>>()));
+            text.push_str(&format!(
+                "policy entry:\n  [[plugins]]\n  name = {:?}\n  sha256 = \"{}\"\n",
+                info.name, inspection.sha256
+            ));
+            serde_json::json!({"name": info.name, "version": info.version, "contract_version": info.contract_version,
+                "description": info.description, "config": keys})
+        }
+        (None, Some(import)) => {
+            text.push_str(&format!("refused: it imports {import}, which plugins may not use\n"));
+            serde_json::Value::Null
+        }
+        (None, None) => serde_json::Value::Null,
+    };
+    let document = serde_json::json!({"inspection": inspection, "plugin": info_json});
+    emit(json, &document, text)?;
+    match &inspection.forbidden_import {
+        Some(import) => Err(Failure {
+            status: EXIT_FAILED,
+            error: PluginError::ForbiddenImport { plugin: inspection.source.clone(), import: import.clone() }.into(),
+        }),
+        None => Ok(()),
+    }
+}

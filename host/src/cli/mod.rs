@@ -1,0 +1,10 @@
+//! Command-line interface: arguments (`args`), the commands (`commands`) and exit statuses
+//! (`exit`), over the library modules; `crate::report` renders what the commands show.
+
+pub mod args;
+mod commands;
+pub mod exit;
+
+pub use args::Cli;
+pub use commands::{load_plugin, run};
+pub use exit::{EXIT_DIFFERENT, EXIT_FAILED, EXIT_REFUSED, EXIT_USAGE, Failure, error_text};

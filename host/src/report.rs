@@ -1,0 +1,154 @@
+//! What the commands show: one place renders text and JSON for the CLI and the demo alike.
+
+use std::io::{self, Write};
+
+use crate::cli::Failure;
+use crate::live::PlanOutcome;
+use crate::record::TargetRecord;
+use crate::translate::Report;
+
+pub(crate) fn emit(json: bool, value: &impl serde::Serialize, text: String) -> Result<(), Failure> {
+    let out = if json { serde_json::to_string_pretty(value)? + "\n" } else { text };
+    io::stdout().lock().write_all(out.as_bytes())?;
+    Ok(())
+}
+
+/// One plan entry as a line.
+pub fn describe_entry(e: &crate::plan::PlanEntry) -> String {
+    use crate::plan::{Change, RangeCheck};
+    let name = crate::plan::describe_key(&e.key);
+    let offset = e.offset.map(|o| o.to_string()).unwrap_or_else(|| "?".into());
+    let change = match &e.change {
+        Change::New => format!("new         {name} -> offset {offset}"),
+        Change::Unchanged => format!("unchanged   {name} = offset {offset}"),
+        Change::Forward { from } => format!("forward     {name}: {from} -> {offset}"),
+        Change::Backward { from } => format!("BACKWARDS   {name}: {from} -> {offset}"),
+        Change::Replace => format!("replace     {name}"),
+        Change::Delete { from } => format!("DELETE      {name}: {} -> tombstone", from.map_or("?".to_owned(), |f| f.to_string())),
+    };
+    let range = match &e.range {
+        Some(RangeCheck::InRange { .. }) | None => String::new(),
+        Some(RangeCheck::BeyondEnd { start, end }) => format!("  OUT OF RANGE: beyond log [{start}, {end})"),
+        Some(RangeCheck::BeforeStart { start, end }) => format!("  OUT OF RANGE: before log [{start}, {end})"),
+        Some(RangeCheck::MissingPartition) => "  OUT OF RANGE: no such replicated partition".to_owned(),
+    };
+    let misplaced = e.misplaced_in.map(|p| format!("  (existing record in wrong partition {p})")).unwrap_or_default();
+    format!("{change}  [partition {}]{range}{misplaced}", e.partition)
+}
+
+/// The plan as a readable report.
+pub fn render_plan(outcome: &PlanOutcome, with_entries: bool) -> String {
+    let mut out = format!(
+        "{}\nsource {} -> target {} ({}, {} partitions)\n",
+        outcome.policy,
+        outcome.source_topic,
+        outcome.target_topic.as_deref().unwrap_or("(nothing to write)"),
+        if outcome.target_exists { "exists" } else { "will be created" },
+        outcome.target_partitions,
+    );
+    out.push_str(&render_report_as(&outcome.plugin, &outcome.translation, "offset records mapped"));
+    for (label, n) in crate::plan::count_lines(&outcome.counts) {
+        if n > 0 || label == "new" || label == "unchanged" {
+            out.push_str(&format!("  {label:<28}{n}\n"));
+        }
+    }
+    if with_entries {
+        for e in &outcome.entries {
+            out.push_str(&format!("  {}\n", describe_entry(e)));
+        }
+    }
+    out
+}
+
+/// One output record as a JSON line: `{"topic":..,"partition":..,"key":..,"payload":..}`.
+pub(crate) fn envelope(record: &TargetRecord) -> anyhow::Result<String> {
+    Ok(serde_json::to_string(&Envelope::of(record)?)?)
+}
+
+/// An output record as `translate` prints it: `{"topic","partition","key","payload"}`.
+#[derive(serde::Serialize)]
+pub(crate) struct Envelope<'a> {
+    topic: &'a str,
+    partition: i32,
+    key: &'a str,
+    payload: Option<&'a str>,
+}
+
+impl<'a> Envelope<'a> {
+    pub(crate) fn of(record: &'a TargetRecord) -> anyhow::Result<Envelope<'a>> {
+        let key = std::str::from_utf8(&record.key)?;
+        let payload = record.value.as_deref().map(std::str::from_utf8).transpose()?;
+        Ok(Envelope { topic: &record.topic, partition: record.partition, key, payload })
+    }
+}
+
+/// `translate --output json`: the records and the report in one document.
+#[derive(serde::Serialize)]
+pub(crate) struct TranslateJson<'a> {
+    pub(crate) command: &'static str,
+    pub(crate) plugin: &'a str,
+    pub(crate) records: Vec<Envelope<'a>>,
+    pub(crate) report: &'a Report,
+}
+
+/// The human-readable summary written to stderr.
+pub fn render_report(plugin: &str, report: &Report) -> String {
+    render_report_as(plugin, report, "records written")
+}
+
+/// The summary with `out_label` naming the records the plugin produced.
+pub(crate) fn render_report_as(plugin: &str, report: &Report, out_label: &str) -> String {
+    let mut out = format!("plugin {plugin}\n");
+    let mut line = |label: &str, value: String| out.push_str(&format!("  {label:<28}{value}\n"));
+    line("records read", report.records_read.to_string());
+    line("tombstones", report.tombstones.to_string());
+    line("superseded by later records", report.superseded.to_string());
+    line("deleted by tombstones", report.deleted.to_string());
+    if report.out_of_order > 0 {
+        line("older than the held record", report.out_of_order.to_string());
+    }
+    if report.keys_in_several_partitions > 0 {
+        line("keys in several partitions", report.keys_in_several_partitions.to_string());
+    }
+    line("live keys", report.live_keys.to_string());
+    line(out_label, report.records_out.to_string());
+    if report.duplicate_outputs > 0 {
+        line("identical outputs merged", report.duplicate_outputs.to_string());
+    }
+    let skipped: u64 = report.skipped.values().sum();
+    let reasons = report.skipped.iter().map(|(r, n)| format!("{r}: {n}")).collect::<Vec<_>>().join(", ");
+    line("records skipped", if skipped == 0 { "0".to_owned() } else { format!("{skipped} ({reasons})") });
+    for issue in &report.invalid {
+        out.push_str(&format!("  invalid: {}: {}\n", issue.origin, issue.message));
+    }
+    out
+}
+
+/// A plugin's description and configuration keys, as `plugins` lists them.
+pub(crate) fn describe_plugin(info: &crate::plugin::wit::PluginInfo, keys: &[connect_offsets::config::ConfigKey]) -> String {
+    let mut out = String::new();
+    {
+        out.push_str(&format!("{} {} (contract {})\n  {}\n", info.name, info.version, info.contract_version, info.description));
+        for key in keys {
+            let default = match (&key.default_value, key.required) {
+                (_, true) => "required".to_owned(),
+                (Some(d), false) => format!("default {d:?}"),
+                (None, false) => "optional".to_owned(),
+            };
+            let allowed = if key.valid_values.is_empty() {
+                String::new()
+            } else {
+                format!(", one of {}", key.valid_values.join("|"))
+            };
+            out.push_str(&format!(
+                "  --set {}=<{}>  ({default}{allowed}, {} importance)\n      {}\n",
+                key.name,
+                key.config_type.name(),
+                key.importance.name(),
+                key.documentation
+            ));
+        }
+        out.push('\n');
+    }
+    out
+}
