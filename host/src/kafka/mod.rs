@@ -391,6 +391,25 @@ mod tests {
     }
 
     #[test]
+    fn an_interrupted_write_stops_sending_and_reports_what_landed() {
+        let mock = MockCluster::new(1).unwrap();
+        mock.create_topic("offsets", 3, 1).unwrap();
+        let conn = connection(&mock.bootstrap_servers());
+        let sent = std::sync::atomic::AtomicUsize::new(0);
+        // The signal arrives after four records were handed to the producer.
+        let stop = || sent.fetch_add(1, std::sync::atomic::Ordering::SeqCst) >= 4;
+        let failure = sink::write_records_until(&conn, &records(10), stop).unwrap_err();
+        assert!(failure.interrupted);
+        assert_eq!(failure.landed.len(), 4, "what was sent is waited for");
+        assert_eq!(failure.not_sent.len(), 6);
+        let message = failure.to_string();
+        assert!(message.contains("was interrupted") && message.contains("at least 4 and at most 4 landed"), "{message}");
+        let mut seen = 0;
+        read_snapshot(&conn, "offsets", |_| seen += 1).unwrap();
+        assert_eq!(seen, 4, "nothing after the signal reached the topic");
+    }
+
+    #[test]
     fn a_write_to_a_dead_broker_fails_within_the_timeout() {
         let mock = MockCluster::new(1).unwrap();
         mock.create_topic("offsets", 3, 1).unwrap();

@@ -213,6 +213,16 @@ impl ProducerContext for DeliveryCollector {
 /// Writes `records` (all to their own topic and partition), waits for every acknowledgement, and
 /// says exactly which records landed.
 pub fn write_records(connection: &Connection, records: &[TargetRecord]) -> Result<Vec<Delivered>, WriteFailure> {
+    write_records_until(connection, records, crate::interrupt::requested)
+}
+
+/// [`write_records`], sending no further record once `stop` says so (SIGINT, SIGTERM): what was
+/// sent is still waited for and reported.
+pub(crate) fn write_records_until(
+    connection: &Connection,
+    records: &[TargetRecord],
+    stop: impl Fn() -> bool,
+) -> Result<Vec<Delivered>, WriteFailure> {
     let topic = records.first().map(|r| r.topic.clone()).unwrap_or_default();
     let fail_all = |reason: String| WriteFailure {
         topic: topic.clone(),
@@ -243,7 +253,7 @@ pub fn write_records(connection: &Connection, records: &[TargetRecord]) -> Resul
     let mut not_sent = Vec::new();
     let mut interrupted = false;
     for (index, record) in records.iter().enumerate() {
-        if crate::interrupt::requested() {
+        if stop() {
             interrupted = true;
             not_sent.extend((index..records.len()).map(|i| (i, "interrupted before it was sent".to_owned())));
             break;
