@@ -114,7 +114,7 @@ pub fn plan(plugin: &mut Plugin, options: &LiveOptions) -> Result<PlanOutcome, L
     }
     let (target_state, target_exists, target_partitions) = match &target_topic {
         Some(topic) => {
-            let (state, partitions) = TargetState::read(&options.target, topic)?;
+            let (state, partitions) = kafka::read_target_state(&options.target, topic)?;
             (state, partitions.is_some(), partitions.unwrap_or(provisional))
         }
         None => (TargetState::default(), false, provisional),
@@ -123,7 +123,7 @@ pub fn plan(plugin: &mut Plugin, options: &LiveOptions) -> Result<PlanOutcome, L
 
     // 4. Where each record stands.
     let ranges = match &options.replicated {
-        Some(connection) => Some(plan::replicated_ranges(connection, &records)?),
+        Some(connection) => Some(kafka::replicated_ranges(connection, &records)?),
         None => None,
     };
     let entries = plan::build(records, &target_state, ranges.as_ref());
@@ -217,7 +217,7 @@ pub fn run(plugin: &mut Plugin, options: &LiveOptions) -> Result<RunOutcome, Liv
         let _graceful = crate::interrupt::Graceful::begin();
         kafka::write_records(&options.target, &to_write)?
     };
-    let missing = plan::unconfirmed(&to_write, &plan::read_back(&options.target, &topic)?);
+    let missing = plan::unconfirmed(&to_write, &kafka::read_back(&options.target, &topic)?);
     if !missing.is_empty() {
         return Err(LiveError::NotConfirmed { topic, missing });
     }

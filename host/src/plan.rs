@@ -1,11 +1,12 @@
-//! What a migration would change in MM2's offsets topic, and whether it is safe.
+//! What a migration would change in MM2's offsets topic, and whether it is safe: pure rules over
+//! facts the kafka module reads (`kafka::target`).
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, HashMap};
 
 use connect_offsets::connect::{parse_mm2_source_key, parse_offset_value};
 
 use crate::compaction::Compactor;
-use crate::kafka::{Connection, KafkaError, PartitionRange, read_snapshot};
+use crate::kafka::PartitionRange;
 use crate::record::TargetRecord;
 
 /// A record already in the target topic (latest for its key).
@@ -24,19 +25,6 @@ pub struct TargetState {
 }
 
 impl TargetState {
-    /// Reads `topic` as a snapshot, with its partition count; a missing topic is an empty state
-    /// and `None`.
-    pub fn read(connection: &Connection, topic: &str) -> Result<(TargetState, Option<u32>), KafkaError> {
-        let mut compactor = Compactor::new();
-        match read_snapshot(connection, topic, |r| {
-            let _ = compactor.add(r);
-        }) {
-            Ok(ranges) => Ok((TargetState::from_compactor(compactor), Some(ranges.len() as u32))),
-            Err(KafkaError::TopicMissing { .. }) => Ok((TargetState::default(), None)),
-            Err(e) => Err(e),
-        }
-    }
-
     pub fn from_compactor(compactor: Compactor) -> TargetState {
         let records_read = compactor.stats().records;
         let records = compactor
@@ -118,25 +106,6 @@ fn as_text_opt<S: serde::Serializer>(bytes: &Option<Vec<u8>>, s: S) -> Result<S:
 
 /// Log ranges of replicated partitions, by (topic, partition).
 pub type ReplicatedRanges = HashMap<(String, i32), PartitionRange>;
-
-/// Looks up the log ranges of every replicated partition the records name.
-pub fn replicated_ranges(connection: &Connection, records: &[TargetRecord]) -> Result<ReplicatedRanges, KafkaError> {
-    let topics: BTreeSet<String> =
-        records.iter().filter_map(|r| parse_mm2_source_key(&r.key)).map(|(_, _, topic, _)| topic).collect();
-    let mut ranges = HashMap::new();
-    for topic in topics {
-        match connection.partition_ranges(&topic) {
-            Ok(found) => {
-                for range in found {
-                    ranges.insert((topic.clone(), range.partition), range);
-                }
-            }
-            Err(KafkaError::TopicMissing { .. }) => {}
-            Err(e) => return Err(e),
-        }
-    }
-    Ok(ranges)
-}
 
 /// Compares each planned record with the target state (and the replicated ranges, when known).
 pub fn build(records: Vec<TargetRecord>, state: &TargetState, ranges: Option<&ReplicatedRanges>) -> Vec<PlanEntry> {
@@ -309,21 +278,6 @@ pub fn describe_key(key: &[u8]) -> String {
         None => String::from_utf8_lossy(key).into_owned(),
     };
     crate::plugin::untrusted::message(&text)
-}
-
-/// The latest value per (partition, key) of a topic: what a run checks its writes against, in the
-/// very partition it wrote (a stray copy elsewhere must not hide or fake a write).
-pub fn read_back(connection: &Connection, topic: &str) -> Result<HashMap<(i32, Vec<u8>), Vec<u8>>, KafkaError> {
-    let mut latest = HashMap::new();
-    read_snapshot(connection, topic, |r| {
-        if let (Some(partition), Some(key)) = (r.partition, r.key) {
-            match r.value {
-                Some(value) => latest.insert((partition, key), value),
-                None => latest.remove(&(partition, key)),
-            };
-        }
-    })?;
-    Ok(latest)
 }
 
 /// Records written by a run that the target does not hold afterwards.

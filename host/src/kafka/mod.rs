@@ -2,8 +2,9 @@
 //! like Connect does, and the metadata the safety checks need. Every call is bounded in time.
 
 mod groups;
-mod snapshot;
 mod sink;
+mod snapshot;
+mod target;
 
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -17,6 +18,7 @@ use rdkafka::metadata::Metadata;
 pub use groups::{GROUP_RECORDS_TOPIC, group_record, read_group_offsets};
 pub use sink::{Delivered, TopicSetup, WriteFailure, ensure_topic, write_records};
 pub use snapshot::{PartitionRange, read_snapshot};
+pub use target::{read_back, read_target_state, replicated_ranges};
 
 /// One cluster connection: where, with which librdkafka properties, how long to wait.
 #[derive(Clone)]

@@ -1,0 +1,59 @@
+//! What the plan needs to know of the clusters: MM2's offsets topic as Connect would load it, the
+//! log ranges of the replicated partitions, and the read-back that confirms a write.
+
+use std::collections::{BTreeSet, HashMap};
+
+use connect_offsets::connect::parse_mm2_source_key;
+
+use super::{Connection, KafkaError, read_snapshot};
+use crate::compaction::Compactor;
+use crate::plan::{ReplicatedRanges, TargetState};
+use crate::record::TargetRecord;
+
+/// Reads MM2's offsets topic as a snapshot, with its partition count; a missing topic is an
+/// empty state and `None`.
+pub fn read_target_state(connection: &Connection, topic: &str) -> Result<(TargetState, Option<u32>), KafkaError> {
+    let mut compactor = Compactor::new();
+    match read_snapshot(connection, topic, |r| {
+        let _ = compactor.add(r);
+    }) {
+        Ok(ranges) => Ok((TargetState::from_compactor(compactor), Some(ranges.len() as u32))),
+        Err(KafkaError::TopicMissing { .. }) => Ok((TargetState::default(), None)),
+        Err(e) => Err(e),
+    }
+}
+
+/// Looks up the log ranges of every replicated partition the records name.
+pub fn replicated_ranges(connection: &Connection, records: &[TargetRecord]) -> Result<ReplicatedRanges, KafkaError> {
+    let topics: BTreeSet<String> =
+        records.iter().filter_map(|r| parse_mm2_source_key(&r.key)).map(|(_, _, topic, _)| topic).collect();
+    let mut ranges = HashMap::new();
+    for topic in topics {
+        match connection.partition_ranges(&topic) {
+            Ok(found) => {
+                for range in found {
+                    ranges.insert((topic.clone(), range.partition), range);
+                }
+            }
+            Err(KafkaError::TopicMissing { .. }) => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(ranges)
+}
+
+/// The latest value per (partition, key) of a topic: what a run checks its writes against, in the
+/// very partition it wrote (a stray copy elsewhere must not hide or fake a write).
+pub fn read_back(connection: &Connection, topic: &str) -> Result<HashMap<(i32, Vec<u8>), Vec<u8>>, KafkaError> {
+    let mut latest = HashMap::new();
+    read_snapshot(connection, topic, |r| {
+        if let (Some(partition), Some(key)) = (r.partition, r.key) {
+            match r.value {
+                Some(value) => latest.insert((partition, key), value),
+                None => latest.remove(&(partition, key)),
+            };
+        }
+    })?;
+    Ok(latest)
+}
+
