@@ -9,9 +9,9 @@ use std::sync::OnceLock;
 
 use serde_json::Value;
 
-pub const BIN: &str = env!("CARGO_BIN_EXE_mm2-migrate");
+pub(crate) const BIN: &str = env!("CARGO_BIN_EXE_mm2-migrate");
 
-pub fn repo_path(rel: &str) -> PathBuf {
+pub(crate) fn repo_path(rel: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("..").join(rel)
 }
 
@@ -20,9 +20,9 @@ fn broker_script() -> PathBuf {
 }
 
 /// A throwaway single-node Kafka broker, stopped when dropped (or when the test process exits).
-pub struct Broker {
-    pub dir: tempfile::TempDir,
-    pub bootstrap: String,
+pub(crate) struct Broker {
+    pub(crate) dir: tempfile::TempDir,
+    pub(crate) bootstrap: String,
 }
 
 impl Broker {
@@ -54,19 +54,19 @@ impl Drop for Broker {
 }
 
 /// One broker shared by the tests of a binary; each test uses its own topic names.
-pub fn shared_broker() -> &'static Broker {
+pub(crate) fn shared_broker() -> &'static Broker {
     static BROKER: OnceLock<Broker> = OnceLock::new();
     BROKER.get_or_init(Broker::start)
 }
 
 /// Kafka's own kafka-topics tool.
-pub fn kafka_topics(bootstrap: &str, args: &[&str]) -> String {
+pub(crate) fn kafka_topics(bootstrap: &str, args: &[&str]) -> String {
     kafka_tool("topics", bootstrap, &[], args)
 }
 
 /// One of Kafka's own tools (`topics`, `acls`, `groups`, ...) run by tests/kafka/broker.sh,
 /// with `client` arguments (such as `--command-config FILE`) before `args`.
-pub fn kafka_tool(tool: &str, bootstrap: &str, client: &[&str], args: &[&str]) -> String {
+pub(crate) fn kafka_tool(tool: &str, bootstrap: &str, client: &[&str], args: &[&str]) -> String {
     let output = Command::new(broker_script())
         .arg(tool)
         .args(["--bootstrap-server", bootstrap])
@@ -79,7 +79,7 @@ pub fn kafka_tool(tool: &str, bootstrap: &str, client: &[&str], args: &[&str]) -
     text
 }
 
-pub fn create_topic(bootstrap: &str, topic: &str, partitions: u32, cleanup_policy: &str) {
+pub(crate) fn create_topic(bootstrap: &str, topic: &str, partitions: u32, cleanup_policy: &str) {
     kafka_topics(
         bootstrap,
         &["--create", "--topic", topic, "--partitions", &partitions.to_string(), "--config", &format!("cleanup.policy={cleanup_policy}")],
@@ -88,17 +88,17 @@ pub fn create_topic(bootstrap: &str, topic: &str, partitions: u32, cleanup_polic
 
 /// Writes `(key, value)` records with kcat, partitioned by librdkafka's Java-compatible murmur2
 /// (as Connect's producer does); `None` is a tombstone.
-pub fn kcat_produce(bootstrap: &str, topic: &str, records: &[(&str, Option<&str>)]) {
+pub(crate) fn kcat_produce(bootstrap: &str, topic: &str, records: &[(&str, Option<&str>)]) {
     kcat_produce_with(bootstrap, &[], topic, None, records);
 }
 
 /// Writes records into one given partition.
-pub fn kcat_produce_to(bootstrap: &str, topic: &str, partition: i32, records: &[(&str, Option<&str>)]) {
+pub(crate) fn kcat_produce_to(bootstrap: &str, topic: &str, partition: i32, records: &[(&str, Option<&str>)]) {
     kcat_produce_with(bootstrap, &[], topic, Some(partition), records);
 }
 
 /// Writes records with kcat's client settings `client` (`-X key=value` pairs: TLS, SASL).
-pub fn kcat_produce_as(bootstrap: &str, client: &[String], topic: &str, records: &[(&str, Option<&str>)]) {
+pub(crate) fn kcat_produce_as(bootstrap: &str, client: &[String], topic: &str, records: &[(&str, Option<&str>)]) {
     kcat_produce_with(bootstrap, client, topic, None, records);
 }
 
@@ -119,7 +119,7 @@ fn kcat_produce_with(bootstrap: &str, client: &[String], topic: &str, partition:
 }
 
 /// Every record of `topic`, or nothing when the topic does not exist (yet).
-pub fn kcat_consume_if_exists(bootstrap: &str, topic: &str) -> Vec<Value> {
+pub(crate) fn kcat_consume_if_exists(bootstrap: &str, topic: &str) -> Vec<Value> {
     let output = Command::new("kcat").args(["-C", "-b", bootstrap, "-t", topic, "-J", "-e", "-q"]).output().unwrap();
     if !output.status.success() && String::from_utf8_lossy(&output.stderr).contains("Unknown topic") {
         return Vec::new();
@@ -129,12 +129,12 @@ pub fn kcat_consume_if_exists(bootstrap: &str, topic: &str) -> Vec<Value> {
 }
 
 /// Every record of `topic`, as kcat's JSON envelopes.
-pub fn kcat_consume(bootstrap: &str, topic: &str) -> Vec<Value> {
+pub(crate) fn kcat_consume(bootstrap: &str, topic: &str) -> Vec<Value> {
     kcat_consume_as(bootstrap, &[], topic)
 }
 
 /// Every record of `topic`, read with kcat's client settings `client`.
-pub fn kcat_consume_as(bootstrap: &str, client: &[String], topic: &str) -> Vec<Value> {
+pub(crate) fn kcat_consume_as(bootstrap: &str, client: &[String], topic: &str) -> Vec<Value> {
     let output = Command::new("kcat").args(["-C", "-b", bootstrap, "-t", topic, "-J", "-e", "-q"]).args(client).output().unwrap();
     assert!(output.status.success(), "kcat consume {topic}: {}", String::from_utf8_lossy(&output.stderr));
     String::from_utf8(output.stdout).unwrap().lines().map(|l| serde_json::from_str(l).unwrap()).collect()
@@ -142,7 +142,7 @@ pub fn kcat_consume_as(bootstrap: &str, client: &[String], topic: &str) -> Vec<V
 
 /// The partitions librdkafka's Java-compatible murmur2 partitioner picks for `keys` in a fresh
 /// topic of `partitions` partitions: an oracle independent of mm2-migrate's own murmur2.
-pub fn java_partitions(bootstrap: &str, keys: &[String], partitions: u32) -> std::collections::HashMap<String, i64> {
+pub(crate) fn java_partitions(bootstrap: &str, keys: &[String], partitions: u32) -> std::collections::HashMap<String, i64> {
     static COUNTER: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
     let topic = format!("oracle-{}-{}", std::process::id(), COUNTER.fetch_add(1, std::sync::atomic::Ordering::Relaxed));
     create_topic(bootstrap, &topic, partitions, "delete");
@@ -154,14 +154,14 @@ pub fn java_partitions(bootstrap: &str, keys: &[String], partitions: u32) -> std
         .collect()
 }
 
-pub fn mm2_migrate(args: &[&str]) -> Output {
+pub(crate) fn mm2_migrate(args: &[&str]) -> Output {
     Command::new(BIN).args(args).stdin(Stdio::null()).output().expect("run mm2-migrate")
 }
 
-pub fn stderr(o: &Output) -> String {
+pub(crate) fn stderr(o: &Output) -> String {
     String::from_utf8_lossy(&o.stderr).into_owned()
 }
 
-pub fn stdout(o: &Output) -> String {
+pub(crate) fn stdout(o: &Output) -> String {
     String::from_utf8_lossy(&o.stdout).into_owned()
 }
