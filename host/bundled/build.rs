@@ -74,12 +74,11 @@ fn check_target_installed() {
         .ok()
         .filter(|o| o.status.success())
         .map(|o| PathBuf::from(String::from_utf8_lossy(&o.stdout).trim()));
-    if let Some(sysroot) = sysroot {
-        if !sysroot.join("lib/rustlib").join(TARGET).exists() {
+    if let Some(sysroot) = sysroot
+        && !sysroot.join("lib/rustlib").join(TARGET).exists() {
             panic!(
                 "the Rust target {TARGET} is not installed; the bundled plugins need it.\n\
                  Run: rustup target add {TARGET}"
             );
         }
-    }
 }

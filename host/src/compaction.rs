@@ -35,7 +35,7 @@ pub struct Compactor {
 #[derive(Debug)]
 pub enum Rejected {
     /// It has no key: nothing to compact it by.
-    Keyless(SourceRecord),
+    Keyless(Box<SourceRecord>),
     /// A different record for the same key at the same partition and offset: a log holds one
     /// record per offset, so the input is not one log read once.
     SamePosition { origin: String, earlier: String, partition: i32, offset: i64 },
@@ -62,12 +62,12 @@ impl Compactor {
     /// twice at one position is taken once; a different one at the same position is refused.
     pub fn add(&mut self, record: SourceRecord) -> Result<(), Rejected> {
         let Some(key) = record.key.clone() else {
-            return Err(Rejected::Keyless(record));
+            return Err(Rejected::Keyless(Box::new(record)));
         };
         if let Some(&i) = self.index.get(&key) {
             let slot = &self.slots[i];
-            if let (Some(partition), Some(offset)) = (record.partition, record.offset) {
-                if slot.partition == Some(partition) && slot.offset == Some(offset) {
+            if let (Some(partition), Some(offset)) = (record.partition, record.offset)
+                && slot.partition == Some(partition) && slot.offset == Some(offset) {
                     let held = slot.record.as_ref().and_then(|r| r.value.as_ref());
                     if held == record.value.as_ref() {
                         self.stats.repeated += 1;
@@ -75,7 +75,6 @@ impl Compactor {
                     }
                     return Err(Rejected::SamePosition { origin: record.origin, earlier: slot.origin.clone(), partition, offset });
                 }
-            }
         }
         self.stats.records += 1;
         let tombstone = record.value.is_none();
@@ -93,12 +92,11 @@ impl Compactor {
                 let slot = &mut self.slots[i];
                 if slot.partition == partition {
                     // Within a partition, a higher offset is newer whatever the line order.
-                    if let (Some(held), Some(new)) = (slot.offset, offset) {
-                        if new < held {
+                    if let (Some(held), Some(new)) = (slot.offset, offset)
+                        && new < held {
                             self.stats.out_of_order += 1;
                             return Ok(());
                         }
-                    }
                 } else if !slot.several_partitions {
                     slot.several_partitions = true;
                     self.stats.keys_in_several_partitions += 1;

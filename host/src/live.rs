@@ -105,13 +105,12 @@ pub fn plan(plugin: &mut Plugin, options: &LiveOptions) -> Result<PlanOutcome, L
 
     // 3. The target topic: named, or the one every output record goes to.
     let target_topic = target_topic(options, &records)?;
-    if let Some(topic) = &target_topic {
-        if *topic == options.source_topic && options.source.same_cluster(&options.target)? {
+    if let Some(topic) = &target_topic
+        && *topic == options.source_topic && options.source.same_cluster(&options.target)? {
             return Err(LiveError::Unsafe(format!(
                 "the target topic {topic:?} is the source topic on the same cluster; mm2-migrate never writes to its source"
             )));
         }
-    }
     let (target_state, target_exists, target_partitions) = match &target_topic {
         Some(topic) => {
             let (state, partitions) = kafka::read_target_state(&options.target, topic)?;

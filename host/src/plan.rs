@@ -280,8 +280,11 @@ pub fn describe_key(key: &[u8]) -> String {
     crate::plugin::untrusted::message(&text)
 }
 
+/// The latest value per (partition, key) of a topic, as read back after a write.
+pub type ReadBack = HashMap<(i32, Vec<u8>), Vec<u8>>;
+
 /// Records written by a run that the target does not hold afterwards.
-pub fn unconfirmed(written: &[TargetRecord], latest: &HashMap<(i32, Vec<u8>), Vec<u8>>) -> Vec<String> {
+pub fn unconfirmed(written: &[TargetRecord], latest: &ReadBack) -> Vec<String> {
     written
         .iter()
         .filter(|r| latest.get(&(r.partition, r.key.clone())) != r.value.as_ref())

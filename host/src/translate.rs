@@ -314,8 +314,8 @@ fn translate_lines(
     let mut last: HashMap<(Option<String>, i32), (i64, u64, String)> = HashMap::new();
     let records = lines.map(move |item| {
         let record = item?.map_err(|e| RecordIssue { origin: format!("line {}", e.line), message: e.reason });
-        if let Ok(r) = &record {
-            if let (Some(partition), Some(offset)) = (r.partition, r.offset) {
+        if let Ok(r) = &record
+            && let (Some(partition), Some(offset)) = (r.partition, r.offset) {
                 let key = std::hash::BuildHasher::hash_one(&std::hash::BuildHasherDefault::<std::hash::DefaultHasher>::default(), &r.key);
                 let slot = last.entry((r.topic.clone(), partition)).or_insert((-1, key, String::new()));
                 if slot.0 == offset && slot.1 != key {
@@ -325,7 +325,6 @@ fn translate_lines(
                 }
                 *slot = (offset, key, r.origin.clone());
             }
-        }
         Ok(record)
     });
     Translator::new(plugin, options).translate_snapshot(records)

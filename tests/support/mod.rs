@@ -26,12 +26,12 @@ pub(crate) struct Broker {
 }
 
 impl Broker {
-    pub fn start() -> Broker {
+    pub(crate) fn start() -> Broker {
         Broker::start_with(&[])
     }
 
     /// A broker started with extra environment for tests/kafka/broker.sh.
-    pub fn start_with(env: &[(&str, &str)]) -> Broker {
+    pub(crate) fn start_with(env: &[(&str, &str)]) -> Broker {
         let dir = tempfile::tempdir().unwrap();
         let output = Command::new(broker_script())
             .arg("start")

@@ -45,11 +45,10 @@ pub fn ensure_topic(connection: &Connection, topic: &str, setup: &TopicSetup) ->
             let results = futures_executor::block_on(admin.create_topics([&new_topic], &options))
                 .map_err(|e| connection.error(e))?;
             for result in results {
-                if let Err((name, code)) = result {
-                    if code != RDKafkaErrorCode::TopicAlreadyExists {
+                if let Err((name, code)) = result
+                    && code != RDKafkaErrorCode::TopicAlreadyExists {
                         return Err(connection.error(RdError::AdminOp(code)).with_context(&format!("creating topic {name:?}")));
                     }
-                }
             }
             // Wait until the new topic's metadata has every partition.
             let deadline = std::time::Instant::now() + connection.timeout;
@@ -162,8 +161,11 @@ pub struct WriteFailure {
     pub unauthorized: bool,
 }
 
+type DeliveryOutcome = Result<(i32, i64), String>;
+
 struct DeliveryCollector {
-    results: Mutex<Vec<(usize, Result<(i32, i64), String>)>>,
+    /// Per record index: its partition and offset, or the delivery error.
+    results: Mutex<Vec<(usize, DeliveryOutcome)>>,
     /// Set when the broker refused a write for lack of an ACL.
     unauthorized: std::sync::atomic::AtomicBool,
     context: super::Context,

@@ -83,11 +83,9 @@ pub fn read_snapshot(
                     for element in positions.elements() {
                         if let (Offset::Offset(position), Some(&(_, end))) =
                             (element.offset(), pending.get(&element.partition()))
-                        {
-                            if position >= end {
+                            && position >= end {
                                 pending.remove(&element.partition());
                             }
-                        }
                     }
                 }
                 if !pending.is_empty() && last_progress.elapsed() > connection.timeout {

@@ -7,7 +7,7 @@ use connect_offsets::connect::parse_mm2_source_key;
 
 use super::{Connection, KafkaError, read_snapshot};
 use crate::compaction::Compactor;
-use crate::plan::{ReplicatedRanges, TargetState};
+use crate::plan::{ReadBack, ReplicatedRanges, TargetState};
 use crate::record::TargetRecord;
 
 /// Reads MM2's offsets topic as a snapshot, with its partition count; a missing topic is an
@@ -44,7 +44,7 @@ pub fn replicated_ranges(connection: &Connection, records: &[TargetRecord]) -> R
 
 /// The latest value per (partition, key) of a topic: what a run checks its writes against, in the
 /// very partition it wrote (a stray copy elsewhere must not hide or fake a write).
-pub fn read_back(connection: &Connection, topic: &str) -> Result<HashMap<(i32, Vec<u8>), Vec<u8>>, KafkaError> {
+pub fn read_back(connection: &Connection, topic: &str) -> Result<ReadBack, KafkaError> {
     let mut latest = HashMap::new();
     read_snapshot(connection, topic, |r| {
         if let (Some(partition), Some(key)) = (r.partition, r.key) {

@@ -107,14 +107,13 @@ impl Plugin {
         if !contract_compatible(found) || !policy.accepts_contract(found) {
             return Err(contract_error(plugin.label, found.clone(), policy));
         }
-        if let Some(pin) = pin {
-            if pin.name != plugin.info.name {
+        if let Some(pin) = pin
+            && pin.name != plugin.info.name {
                 return Err(not_allowed(format!(
                     "its sha256 is pinned as {:?} but it calls itself {:?}",
                     pin.name, plugin.info.name
                 )));
             }
-        }
         Ok(plugin)
     }
 
@@ -232,11 +231,10 @@ impl Plugin {
 
     /// Lets the plugin release what it holds; failures here only warn.
     pub fn close(&mut self) {
-        if self.poisoned.is_none() {
-            if let Err(e) = self.call("close", |b, s| Box::pin(b.mm2_plugin_mapper().call_close(s))) {
+        if self.poisoned.is_none()
+            && let Err(e) = self.call("close", |b, s| Box::pin(b.mm2_plugin_mapper().call_close(s))) {
                 tracing::warn!("{e}");
             }
-        }
     }
 
     /// Runs one call under the limits and turns traps into errors that name what tripped.
