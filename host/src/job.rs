@@ -1,12 +1,15 @@
-//! Options of the live commands, from the command line and an optional TOML job file.
-//! A command-line value wins over the job file; `--set` and property lists are merged per key.
+//! Options of the live commands: one schema, the command line's. A TOML job file is just more
+//! arguments (as ripgrep reads its config file): each key is a long option, placed before the
+//! command line's own, so the command line wins; `--set` and property lists are merged per key.
+//! The raw arguments are then resolved once into validated options ([`LiveArgs::resolve`]).
 
 use std::collections::BTreeMap;
+use std::ffi::OsString;
+use std::num::NonZeroU32;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use clap::Args;
-use serde::Deserialize;
 
 use crate::kafka::{Connection, TopicSetup};
 use crate::live::LiveOptions;
@@ -74,7 +77,7 @@ pub struct LiveArgs {
 
     /// Records per plugin call [default: 256].
     #[arg(long, value_name = "N")]
-    pub batch_size: Option<usize>,
+    pub batch_size: Option<NonZeroU32>,
 
     /// Report invalid records and go on instead of failing.
     #[arg(long)]
@@ -82,7 +85,7 @@ pub struct LiveArgs {
 
     /// Partitions of the target topic when it is created [default: 25, as MM2].
     #[arg(long, value_name = "N")]
-    pub partitions: Option<i32>,
+    pub partitions: Option<NonZeroU32>,
 
     /// Replication factor of the target topic when it is created [default: -1, the broker's default].
     #[arg(long, value_name = "N")]
@@ -118,130 +121,100 @@ pub(crate) fn parse_pair(s: &str) -> Result<(String, String), String> {
     Ok((key.to_owned(), value.to_owned()))
 }
 
-/// The job file: the same options, by their long names.
-#[derive(Debug, Default, Deserialize)]
-#[serde(deny_unknown_fields, rename_all = "kebab-case")]
-struct JobFile {
-    plugin: Option<String>,
-    #[serde(default)]
-    set: BTreeMap<String, String>,
-    source_bootstrap: Option<String>,
-    source_topic: Option<String>,
-    source_group: Option<String>,
-    target_bootstrap: Option<String>,
-    target_topic: Option<String>,
-    replicated_bootstrap: Option<String>,
-    #[serde(default)]
-    property: BTreeMap<String, String>,
-    #[serde(default)]
-    source_property: BTreeMap<String, String>,
-    #[serde(default)]
-    target_property: BTreeMap<String, String>,
-    #[serde(default)]
-    replicated_property: BTreeMap<String, String>,
-    timeout: Option<u64>,
-    batch_size: Option<usize>,
-    skip_invalid: Option<bool>,
-    partitions: Option<i32>,
-    replication_factor: Option<i32>,
-    allow_rewind: Option<bool>,
-    allow_out_of_range: Option<bool>,
-    allow_misplaced: Option<bool>,
-    allow_delete: Option<bool>,
-    /// `text` or `json`.
-    output: Option<String>,
-    /// `run` only: keep forwarding after the migration.
-    follow: Option<bool>,
-}
-
 #[derive(Debug, thiserror::Error)]
 pub enum JobError {
     #[error("cannot read job file {}: {source}", path.display())]
     Read { path: PathBuf, source: std::io::Error },
     #[error("job file {}: {message}", path.display())]
     Parse { path: PathBuf, message: String },
+    #[error("job file {}: unknown option `{key}` (a job file's keys are the command's long options, e.g. source-bootstrap)", path.display())]
+    UnknownKey { path: PathBuf, key: String },
     #[error("{0}")]
     Missing(String),
     #[error("{0}")]
     Invalid(String),
 }
 
-/// The merged options of a live command.
+/// The resolved options of a live command.
 #[derive(Debug, Clone)]
 pub struct Job {
     pub plugin: String,
     pub settings: Vec<(String, String)>,
     pub live: LiveOptions,
-    /// `output` from the job file (the command line's `--output` wins).
-    pub output: Option<String>,
-    /// `follow` from the job file (or `--follow`).
-    pub follow: bool,
 }
 
-fn merge(file: BTreeMap<String, String>, cli: &[(String, String)]) -> Vec<(String, String)> {
-    let mut merged = file;
-    for (k, v) in cli {
-        merged.insert(k.clone(), v.clone());
-    }
-    merged.into_iter().collect()
+/// `KEY=VALUE` pairs, the later winning per key (a job file's come first).
+fn merge(pairs: &[(String, String)]) -> Vec<(String, String)> {
+    pairs.iter().cloned().collect::<BTreeMap<_, _>>().into_iter().collect()
 }
 
-fn load(path: &Path) -> Result<JobFile, JobError> {
+/// A job file as arguments: `key = "v"` is `--key v`, `key = true` is `--key`, and a table
+/// `[key]` is `--key k=v` per entry. `known` holds the command's long options.
+pub fn job_arguments(path: &Path, known: &[String]) -> Result<Vec<OsString>, JobError> {
     let text = std::fs::read_to_string(path).map_err(|source| JobError::Read { path: path.to_owned(), source })?;
-    toml::from_str(&text).map_err(|e| JobError::Parse { path: path.to_owned(), message: e.to_string() })
+    let table: toml::Table = toml::from_str(&text).map_err(|e| JobError::Parse { path: path.to_owned(), message: e.to_string() })?;
+    let mut args = Vec::new();
+    for (key, value) in table {
+        if key == "job" || !known.contains(&key) {
+            return Err(JobError::UnknownKey { path: path.to_owned(), key });
+        }
+        let option = format!("--{key}");
+        let scalar = |value: &toml::Value| match value {
+            toml::Value::String(s) => Ok(s.clone()),
+            toml::Value::Integer(n) => Ok(n.to_string()),
+            toml::Value::Float(n) => Ok(n.to_string()),
+            toml::Value::Boolean(b) => Ok(b.to_string()),
+            other => Err(JobError::Parse { path: path.to_owned(), message: format!("{key}: unsupported value {other}") }),
+        };
+        match &value {
+            toml::Value::Boolean(true) => args.push(option.into()),
+            toml::Value::Boolean(false) => {}
+            toml::Value::Table(pairs) => {
+                for (k, v) in pairs {
+                    args.extend([option.clone().into(), format!("{k}={}", scalar(v)?).into()]);
+                }
+            }
+            other => args.extend([option.into(), scalar(other)?.into()]),
+        }
+    }
+    Ok(args)
 }
 
 impl LiveArgs {
-    /// Merges the job file (if any) under the command line and applies the defaults.
+    /// Applies the defaults and validates: the options every live command runs with.
     pub fn resolve(&self) -> Result<Job, JobError> {
-        let file = match &self.job {
-            Some(path) => load(path)?,
-            None => JobFile::default(),
-        };
-        let plugin = self.plugin.clone().or(file.plugin).ok_or_else(|| JobError::Missing("--plugin is required".into()))?;
-        let source_bootstrap = self
-            .source_bootstrap
-            .clone()
-            .or(file.source_bootstrap)
-            .ok_or_else(|| JobError::Missing("--source-bootstrap is required".into()))?;
-        let target_bootstrap = self.target_bootstrap.clone().or(file.target_bootstrap).unwrap_or_else(|| source_bootstrap.clone());
-        let replicated_bootstrap = self.replicated_bootstrap.clone().or(file.replicated_bootstrap);
-        let timeout = self.timeout.or(file.timeout).unwrap_or(30);
-        if !TIMEOUT_RANGE.contains(&timeout) {
-            return Err(JobError::Invalid(format!("job file: timeout must be 1..=300 seconds, not {timeout}")));
-        }
-        let timeout = Duration::from_secs(timeout);
-        let common = merge(file.property, &self.properties);
+        let plugin = self.plugin.clone().ok_or_else(|| JobError::Missing("--plugin is required".into()))?;
+        let source_bootstrap =
+            self.source_bootstrap.clone().ok_or_else(|| JobError::Missing("--source-bootstrap is required".into()))?;
+        let target_bootstrap = self.target_bootstrap.clone().unwrap_or_else(|| source_bootstrap.clone());
+        let timeout = Duration::from_secs(self.timeout.unwrap_or(30));
+        let common = merge(&self.properties);
         let connection = |role: &'static str, bootstrap: String, own: Vec<(String, String)>| {
             Connection::new(role, bootstrap, common.iter().cloned().chain(own).collect(), timeout)
         };
         let live = LiveOptions {
-            source: connection("source", source_bootstrap, merge(file.source_property, &self.source_properties)),
-            source_topic: self.source_topic.clone().or(file.source_topic).unwrap_or_else(|| "connect-offsets".to_owned()),
-            source_group: self.source_group.clone().or(file.source_group),
-            target: connection("target", target_bootstrap, merge(file.target_property, &self.target_properties)),
-            target_topic: self.target_topic.clone().or(file.target_topic),
-            replicated: replicated_bootstrap
-                .map(|b| connection("replicated", b, merge(file.replicated_property, &self.replicated_properties))),
-            batch_size: self.batch_size.or(file.batch_size).unwrap_or(256).max(1),
-            skip_invalid: self.skip_invalid || file.skip_invalid.unwrap_or(false),
+            source: connection("source", source_bootstrap, merge(&self.source_properties)),
+            source_topic: self.source_topic.clone().unwrap_or_else(|| "connect-offsets".to_owned()),
+            source_group: self.source_group.clone(),
+            target: connection("target", target_bootstrap, merge(&self.target_properties)),
+            target_topic: self.target_topic.clone(),
+            replicated: self.replicated_bootstrap.clone().map(|b| connection("replicated", b, merge(&self.replicated_properties))),
+            batch_size: self.batch_size.map_or(256, |n| n.get() as usize),
+            skip_invalid: self.skip_invalid,
             setup: TopicSetup {
                 create: true,
-                partitions: self.partitions.or(file.partitions).unwrap_or(25),
-                replication_factor: self.replication_factor.or(file.replication_factor).unwrap_or(-1),
+                partitions: self.partitions.map_or(25, |n| n.get() as i32),
+                replication_factor: self.replication_factor.unwrap_or(-1),
                 check_compaction: true,
             },
             overrides: crate::plan::Overrides {
-                rewind: self.allow_rewind || file.allow_rewind.unwrap_or(false),
-                out_of_range: self.allow_out_of_range || file.allow_out_of_range.unwrap_or(false),
-                misplaced: self.allow_misplaced || file.allow_misplaced.unwrap_or(false),
-                delete: self.allow_delete || file.allow_delete.unwrap_or(false),
+                rewind: self.allow_rewind,
+                out_of_range: self.allow_out_of_range,
+                misplaced: self.allow_misplaced,
+                delete: self.allow_delete,
             },
         };
-        if let Some(output) = file.output.as_deref().filter(|o| !matches!(*o, "text" | "json")) {
-            return Err(JobError::Invalid(format!("job file: output must be \"text\" or \"json\", not {output:?}")));
-        }
-        Ok(Job { plugin, settings: merge(file.set, &self.settings), live, output: file.output, follow: file.follow.unwrap_or(false) })
+        Ok(Job { plugin, settings: merge(&self.settings), live })
     }
 }
 
@@ -250,72 +223,21 @@ mod tests {
     use super::*;
 
     #[test]
-    fn command_line_wins_over_the_job_file_and_defaults_apply() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("job.toml");
-        std::fs::write(
-            &path,
-            r#"
-plugin = "replicator-to-mm2"
-source-bootstrap = "a:9092"
-target-topic = "t"
-timeout = 5
-output = "json"
-follow = true
-[set]
-"source.cluster.alias" = "file"
-"offset.semantics" = "next"
-[property]
-"security.protocol" = "SSL"
-"#,
-        )
-        .unwrap();
-        let args = LiveArgs {
-            job: Some(path),
-            settings: vec![("source.cluster.alias".into(), "cli".into())],
-            target_bootstrap: Some("b:9092".into()),
-            ..LiveArgs::default()
-        };
-        let job = args.resolve().unwrap();
-        assert_eq!(job.plugin, "replicator-to-mm2");
-        assert_eq!(
-            job.settings,
-            [("offset.semantics".to_owned(), "next".to_owned()), ("source.cluster.alias".to_owned(), "cli".to_owned())]
-        );
-        assert_eq!(job.live.source.bootstrap, "a:9092");
-        assert_eq!(job.live.target.bootstrap, "b:9092");
-        assert_eq!(job.live.source_topic, "connect-offsets");
-        assert_eq!(job.live.target_topic.as_deref(), Some("t"));
-        assert_eq!(job.live.source.timeout, Duration::from_secs(5));
-        assert_eq!(job.live.target.properties, [("security.protocol".to_owned(), "SSL".to_owned())]);
-        assert_eq!(job.live.setup.partitions, 25);
-        assert!(job.live.replicated.is_none());
-        assert_eq!(job.output.as_deref(), Some("json"));
-        assert!(job.follow);
-    }
-
-    #[test]
-    fn unknown_job_keys_are_errors() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("job.toml");
-        std::fs::write(&path, "plugin = \"x\"\nsource-bootstrapp = \"a\"\n").unwrap();
-        let err = LiveArgs { job: Some(path), ..LiveArgs::default() }.resolve().unwrap_err().to_string();
-        assert!(err.contains("unknown field `source-bootstrapp`"), "{err}");
-    }
-
-    #[test]
-    fn the_timeout_is_bounded() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("job.toml");
-        std::fs::write(&path, "plugin = \"x\"\nsource-bootstrap = \"a\"\ntimeout = 301\n").unwrap();
-        let err = LiveArgs { job: Some(path), ..LiveArgs::default() }.resolve().unwrap_err().to_string();
-        assert!(err.contains("1..=300"), "{err}");
-    }
-
-    #[test]
     fn plugin_and_source_are_required() {
         assert!(LiveArgs::default().resolve().unwrap_err().to_string().contains("--plugin"));
         let args = LiveArgs { plugin: Some("p".into()), ..LiveArgs::default() };
         assert!(args.resolve().unwrap_err().to_string().contains("--source-bootstrap"));
+    }
+
+    #[test]
+    fn a_job_file_becomes_arguments() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("job.toml");
+        std::fs::write(&path, "plugin = \"p\"\ntimeout = 5\nallow-rewind = true\nskip-invalid = false\n[set]\n\"a.b\" = \"c\"\n").unwrap();
+        let known: Vec<String> = ["plugin", "timeout", "allow-rewind", "skip-invalid", "set"].map(String::from).to_vec();
+        let args: Vec<String> = job_arguments(&path, &known).unwrap().into_iter().map(|a| a.into_string().unwrap()).collect();
+        assert_eq!(args, ["--allow-rewind", "--plugin", "p", "--set", "a.b=c", "--timeout", "5"]);
+        let err = job_arguments(&path, &known[1..]).unwrap_err().to_string();
+        assert!(err.contains("unknown option `plugin`"), "{err}");
     }
 }

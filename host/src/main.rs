@@ -1,9 +1,8 @@
-use clap::Parser;
-use mm2_migrate::cli::{self, Cli};
+use mm2_migrate::cli;
 use tracing_subscriber::EnvFilter;
 
 fn main() {
-    let cli = Cli::parse();
+    let cli = cli::args::parse();
     // librdkafka reports every failed connection attempt; the error the command returns says
     // what matters, so its own log is shown only with -v.
     let default_level = match cli.verbose {

@@ -1,14 +1,55 @@
 //! The command line, as clap parses it: commands and their arguments.
 
+use std::ffi::OsString;
 use std::path::PathBuf;
 
-use clap::{Args, Parser, Subcommand};
+use clap::{Args, CommandFactory, Parser, Subcommand};
 
-use crate::job::LiveArgs;
+use crate::job::{LiveArgs, job_arguments};
+
+/// Parses the command line; exits with clap's message and status 2 when it is wrong.
+pub fn parse() -> Cli {
+    parse_from(std::env::args_os()).unwrap_or_else(|e| e.exit())
+}
+
+/// Parses `argv`, reading a `--job` file as more arguments placed right after the command's name,
+/// before the command line's own: one schema, and the command line wins (ripgrep reads its
+/// config file the same way).
+pub fn parse_from(argv: impl IntoIterator<Item = impl Into<OsString>>) -> Result<Cli, clap::Error> {
+    let argv: Vec<OsString> = argv.into_iter().map(Into::into).collect();
+    let first = Cli::try_parse_from(&argv)?;
+    let Some((name, path)) = first.command.job() else {
+        return Ok(first);
+    };
+    let mut command = Cli::command();
+    let known: Vec<String> = command
+        .find_subcommand(name)
+        .map(|c| c.get_arguments().filter_map(|a| a.get_long()).map(str::to_owned).collect())
+        .unwrap_or_default();
+    let from_file = job_arguments(&path, &known).map_err(|e| command.error(clap::error::ErrorKind::ValueValidation, e))?;
+    let at = argv.iter().position(|a| a == name).map_or(argv.len(), |i| i + 1);
+    let merged: Vec<OsString> = argv[..at].iter().cloned().chain(from_file).chain(argv[at..].iter().cloned()).collect();
+    Cli::try_parse_from(merged)
+}
+
+impl Command {
+    /// The command's name and job file, when it was given one.
+    fn job(&self) -> Option<(&'static str, PathBuf)> {
+        let (name, live) = match self {
+            Command::Plan(c) => ("plan", &c.live),
+            Command::Verify(c) => ("verify", &c.live),
+            Command::Run(r) => ("run", &r.command.live),
+            _ => return None,
+        };
+        live.job.clone().map(|path| (name, path))
+    }
+}
 
 #[derive(Debug, Parser)]
 #[command(
     name = "mm2-migrate",
+    // A later occurrence of an option replaces an earlier one: a job file's values come first.
+    args_override_self = true,
     version,
     about = "Moves Kafka replication progress from other replicators into MirrorMaker 2",
     after_help = "Exit status: 0 done; 1 failed (nothing half written); 2 usage or configuration error; \
@@ -161,4 +202,67 @@ pub struct TranslateArgs {
     /// one document on stdout with the records and the report.
     #[arg(long, value_enum, default_value_t = OutputFormat::Text)]
     pub output: OutputFormat,
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use super::*;
+
+    #[test]
+    fn the_command_line_wins_over_the_job_file_and_defaults_apply() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("job.toml");
+        std::fs::write(
+            &path,
+            r#"
+plugin = "replicator-to-mm2"
+source-bootstrap = "a:9092"
+target-topic = "t"
+timeout = 5
+output = "json"
+follow = true
+[set]
+"source.cluster.alias" = "file"
+"offset.semantics" = "next"
+[property]
+"security.protocol" = "SSL"
+"#,
+        )
+        .unwrap();
+        let job = path.to_str().unwrap();
+        let cli = parse_from(["mm2-migrate", "-v", "run", "--set", "source.cluster.alias=cli", "--job", job, "--target-bootstrap", "b:9092", "--timeout", "7"]).unwrap();
+        let Command::Run(run) = cli.command else { panic!("run") };
+        assert!(run.follow);
+        assert_eq!(run.command.output, Some(OutputFormat::Json));
+        let job = run.command.live.resolve().unwrap();
+        assert_eq!(job.plugin, "replicator-to-mm2");
+        assert_eq!(
+            job.settings,
+            [("offset.semantics".to_owned(), "next".to_owned()), ("source.cluster.alias".to_owned(), "cli".to_owned())]
+        );
+        assert_eq!(job.live.source.bootstrap, "a:9092");
+        assert_eq!(job.live.target.bootstrap, "b:9092");
+        assert_eq!(job.live.source_topic, "connect-offsets");
+        assert_eq!(job.live.target_topic.as_deref(), Some("t"));
+        assert_eq!(job.live.source.timeout, Duration::from_secs(7), "the command line wins");
+        assert_eq!(job.live.target.properties, [("security.protocol".to_owned(), "SSL".to_owned())]);
+        assert_eq!(job.live.setup.partitions, 25);
+        assert!(job.live.replicated.is_none());
+    }
+
+    #[test]
+    fn job_files_are_checked_like_the_command_line() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("job.toml");
+        let parse = |text: &str| {
+            std::fs::write(&path, text).unwrap();
+            parse_from(["mm2-migrate", "plan", "--job", path.to_str().unwrap()]).map(|_| ()).unwrap_err().to_string()
+        };
+        assert!(parse("plugin = \"x\"\nsource-bootstrapp = \"a\"\n").contains("unknown option `source-bootstrapp`"));
+        assert!(parse("timeout = 301\n").contains("1..=300"));
+        assert!(parse("partitions = 0\n").contains("partitions"));
+        assert!(parse("follow = true\n").contains("unknown option `follow`"), "follow is run's alone");
+    }
 }

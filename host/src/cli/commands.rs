@@ -67,15 +67,11 @@ struct LiveSetup {
     plugin: Plugin,
     options: LiveOptions,
     json: bool,
-    follow: bool,
 }
 
 fn live_setup(engine: &PluginEngine, command: &LiveCommand) -> Result<LiveSetup, Failure> {
     let job = command.live.resolve().map_err(usage)?;
-    let json = match command.output {
-        Some(format) => format == OutputFormat::Json,
-        None => job.output.as_deref() == Some("json"),
-    };
+    let json = command.output == Some(OutputFormat::Json);
     let mut plugin = load_unconfigured(engine, &job.plugin)?;
     let mut settings = job.settings;
     if let Some(topic) = &job.live.target_topic {
@@ -86,7 +82,7 @@ fn live_setup(engine: &PluginEngine, command: &LiveCommand) -> Result<LiveSetup,
         }
     }
     plugin.configure(&settings).map_err(plugin_failure)?;
-    Ok(LiveSetup { plugin, options: job.live, json, follow: job.follow })
+    Ok(LiveSetup { plugin, options: job.live, json })
 }
 
 fn plan_command(engine: &PluginEngine, args: LiveCommand) -> Result<(), Failure> {
@@ -108,8 +104,8 @@ fn plan_command(engine: &PluginEngine, args: LiveCommand) -> Result<(), Failure>
 }
 
 fn run_command(engine: &PluginEngine, args: RunArgs) -> Result<(), Failure> {
-    let LiveSetup { mut plugin, options, json, follow } = live_setup(engine, &args.command)?;
-    let follow = follow || args.follow;
+    let LiveSetup { mut plugin, options, json } = live_setup(engine, &args.command)?;
+    let follow = args.follow;
     let outcome = live::run(&mut plugin, &options)?;
     let mut text = report::render_plan(&outcome.plan, false);
     text.push_str(&format!(
