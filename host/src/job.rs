@@ -203,7 +203,7 @@ impl LiveArgs {
             skip_invalid: self.skip_invalid,
             setup: TopicSetup {
                 create: true,
-                partitions: self.partitions.map_or(25, |n| n.get() as i32),
+                partitions: self.partitions.map_or(25, NonZeroU32::get),
                 replication_factor: self.replication_factor.unwrap_or(-1),
                 check_compaction: true,
             },

@@ -3,17 +3,12 @@
 
 use std::time::Duration;
 
-use rdkafka::consumer::Consumer;
-use rdkafka::message::Message;
-use rdkafka::{Offset, TopicPartitionList};
-
 use crate::compaction::Compactor;
 use crate::kafka::{self, Connection, Delivered, KafkaError, TopicSetup, WriteFailure};
-use connect_offsets::partition::partition_for_key;
 use crate::plan::{self, PlanCounts, PlanEntry, TargetState};
 use crate::plugin::{Plugin, PluginError};
-use crate::record::{SourceRecord, TargetRecord};
-use crate::translate::{RecordIssue, Report, TranslateError, TranslateOptions, Translator};
+use crate::record::MappedRecord;
+use crate::translate::{self, RecordIssue, Report, TranslateError, TranslateOptions, Translator};
 
 /// Everything a live command needs, after the command line and the job file are merged.
 #[derive(Debug, Clone)]
@@ -98,9 +93,10 @@ pub fn plan(plugin: &mut Plugin, options: &LiveOptions) -> Result<PlanOutcome, L
         None => kafka::read_snapshot(&options.source, &options.source_topic, &mut add)?,
     };
 
-    // 2. The plugin; partitions are provisional until the target topic is known.
-    let provisional = options.setup.partitions.max(1) as u32;
-    let translator = Translator::new(plugin, translate_options(options, provisional));
+    // 2. The plugin; records are partitioned once the target topic's partition count is known
+    // (the one `run` would create it with, if it does not exist).
+    let to_create = options.setup.partitions;
+    let translator = Translator::new(plugin, translate_options(options));
     let (records, translation) = translator.translate_compacted(compactor, issues)?;
 
     // 3. The target topic: named, or the one every output record goes to.
@@ -114,11 +110,12 @@ pub fn plan(plugin: &mut Plugin, options: &LiveOptions) -> Result<PlanOutcome, L
     let (target_state, target_exists, target_partitions) = match &target_topic {
         Some(topic) => {
             let (state, partitions) = kafka::read_target_state(&options.target, topic)?;
-            (state, partitions.is_some(), partitions.unwrap_or(provisional))
+            (state, partitions.is_some(), partitions.unwrap_or(to_create))
         }
-        None => (TargetState::default(), false, provisional),
+        None => (TargetState::default(), false, to_create),
     };
-    let records = repartition(records, target_partitions);
+    // Partitioned once, now that the partition count is known.
+    let records = translate::partition(records, target_partitions)?;
 
     // 4. Where each record stands.
     let ranges = match &options.replicated {
@@ -144,13 +141,13 @@ pub fn plan(plugin: &mut Plugin, options: &LiveOptions) -> Result<PlanOutcome, L
     })
 }
 
-fn translate_options(options: &LiveOptions, partitions: u32) -> TranslateOptions {
+fn translate_options(options: &LiveOptions) -> TranslateOptions {
     // A plugin's tombstones reach the plan, where deleting an offset MM2 holds is refused as a
     // rewind unless --allow-delete.
-    TranslateOptions { batch_size: options.batch_size, target_partitions: partitions, skip_invalid: options.skip_invalid, allow_delete: true }
+    TranslateOptions { batch_size: options.batch_size, skip_invalid: options.skip_invalid, allow_delete: true, ..TranslateOptions::default() }
 }
 
-fn target_topic(options: &LiveOptions, records: &[TargetRecord]) -> Result<Option<String>, LiveError> {
+fn target_topic(options: &LiveOptions, records: &[MappedRecord]) -> Result<Option<String>, LiveError> {
     let mut topics: Vec<&str> = records.iter().map(|r| r.topic.as_str()).collect();
     topics.sort_unstable();
     topics.dedup();
@@ -165,17 +162,6 @@ fn target_topic(options: &LiveOptions, records: &[TargetRecord]) -> Result<Optio
             named.as_deref().unwrap_or("not named")
         ))),
     }
-}
-
-/// Partitions every keyed record for the real partition count.
-fn repartition(records: Vec<TargetRecord>, partitions: u32) -> Vec<TargetRecord> {
-    records
-        .into_iter()
-        .map(|mut r| {
-            r.partition = partition_for_key(&r.key, partitions);
-            r
-        })
-        .collect()
 }
 
 /// What `run` did.
@@ -254,45 +240,19 @@ pub fn follow(
         ));
     }
     let mut summary = FollowSummary::default();
-    let consumer = options.source.consumer()?;
-    let mut assignment = TopicPartitionList::new();
-    for range in &after.plan.source_ranges {
-        assignment
-            .add_partition_offset(&options.source_topic, range.partition, Offset::Offset(range.end))
-            .map_err(|e| options.source.error(e))?;
-    }
-    consumer.assign(&assignment).map_err(|e| options.source.error(e))?;
+    let tail = kafka::Tail::from_ends(&options.source, &options.source_topic, &after.plan.source_ranges)?;
     let mut target = after.plan.target_state.clone();
     let partitions = after.plan.target_partitions;
     tracing::info!("following {} from its end; stop with Ctrl-C or SIGTERM", options.source_topic);
 
     let _graceful = crate::interrupt::Graceful::begin();
     while !crate::interrupt::requested() {
-        let mut batch = Vec::new();
-        while batch.len() < options.batch_size.max(1) {
-            match consumer.poll(Duration::from_millis(if batch.is_empty() { 200 } else { 20 })) {
-                Some(Ok(m)) => batch.push(SourceRecord {
-                    origin: format!("{}/{}@{}", options.source_topic, m.partition(), m.offset()),
-                    topic: Some(options.source_topic.clone()),
-                    partition: Some(m.partition()),
-                    offset: Some(m.offset()),
-                    timestamp: m.timestamp().to_millis(),
-                    key: m.key().map(<[u8]>::to_vec),
-                    value: m.payload().map(<[u8]>::to_vec),
-                }),
-                Some(Err(e)) => {
-                    if let Some(error) = options.source.read_error(e) {
-                        return Err(error.with_context(&format!("reading topic {:?}", options.source_topic)).into());
-                    }
-                }
-                None => break,
-            }
-        }
+        let batch = tail.next_batch(options.batch_size, Duration::from_millis(200))?;
         if batch.is_empty() {
             continue;
         }
         summary.records_seen += batch.len() as u64;
-        let mut translator = Translator::new(plugin, translate_options(options, partitions));
+        let mut translator = Translator::new(plugin, translate_options(options));
         for record in batch {
             if record.key.is_none() {
                 translator.invalid(record.origin, "record has no key".to_owned())?;
@@ -304,6 +264,7 @@ pub fn follow(
             }
         }
         let (records, report) = translator.finish()?;
+        let records = translate::partition(records, partitions)?;
         for (reason, n) in report.skipped {
             *summary.skipped.entry(reason).or_default() += n;
         }

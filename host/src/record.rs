@@ -31,6 +31,20 @@ impl SourceRecord {
     }
 }
 
+/// A plugin's output record, admitted (`crate::output`) but not yet partitioned: the partition is
+/// computed once, when the target topic's partition count is known.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MappedRecord {
+    pub topic: String,
+    pub key: Vec<u8>,
+    /// `None` is a tombstone.
+    pub value: Option<Vec<u8>>,
+    /// The partition the plugin named, if any: it must be the key's.
+    pub declared_partition: Option<i32>,
+    /// The source record it was mapped from.
+    pub origin: String,
+}
+
 /// A record to write to the target offsets topic, partitioned as Kafka's Java producer would.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TargetRecord {

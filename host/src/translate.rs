@@ -11,13 +11,13 @@ use crate::input::{self, InputError};
 use crate::output;
 use connect_offsets::partition::partition_for_key;
 use crate::plugin::{Plugin, PluginError, wit};
-use crate::record::{SourceRecord, TargetRecord};
+use crate::record::{MappedRecord, SourceRecord, TargetRecord};
 
 #[derive(Debug, Clone)]
 pub struct TranslateOptions {
     /// Records per plugin call.
     pub batch_size: usize,
-    /// Partitions of the target offsets topic.
+    /// Partitions of the target offsets topic (the offline path; a live command reads them).
     pub target_partitions: u32,
     /// Report invalid records and go on, instead of stopping at the first.
     pub skip_invalid: bool,
@@ -120,7 +120,7 @@ pub struct Translator<'p> {
     options: TranslateOptions,
     report: Report,
     batch: Vec<SourceRecord>,
-    output: Vec<TargetRecord>,
+    output: Vec<MappedRecord>,
     by_key: HashMap<(String, Vec<u8>), usize>,
 }
 
@@ -188,10 +188,9 @@ impl<'p> Translator<'p> {
         Ok(())
     }
 
-    /// Admits one output record (`crate::output`) and partitions it.
+    /// Admits one output record (`crate::output`).
     fn accept(&mut self, origin: &str, record: wit::KafkaRecord) -> Result<(), TranslateError> {
         let bad = |message: String| TranslateError::BadOutput { origin: origin.to_owned(), message };
-        let partitions = self.options.target_partitions;
         let key = record.key.ok_or_else(|| bad("it has no key".to_owned()))?;
         let mm2_key = output::mm2_key(&key).map_err(bad)?;
         match &record.value {
@@ -204,13 +203,13 @@ impl<'p> Translator<'p> {
                 return Err(TranslateError::Deletion { origin: origin.to_owned(), key });
             }
         }
-        // Connect's producer partitions by key; a record anywhere else is never compacted away
-        // and can win over MM2's own record at a restart, so a plugin cannot choose another.
-        let partition = partition_for_key(&key, partitions);
-        if let Some(p) = record.partition.filter(|p| *p != partition) {
-            return Err(bad(format!("partition {p} is not the key's partition {partition} of {partitions}")));
-        }
-        let target = TargetRecord { topic: record.topic, partition, key, value: record.value, origin: origin.to_owned() };
+        let target = MappedRecord {
+            topic: record.topic,
+            key,
+            value: record.value,
+            declared_partition: record.partition,
+            origin: origin.to_owned(),
+        };
         match self.by_key.entry((target.topic.clone(), target.key.clone())) {
             Entry::Occupied(e) if self.output[*e.get()].value == target.value => self.report.duplicate_outputs += 1,
             Entry::Occupied(e) => {
@@ -229,8 +228,8 @@ impl<'p> Translator<'p> {
         Ok(())
     }
 
-    /// Runs the last batch and returns the target records in input order, with the report.
-    pub fn finish(mut self) -> Result<(Vec<TargetRecord>, Report), TranslateError> {
+    /// Runs the last batch and returns the mapped records in input order, with the report.
+    pub fn finish(mut self) -> Result<(Vec<MappedRecord>, Report), TranslateError> {
         self.run_batch()?;
         self.report.records_out = self.output.len() as u64;
         Ok((self.output, self.report))
@@ -240,7 +239,7 @@ impl<'p> Translator<'p> {
     pub fn translate_snapshot(
         self,
         records: impl IntoIterator<Item = Result<Result<SourceRecord, RecordIssue>, TranslateError>>,
-    ) -> Result<(Vec<TargetRecord>, Report), TranslateError> {
+    ) -> Result<(Vec<MappedRecord>, Report), TranslateError> {
         let mut compactor = Compactor::new();
         let mut issues = Vec::new();
         for record in records {
@@ -271,7 +270,7 @@ impl<'p> Translator<'p> {
         mut self,
         compactor: Compactor,
         issues: impl IntoIterator<Item = RecordIssue>,
-    ) -> Result<(Vec<TargetRecord>, Report), TranslateError> {
+    ) -> Result<(Vec<MappedRecord>, Report), TranslateError> {
         let issues: Vec<RecordIssue> = issues.into_iter().collect();
         self.report.records_read = compactor.stats().records + issues.len() as u64;
         for issue in issues {
@@ -283,6 +282,23 @@ impl<'p> Translator<'p> {
         }
         self.finish()
     }
+}
+
+/// Partitions admitted records for a topic of `partitions` partitions, as Connect's producer does:
+/// by key. A record anywhere else is never compacted away and can win over MM2's own record at a
+/// restart, so a plugin that names another partition is refused.
+pub fn partition(records: Vec<MappedRecord>, partitions: u32) -> Result<Vec<TargetRecord>, TranslateError> {
+    records
+        .into_iter()
+        .map(|r| {
+            let partition = partition_for_key(&r.key, partitions);
+            if let Some(p) = r.declared_partition.filter(|p| *p != partition) {
+                let message = format!("partition {p} is not the key's partition {partition} of {partitions}");
+                return Err(TranslateError::BadOutput { origin: r.origin, message });
+            }
+            Ok(TargetRecord { topic: r.topic, partition, key: r.key, value: r.value, origin: r.origin })
+        })
+        .collect()
 }
 
 /// The offline path: a kcat `-J` dump in, target records out.
@@ -327,5 +343,7 @@ fn translate_lines(
             }
         Ok(record)
     });
-    Translator::new(plugin, options).translate_snapshot(records)
+    let partitions = options.target_partitions;
+    let (records, report) = Translator::new(plugin, options).translate_snapshot(records)?;
+    Ok((partition(records, partitions)?, report))
 }

@@ -4,6 +4,7 @@
 mod groups;
 mod sink;
 mod snapshot;
+mod tail;
 mod target;
 
 use std::sync::{Arc, Mutex};
@@ -18,6 +19,7 @@ use rdkafka::metadata::Metadata;
 pub use groups::{GROUP_RECORDS_TOPIC, group_record, read_group_offsets};
 pub use sink::{Delivered, TopicSetup, WriteFailure, ensure_topic, write_records};
 pub use snapshot::{PartitionRange, read_snapshot};
+pub use tail::Tail;
 pub use target::{read_back, read_target_state, replicated_ranges};
 
 /// One cluster connection: where, with which librdkafka properties, how long to wait.

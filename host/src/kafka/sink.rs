@@ -17,7 +17,8 @@ use crate::record::TargetRecord;
 pub struct TopicSetup {
     /// Create the topic (compacted) when it does not exist.
     pub create: bool,
-    pub partitions: i32,
+    /// At least 1 (validated with the options).
+    pub partitions: u32,
     /// -1: the broker's `default.replication.factor`.
     pub replication_factor: i32,
     /// Check `cleanup.policy=compact` (brokers without DescribeConfigs, such as the in-process
@@ -39,7 +40,7 @@ pub fn ensure_topic(connection: &Connection, topic: &str, setup: &TopicSetup) ->
         }
         Err(KafkaError::TopicMissing { .. }) if setup.create => {
             let admin = admin(connection)?;
-            let new_topic = NewTopic::new(topic, setup.partitions, TopicReplication::Fixed(setup.replication_factor))
+            let new_topic = NewTopic::new(topic, setup.partitions as i32, TopicReplication::Fixed(setup.replication_factor))
                 .set("cleanup.policy", "compact");
             let options = AdminOptions::new().operation_timeout(Some(connection.timeout)).request_timeout(Some(connection.timeout));
             let results = futures_executor::block_on(admin.create_topics([&new_topic], &options))

@@ -58,15 +58,7 @@ pub fn read_snapshot(
                     pending.remove(&partition);
                     continue;
                 }
-                on_record(SourceRecord {
-                    origin: format!("{topic}/{partition}@{offset}"),
-                    topic: Some(topic.to_owned()),
-                    partition: Some(partition),
-                    offset: Some(offset),
-                    timestamp: message.timestamp().to_millis(),
-                    key: message.key().map(<[u8]>::to_vec),
-                    value: message.payload().map(<[u8]>::to_vec),
-                });
+                on_record(source_record(topic, &message));
                 progress.inc(1);
                 if offset + 1 >= end {
                     pending.remove(&partition);
@@ -102,6 +94,19 @@ pub fn read_snapshot(
     }
     progress.finish_and_clear();
     Ok(ranges)
+}
+
+/// A message of `topic` as the host moves records.
+pub(crate) fn source_record(topic: &str, message: &impl Message) -> SourceRecord {
+    SourceRecord {
+        origin: format!("{topic}/{}@{}", message.partition(), message.offset()),
+        topic: Some(topic.to_owned()),
+        partition: Some(message.partition()),
+        offset: Some(message.offset()),
+        timestamp: message.timestamp().to_millis(),
+        key: message.key().map(<[u8]>::to_vec),
+        value: message.payload().map(<[u8]>::to_vec),
+    }
 }
 
 /// A progress bar on stderr, drawn only when stderr is a terminal.
