@@ -71,17 +71,18 @@ fn run_migrates_byte_exact_then_writes_nothing_and_refuses_rewinds() {
     let target = "mm2-offsets.runalias.internal";
 
     // plan writes nothing, not even the topic.
-    let plan = mm2_migrate(&command("plan", &run_args(b, source, alias, &[])));
+    let plan = mm2_migrate(&command("plan", &run_args(b, source, alias, &["--output", "json"])));
     assert!(plan.status.success(), "{}", stderr(&plan));
-    let text = stdout(&plan);
-    assert!(text.contains("new                         4"), "{text}");
-    assert!(text.contains("will be created"), "{text}");
-    assert!(text.contains("policy built-in default: bundled plugins allowed"), "plan echoes the policy: {text}");
+    let doc: serde_json::Value = serde_json::from_str(&stdout(&plan)).unwrap();
+    assert_eq!(doc["plan"]["counts"]["new"], 4, "{doc}");
+    assert_eq!(doc["plan"]["target_exists"], false, "{doc}");
+    assert!(doc["plan"]["policy"].as_str().unwrap().starts_with("policy built-in default: bundled plugins allowed"), "{doc}");
     assert!(!kafka_topics(b, &["--list"]).lines().any(|l| l == target), "plan must not create the topic");
 
-    let first = mm2_migrate(&command("run", &run_args(b, source, alias, &[])));
+    let first = mm2_migrate(&command("run", &run_args(b, source, alias, &["--output", "json"])));
     assert!(first.status.success(), "{}", stderr(&first));
-    assert!(stdout(&first).contains("records written             4 (topic created, compacted)"), "{}", stdout(&first));
+    let doc: serde_json::Value = serde_json::from_str(&stdout(&first)).unwrap();
+    assert_eq!((doc["written"].as_array().unwrap().len(), &doc["created_topic"]), (4, &serde_json::json!(true)), "{doc}");
 
     // The topic MM2 would have created: 25 partitions, compacted.
     let described = kafka_topics(b, &["--describe", "--topic", target]);
@@ -105,9 +106,11 @@ fn run_migrates_byte_exact_then_writes_nothing_and_refuses_rewinds() {
     }
 
     // A second run writes nothing.
-    let second = mm2_migrate(&command("run", &run_args(b, source, alias, &[])));
+    let second = mm2_migrate(&command("run", &run_args(b, source, alias, &["--output", "json"])));
     assert!(second.status.success(), "{}", stderr(&second));
-    assert!(stdout(&second).contains("records written             0"), "{}", stdout(&second));
+    let doc: serde_json::Value = serde_json::from_str(&stdout(&second)).unwrap();
+    assert_eq!(doc["written"].as_array().unwrap().len(), 0, "{doc}");
+    assert_eq!(doc["plan"]["counts"]["unchanged"], 4, "{doc}");
     assert_eq!(kcat_consume(b, target).len(), 4);
 
     // verify agrees, in text and JSON.
@@ -124,6 +127,12 @@ fn run_migrates_byte_exact_then_writes_nothing_and_refuses_rewinds() {
     let err = stderr(&rewind);
     assert!(err.contains("runalias:orders/0: MM2 already holds offset 41; writing 30 would move it backwards"), "{err}");
     assert!(err.contains("copy records 31..=41 again"), "{err}");
+    // The same refusal as fields, for automation.
+    let plan = mm2_migrate(&command("plan", &run_args(b, source, alias, &["--output", "json"])));
+    let doc: serde_json::Value = serde_json::from_str(&stdout(&plan)).unwrap();
+    let refusal = &doc["refusals"][0];
+    assert_eq!((&refusal["rule"], &refusal["from"], &refusal["offset"]), (&"rewind".into(), &41.into(), &30.into()), "{doc}");
+    assert_eq!(refusal["key"], "runalias:orders/0");
     assert_eq!(kcat_consume(b, target).len(), 4, "a refused run writes nothing");
 
     // verify now reports the difference and fails.
@@ -249,7 +258,7 @@ fn follow_forwards_new_offsets_until_sigterm() {
     let target = "mm2-offsets.fol.internal";
     create_topic(b, source, 3, "compact");
     kcat_produce(b, source, &[(&rkey("replicator", "t", 0), Some(r#"{"offset":5}"#))]);
-    let args = command("run", &run_args(b, source, "source.cluster.alias=fol", &["--follow"]));
+    let args = command("run", &run_args(b, source, "source.cluster.alias=fol", &["--follow", "--output", "json"]));
     let mut child = std::process::Command::new(BIN)
         .args(&args)
         .stdout(std::process::Stdio::piped())
@@ -283,8 +292,8 @@ fn follow_forwards_new_offsets_until_sigterm() {
     }
     let output = child.wait_with_output().unwrap();
     assert!(output.status.success(), "{}", stderr(&output));
-    let out = stdout(&output);
-    assert!(out.contains("follow stopped") && out.contains("forwarded                   2"), "{out}");
+    let summary: serde_json::Value = serde_json::from_str(&stdout(&output)).unwrap();
+    assert_eq!((&summary["forwarded"], &summary["records_seen"]), (&2.into(), &3.into()), "{summary}");
     assert_eq!(kcat_consume(b, target).len(), 3);
 }
 

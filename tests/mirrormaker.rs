@@ -146,9 +146,12 @@ fn mirrormaker2_resumes_exactly_after_the_migrated_offsets() {
         tgt,
         "--replicated-bootstrap",
         src,
+        "--output",
+        "json",
     ]);
     assert!(output.status.success(), "{}", stderr(&output));
-    assert!(stdout(&output).contains(&format!("records written             {PARTITIONS}")), "{}", stdout(&output));
+    let doc: serde_json::Value = serde_json::from_str(&stdout(&output)).unwrap();
+    assert_eq!(doc["written"].as_array().unwrap().len(), PARTITIONS as usize, "{doc}");
 
     let mm2 = MirrorMaker::start(src, tgt, "orders, naive");
     let expected_total = |topic: &str| if topic == "orders" { N } else { N + K };

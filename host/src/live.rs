@@ -40,7 +40,7 @@ pub enum LiveError {
     #[error("{0}")]
     Unsafe(String),
     #[error("refused: {} record(s) would be unsafe to write; nothing was written:\n{}", .0.len(), .0.iter().map(|r| format!("  - {r}")).collect::<Vec<_>>().join("\n"))]
-    Refused(Vec<String>),
+    Refused(Vec<plan::Refusal>),
     #[error("written records are missing from {topic:?} when read back: {}", missing.join(", "))]
     NotConfirmed { topic: String, missing: Vec<String> },
 }
@@ -224,7 +224,7 @@ pub struct FollowSummary {
     pub records_seen: u64,
     pub forwarded: u64,
     pub unchanged: u64,
-    pub refused: Vec<String>,
+    pub refused: Vec<plan::Refusal>,
     pub skipped: std::collections::BTreeMap<String, u64>,
 }
 

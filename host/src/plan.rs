@@ -198,62 +198,115 @@ pub struct Overrides {
     pub delete: bool,
 }
 
+/// Why a rule refuses an entry, as fields for `--output json`.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[serde(tag = "rule", rename_all = "kebab-case")]
+pub enum RefusalReason {
+    /// A record for the key sits in `found_in`, not in `partition` (`--allow-misplaced`).
+    Misplaced { partition: i32, found_in: i32 },
+    /// MM2 holds `from` > `offset` (`--allow-rewind`).
+    Rewind { from: i64, offset: i64 },
+    /// A plugin's tombstone would delete MM2's offset (`--allow-delete`).
+    Delete { from: Option<i64> },
+    /// V+1 lies outside the replicated log [start, end) (`--allow-out-of-range`).
+    BeyondEnd { offset: i64, start: i64, end: i64 },
+    BeforeStart { offset: i64, start: i64, end: i64 },
+    MissingPartition,
+}
+
+/// One refused entry: which key, which rule, and what MM2 would do.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Refusal {
+    /// `cluster:topic/partition` of the MM2 key.
+    pub key: String,
+    #[serde(flatten)]
+    pub reason: RefusalReason,
+    pub message: String,
+}
+
+impl std::fmt::Display for Refusal {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
 /// What the safety rules refuse, each with what MM2 would do; empty when the plan may be written.
-pub fn refusals(entries: &[PlanEntry], overrides: Overrides) -> Vec<String> {
+pub fn refusals(entries: &[PlanEntry], overrides: Overrides) -> Vec<Refusal> {
     entries.iter().flat_map(|e| refusal(e, overrides)).collect()
 }
 
-/// Why one entry must not be written (rewind, out of range, misplaced), saying what MM2 would do.
-pub fn refusal(e: &PlanEntry, overrides: Overrides) -> Vec<String> {
+/// Why one entry must not be written (rewind, deletion, out of range, misplaced), saying what MM2
+/// would do.
+pub fn refusal(e: &PlanEntry, overrides: Overrides) -> Vec<Refusal> {
     let mut out = Vec::new();
     if e.change == Change::Unchanged && e.misplaced_in.is_none() {
         return out;
     }
     let name = describe_key(&e.key);
+    let mut refuse = |reason: RefusalReason, message: String| {
+        out.push(Refusal { key: name.clone(), reason, message: format!("{name}: {message}") });
+    };
     let v = e.offset.unwrap_or_default();
     if let (Some(stray), false) = (e.misplaced_in, overrides.misplaced) {
-        out.push(format!(
-            "{name}: a record for this key sits in partition {stray}, not in partition {} where Connect's \
-             producer puts it; it is never compacted away, and whichever of the two MM2 reads last wins \
-             at each restart. Remove it first, or override with --allow-misplaced.",
-            e.partition
-        ));
+        refuse(
+            RefusalReason::Misplaced { partition: e.partition, found_in: stray },
+            format!(
+                "a record for this key sits in partition {stray}, not in partition {} where Connect's \
+                 producer puts it; it is never compacted away, and whichever of the two MM2 reads last wins \
+                 at each restart. Remove it first, or override with --allow-misplaced.",
+                e.partition
+            ),
+        );
     }
     if e.change == Change::Unchanged {
         return out;
     }
     if let (Change::Backward { from }, false) = (&e.change, overrides.rewind) {
-        out.push(format!(
-            "{name}: MM2 already holds offset {from}; writing {v} would move it backwards and MM2 \
-             would copy records {}..={from} again (duplicates). Override with --allow-rewind.",
-            v + 1
-        ));
+        refuse(
+            RefusalReason::Rewind { from: *from, offset: v },
+            format!(
+                "MM2 already holds offset {from}; writing {v} would move it backwards and MM2 \
+                 would copy records {}..={from} again (duplicates). Override with --allow-rewind.",
+                v + 1
+            ),
+        );
     }
     if let (Change::Delete { from }, false) = (&e.change, overrides.delete) {
-        out.push(format!(
-            "{name}: the plugin emitted a tombstone; it would delete MM2's offset{} and MM2 would copy \
-             the partition again from auto.offset.reset (earliest: every record). Override with --allow-delete.",
-            from.map(|f| format!(" {f}")).unwrap_or_default()
-        ));
+        refuse(
+            RefusalReason::Delete { from: *from },
+            format!(
+                "the plugin emitted a tombstone; it would delete MM2's offset{} and MM2 would copy \
+                 the partition again from auto.offset.reset (earliest: every record). Override with --allow-delete.",
+                from.map(|f| format!(" {f}")).unwrap_or_default()
+            ),
+        );
     }
     if !overrides.out_of_range {
         match &e.range {
-            Some(RangeCheck::BeyondEnd { start, end }) => out.push(format!(
-                "{name}: offset {v} is beyond the replicated log [{start}, {end}): MM2 would find position {} \
-                 invalid and reset to auto.offset.reset (earliest: every record copied again). \
-                 Override with --allow-out-of-range.",
-                v + 1
-            )),
-            Some(RangeCheck::BeforeStart { start, end }) => out.push(format!(
-                "{name}: offset {v} is before the replicated log [{start}, {end}): records {}..{start} were \
-                 deleted before they were replicated, and MM2 would resume at {start}. \
-                 Override with --allow-out-of-range.",
-                v + 1
-            )),
-            Some(RangeCheck::MissingPartition) => out.push(format!(
-                "{name}: the replicated cluster has no such topic-partition; MM2 would not copy it. \
+            Some(RangeCheck::BeyondEnd { start, end }) => refuse(
+                RefusalReason::BeyondEnd { offset: v, start: *start, end: *end },
+                format!(
+                    "offset {v} is beyond the replicated log [{start}, {end}): MM2 would find position {} \
+                     invalid and reset to auto.offset.reset (earliest: every record copied again). \
+                     Override with --allow-out-of-range.",
+                    v + 1
+                ),
+            ),
+            Some(RangeCheck::BeforeStart { start, end }) => refuse(
+                RefusalReason::BeforeStart { offset: v, start: *start, end: *end },
+                format!(
+                    "offset {v} is before the replicated log [{start}, {end}): records {}..{start} were \
+                     deleted before they were replicated, and MM2 would resume at {start}. \
+                     Override with --allow-out-of-range.",
+                    v + 1
+                ),
+            ),
+            Some(RangeCheck::MissingPartition) => refuse(
+                RefusalReason::MissingPartition,
+                "the replicated cluster has no such topic-partition; MM2 would not copy it. \
                  Override with --allow-out-of-range."
-            )),
+                    .to_owned(),
+            ),
             _ => {}
         }
     }
@@ -356,20 +409,20 @@ mod tests {
         let backward = build(vec![target(K, r#"{"offset":10}"#, 3)], &state(r#"{"offset":12}"#, 3), None);
         let refused = refusals(&backward, Overrides::default());
         assert_eq!(refused.len(), 1);
-        assert!(refused[0].contains("a:t/0") && refused[0].contains("copy records 11..=12 again"), "{}", refused[0]);
+        assert!(refused[0].message.contains("a:t/0") && refused[0].message.contains("copy records 11..=12 again"), "{}", refused[0]);
         assert!(refusals(&backward, Overrides { rewind: true, ..Overrides::default() }).is_empty());
 
         let mut ranges = ReplicatedRanges::new();
         ranges.insert(("t".into(), 0), PartitionRange { partition: 0, start: 0, end: 5 });
         let beyond = build(vec![target(K, r#"{"offset":10}"#, 3)], &TargetState::default(), Some(&ranges));
         let refused = refusals(&beyond, Overrides::default());
-        assert!(refused[0].contains("reset to auto.offset.reset"), "{}", refused[0]);
+        assert!(refused[0].message.contains("reset to auto.offset.reset"), "{}", refused[0]);
         assert!(refusals(&beyond, Overrides { out_of_range: true, ..Overrides::default() }).is_empty());
 
         // Even an unchanged value is refused while a stray copy of the key sits elsewhere.
         let misplaced = build(vec![target(K, r#"{"offset":10}"#, 3)], &state(r#"{"offset":10}"#, 7), None);
         let refused = refusals(&misplaced, Overrides::default());
-        assert!(refused[0].contains("sits in partition 7, not in partition 3"), "{}", refused[0]);
+        assert!(refused[0].message.contains("sits in partition 7, not in partition 3"), "{}", refused[0]);
         assert!(refusals(&misplaced, Overrides { misplaced: true, ..Overrides::default() }).is_empty());
     }
 
@@ -380,7 +433,7 @@ mod tests {
         let entries = build(vec![tombstone.clone()], &state(r#"{"offset":5}"#, 3), None);
         assert_eq!(entries[0].change, Change::Delete { from: Some(5) });
         let refused = refusals(&entries, Overrides::default());
-        assert!(refused[0].contains("--allow-delete") && refused[0].contains("offset 5"), "{refused:?}");
+        assert!(refused[0].message.contains("--allow-delete") && refused[0].message.contains("offset 5"), "{refused:?}");
         assert!(refusals(&entries, Overrides { delete: true, ..Overrides::default() }).is_empty());
         // A tombstone for a key MM2 does not hold changes nothing and is not written.
         let entries = build(vec![tombstone], &TargetState::default(), None);

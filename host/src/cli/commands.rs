@@ -94,7 +94,7 @@ fn plan_command(engine: &PluginEngine, args: LiveCommand) -> Result<(), Failure>
     struct PlanJson<'a> {
         command: &'static str,
         plan: &'a PlanOutcome,
-        refusals: &'a [String],
+        refusals: &'a [crate::plan::Refusal],
     }
     let mut text = report::render_plan(&outcome, true);
     for r in &refusals {

@@ -127,7 +127,7 @@ mod tests {
         let usage = PluginError::UnknownPlugin { name: "x".into(), bundled: String::new() };
         assert_eq!(Failure::from(usage).status, EXIT_USAGE);
         assert_eq!(Failure::from(PluginError::Engine("e".into())).status, EXIT_FAILED);
-        assert_eq!(Failure::from(LiveError::Refused(vec!["r".into()])).status, EXIT_REFUSED);
+        assert_eq!(Failure::from(LiveError::Refused(Vec::new())).status, EXIT_REFUSED);
         assert_eq!(Failure::from(LiveError::Unsafe("u".into())).status, EXIT_FAILED);
         let deletion = TranslateError::Deletion { origin: "line 1".into(), key: "a:t/0".into() };
         assert_eq!(Failure::from(deletion).status, EXIT_REFUSED);
