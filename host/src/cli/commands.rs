@@ -7,7 +7,7 @@ use std::path::PathBuf;
 use super::args::{Cli, Command, InputFormat, LiveCommand, OutputFormat, PluginsAction, PluginsArgs, RunArgs, TranslateArgs};
 use super::exit::{EXIT_DIFFERENT, EXIT_FAILED, Failure, failed, plugin_failure, usage};
 use crate::live::{self, LiveOptions, PlanOutcome};
-use crate::plugin::{CompileCache, Plugin, PluginEngine, PluginError, PluginSource};
+use crate::plugin::{CompileCache, Plugin, PluginEngine, PluginError, PluginSource, Problem};
 use crate::policy::Policy;
 use crate::report::{self, emit};
 use crate::translate::{self, TranslateOptions};
@@ -245,7 +245,7 @@ fn inspect_plugin(engine: &PluginEngine, spec: &str, json: bool) -> Result<(), F
     match &inspection.forbidden_import {
         Some(import) => Err(Failure {
             status: EXIT_FAILED,
-            error: PluginError::ForbiddenImport { plugin: inspection.source.clone(), import: import.clone() }.into(),
+            error: PluginError::Plugin { plugin: inspection.source.clone(), problem: Problem::ForbiddenImport(import.clone()) }.into(),
         }),
         None => Ok(()),
     }

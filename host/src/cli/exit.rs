@@ -44,13 +44,7 @@ pub(crate) fn usage(e: impl Into<anyhow::Error>) -> Failure {
 
 /// Setting-up errors (unknown plugin, bad configuration) are usage errors; the rest are failures.
 pub(crate) fn plugin_failure(e: PluginError) -> Failure {
-    match e {
-        PluginError::UnknownPlugin { .. }
-        | PluginError::Config { .. }
-        | PluginError::Read { .. }
-        | PluginError::NotAllowed { .. } => usage(e),
-        other => failed(other),
-    }
+    if e.is_setup() { usage(e) } else { failed(e) }
 }
 
 /// Maps a live command's failure to its exit status.

@@ -10,7 +10,7 @@ use wasmtime::component::{Component, Linker};
 use wasmtime::{Config, Engine};
 
 use super::cache::{CacheOutcome, CompileCache};
-use super::error::PluginError;
+use super::error::{PluginError, Problem};
 use super::state::PluginState;
 use crate::policy::Policy;
 
@@ -75,7 +75,7 @@ impl PluginEngine {
     /// Compiles a component, or loads it compiled from the cache.
     pub(crate) fn compile(&self, label: &str, sha256: &str, bytes: &[u8]) -> Result<Component, PluginError> {
         let started = Instant::now();
-        let error = |e: wasmtime::Error| PluginError::Compile { plugin: label.to_owned(), message: format!("{e:#}") };
+        let error = |e: wasmtime::Error| PluginError::of(label, Problem::Compile(format!("{e:#}")));
         let (component, outcome) = match &self.cache {
             Some(cache) => cache.load_or_compile(&self.engine, sha256, bytes).map_err(error)?,
             None => (Component::from_binary(&self.engine, bytes).map_err(error)?, CacheOutcome::Compiled),

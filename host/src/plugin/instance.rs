@@ -14,7 +14,7 @@ use wasmtime::{Store, Trap};
 
 use super::capture::Capture;
 use super::engine::{EPOCH_TICK, PluginEngine};
-use super::error::PluginError;
+use super::error::{CallFailure, PluginError, Problem};
 use super::linker::{component_imports, first_forbidden, foreign_contract};
 use super::state::PluginState;
 use super::{PluginSource, contract_compatible, untrusted, wit};
@@ -79,11 +79,7 @@ impl Plugin {
         let policy = engine.policy();
         let label = source.label();
         let (bytes, sha256) = read(source)?;
-        let not_allowed = |reason: String| PluginError::NotAllowed {
-            plugin: label.clone(),
-            policy: format!("policy {}", policy.origin),
-            reason,
-        };
+        let not_allowed = |reason: String| PluginError::of(&label, Problem::NotAllowed { policy: format!("policy {}", policy.origin), reason });
         let pin = policy.pin(&sha256);
         match (source, pin) {
             (_, Some(_)) => {}
@@ -100,7 +96,7 @@ impl Plugin {
         }
         let component = engine.compile(&label, &sha256, &bytes)?;
         if let Some(import) = first_forbidden(&component_imports(&engine.engine, &component)) {
-            return Err(PluginError::ForbiddenImport { plugin: label, import: import.clone() });
+            return Err(PluginError::of(&label, Problem::ForbiddenImport(import.clone())));
         }
         let plugin = Plugin::instantiate(engine, label.clone(), &component)?;
         let found = &plugin.info.contract_version;
@@ -136,14 +132,18 @@ impl Plugin {
         let instantiated = runtime.block_on(async { tokio::time::timeout(limits.call_timeout(), instantiate).await });
         let bindings = match instantiated {
             Ok(Ok(instance)) => wit::Mapping::new(&mut store, &instance)
-                .map_err(|e| PluginError::Instantiate { plugin: label.clone(), message: format!("{e:#}") })?,
+                .map_err(|e| PluginError::of(&label, Problem::Instantiate(format!("{e:#}"))))?,
             Ok(Err(e)) => {
                 return Err(match classify(&store, &label, "instantiation", &limits, &e, None) {
-                    PluginError::Trap { message, .. } => PluginError::Instantiate { plugin: label, message: with_caps(message) },
+                    PluginError::Plugin { problem: Problem::Call { failure: CallFailure::Trap(message), .. }, .. } => {
+                        PluginError::of(&label, Problem::Instantiate(with_caps(message)))
+                    }
                     limit => limit,
                 });
             }
-            Err(_elapsed) => return Err(PluginError::Timeout { plugin: label, call: "instantiation", limit_ms: limits.call_timeout_ms }),
+            Err(_elapsed) => {
+                return Err(PluginError::call(&label, "instantiation", CallFailure::Timeout { limit_ms: limits.call_timeout_ms }));
+            }
         };
         let mut plugin = Plugin {
             label,
@@ -195,15 +195,15 @@ impl Plugin {
     /// Checks the settings against the plugin's definition (all problems at once), then passes them.
     pub fn configure(&mut self, settings: &[(String, String)]) -> Result<(), PluginError> {
         Config::parse(&self.config_definition(), settings.iter().cloned())
-            .map_err(|errors| PluginError::Config { plugin: self.label.clone(), errors })?;
+            .map_err(|errors| PluginError::of(&self.label, Problem::Config(errors)))?;
         let owned = settings.to_vec();
         let result = self.call("configure", move |b, s| Box::pin(async move { b.mm2_plugin_mapper().call_configure(s, &owned).await }))?;
-        result.map_err(|errors| PluginError::Config {
-            plugin: self.label.clone(),
-            errors: errors
+        result.map_err(|errors| {
+            let errors = errors
                 .into_iter()
                 .map(|e| ConfigError { key: untrusted::label(&e.key), message: untrusted::message(&e.message) })
-                .collect(),
+                .collect();
+            PluginError::of(&self.label, Problem::Config(errors))
         })
     }
 
@@ -213,13 +213,13 @@ impl Plugin {
         let inputs = batch.len();
         let outcomes = self
             .call("apply", move |b, s| Box::pin(async move { b.mm2_plugin_mapper().call_apply(s, &batch).await }))?
-            .map_err(|message| PluginError::Failed { plugin: self.label.clone(), call: "apply", message: untrusted::message(&message) })?;
+            .map_err(|message| PluginError::call(&self.label, "apply", CallFailure::Failed(untrusted::message(&message))))?;
         if outcomes.len() != inputs {
             let message = format!("returned {} outcomes for {inputs} records", outcomes.len());
-            return Err(self.poison(PluginError::Protocol { plugin: self.label.clone(), call: "apply", message }));
+            return Err(self.poison(PluginError::call(&self.label, "apply", CallFailure::Protocol(message))));
         }
         if let Err((limit, detail)) = crate::output::check_batch(&self.policy, &outcomes) {
-            return Err(self.poison(PluginError::Limit { plugin: self.label.clone(), call: "apply", limit, detail }));
+            return Err(self.poison(PluginError::call(&self.label, "apply", CallFailure::Limit { limit, detail })));
         }
         Ok(outcomes.into_iter().map(untrusted::outcome).collect())
     }
@@ -244,7 +244,7 @@ impl Plugin {
         f: impl for<'a> FnOnce(&'a wit::Mapping, &'a mut Store<PluginState>) -> GuestCall<'a, R>,
     ) -> Result<R, PluginError> {
         if let Some(reason) = &self.poisoned {
-            return Err(PluginError::Poisoned { plugin: self.label.clone(), reason: reason.clone() });
+            return Err(PluginError::of(&self.label, Problem::Poisoned(reason.clone())));
         }
         let limits = self.policy.limits().clone();
         let log_budget = self.policy.output().max_log_bytes_per_batch as usize;
@@ -260,7 +260,7 @@ impl Plugin {
         let error = match result {
             Ok(Ok(value)) => return Ok(value),
             Ok(Err(e)) => classify(&self.store, &self.label, call, &limits, &e, last_stderr),
-            Err(_elapsed) => PluginError::Timeout { plugin: self.label.clone(), call, limit_ms: limits.call_timeout_ms },
+            Err(_elapsed) => PluginError::call(&self.label, call, CallFailure::Timeout { limit_ms: limits.call_timeout_ms }),
         };
         // A trapped or abandoned instance may hold broken state: it is never called again.
         Err(self.poison(error))
@@ -312,16 +312,15 @@ fn classify(
     e: &wasmtime::Error,
     last_stderr: Option<String>,
 ) -> PluginError {
-    let plugin = plugin.to_owned();
     let trap = e.downcast_ref::<Trap>().copied();
-    if store.data().limiter.tripped {
-        PluginError::Memory { plugin, call, limit_bytes: limits.memory_bytes }
+    let failure = if store.data().limiter.tripped {
+        CallFailure::Memory { limit_bytes: limits.memory_bytes }
     } else if trap == Some(Trap::Interrupt) {
-        PluginError::Timeout { plugin, call, limit_ms: limits.call_timeout_ms }
+        CallFailure::Timeout { limit_ms: limits.call_timeout_ms }
     } else if trap == Some(Trap::OutOfFuel) {
-        PluginError::Fuel { plugin, call, fuel: limits.fuel_per_batch.unwrap_or_default() }
+        CallFailure::Fuel { fuel: limits.fuel_per_batch.unwrap_or_default() }
     } else if trap == Some(Trap::StackOverflow) {
-        PluginError::Stack { plugin, call, limit_bytes: limits.wasm_stack_bytes }
+        CallFailure::Stack { limit_bytes: limits.wasm_stack_bytes }
     } else {
         // The cause, without the wasm backtrace (shown with -v).
         tracing::debug!("plugin {plugin} failed: {e:?}");
@@ -330,8 +329,9 @@ fn classify(
             // A Rust panic's message is on stderr; the trap itself only says `unreachable`.
             message.push_str(&format!(" (plugin stderr: {line})"));
         }
-        PluginError::Trap { plugin, call, message }
-    }
+        CallFailure::Trap(message)
+    };
+    PluginError::call(plugin, call, failure)
 }
 
 /// An instantiation failure, with the fixed caps when one of them was hit.
@@ -349,12 +349,8 @@ fn with_caps(message: String) -> String {
 }
 
 fn contract_error(plugin: String, found: String, policy: &Policy) -> PluginError {
-    PluginError::Contract {
-        plugin,
-        found,
-        expected: super::CONTRACT_VERSION.to_owned(),
-        accepted: policy.contract_requirement().to_owned(),
-    }
+    let expected = super::CONTRACT_VERSION.to_owned();
+    PluginError::of(&plugin, Problem::Contract { found, expected, accepted: policy.contract_requirement().to_owned() })
 }
 
 fn deadline_ticks(policy: &Policy) -> u64 {

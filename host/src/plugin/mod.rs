@@ -26,7 +26,7 @@ pub(crate) mod untrusted;
 
 pub use cache::{CacheOutcome, CompileCache};
 pub use engine::PluginEngine;
-pub use error::PluginError;
+pub use error::{CallFailure, PluginError, Problem};
 pub use instance::{Inspection, Plugin, config_key, inspect};
 pub use linker::component_imports;
 pub use state::PluginLog;
