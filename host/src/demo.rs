@@ -9,17 +9,32 @@ use rdkafka::mocking::MockCluster;
 use rdkafka::producer::{BaseProducer, BaseRecord, Producer};
 use rdkafka::ClientConfig;
 
-use crate::cli::{Failure, load_plugin};
-use crate::report::{describe_entry, render_plan};
-use crate::kafka::{Connection, TopicSetup};
-use crate::live::{self, LiveOptions};
 use connect_offsets::partition::partition_for_key;
-use crate::plugin::PluginEngine;
+
+use crate::kafka::{Connection, TopicSetup};
+use crate::live::{self, LiveError, LiveOptions};
+use crate::plugin::{Plugin, PluginEngine, PluginError, PluginSource};
+use crate::report::{describe_entry, render_plan};
+
+/// What can stop the demo.
+#[derive(Debug, thiserror::Error)]
+pub enum DemoError {
+    #[error("the in-process broker: {0}")]
+    Broker(#[from] rdkafka::error::KafkaError),
+    #[error(transparent)]
+    Plugin(#[from] PluginError),
+    #[error(transparent)]
+    Live(#[from] LiveError),
+    #[error(transparent)]
+    Output(#[from] std::io::Error),
+    #[error("the demo migration did not converge: {0}")]
+    NotConverged(String),
+}
 
 const ALIAS: &str = "primary";
 const TARGET_TOPIC: &str = "mm2-offsets.primary.internal";
 
-pub fn run(engine: &PluginEngine, json: bool) -> Result<(), Failure> {
+pub fn run(engine: &PluginEngine, json: bool) -> Result<(), DemoError> {
     let mock = MockCluster::new(1)?;
     let bootstrap = mock.bootstrap_servers();
     for (topic, partitions) in [("connect-offsets", 3), ("orders", 3), ("payments", 1), (TARGET_TOPIC, 25)] {
@@ -69,7 +84,8 @@ pub fn run(engine: &PluginEngine, json: bool) -> Result<(), Failure> {
         setup: TopicSetup { create: false, partitions: 25, replication_factor: 1, check_compaction: false },
         overrides: Default::default(),
     };
-    let mut plugin = load_plugin(engine, "replicator-to-mm2", &[("source.cluster.alias".to_owned(), ALIAS.to_owned())])?;
+    let mut plugin = Plugin::load(engine, &PluginSource::resolve("replicator-to-mm2")?)?;
+    plugin.configure(&[("source.cluster.alias".to_owned(), ALIAS.to_owned())])?;
 
     let plan = live::plan(&mut plugin, &options)?;
     let first = live::run(&mut plugin, &options)?;
@@ -87,7 +103,7 @@ pub fn run(engine: &PluginEngine, json: bool) -> Result<(), Failure> {
             "verify": { "checked": verify.entries.len(), "differences": differences },
             "second_run_written": second.written.len(),
         });
-        println!("{}", serde_json::to_string_pretty(&document)?);
+        crate::report::emit(true, &document, String::new())?;
     } else {
         let mut out = format!(
             "mm2-migrate demo: Confluent Replicator -> MirrorMaker 2 on an in-process broker ({bootstrap})\n\n\
@@ -111,7 +127,7 @@ pub fn run(engine: &PluginEngine, json: bool) -> Result<(), Failure> {
         print!("{out}");
     }
     if differences != 0 || !second.written.is_empty() {
-        return Err(crate::cli::exit::failed(anyhow::anyhow!("the demo migration did not converge")));
+        return Err(DemoError::NotConverged(format!("{differences} differences, {} records written again", second.written.len())));
     }
     Ok(())
 }

@@ -4,7 +4,6 @@ pub mod cli;
 pub mod compaction;
 pub mod input;
 pub mod interrupt;
-pub mod output;
 pub mod plugin;
 pub mod record;
 pub mod report;

@@ -5,7 +5,8 @@ use std::time::Duration;
 
 use crate::compaction::Compactor;
 use crate::kafka::{self, Connection, Delivered, KafkaError, TopicSetup, WriteFailure};
-use crate::plan::{self, PlanCounts, PlanEntry, TargetState};
+use crate::kafka::TargetState;
+use crate::plan::{self, PlanCounts, PlanEntry};
 use crate::plugin::{Plugin, PluginError};
 use crate::record::MappedRecord;
 use crate::translate::{self, RecordIssue, Report, TranslateError, TranslateOptions, Translator};
@@ -212,7 +213,7 @@ pub fn run(plugin: &mut Plugin, options: &LiveOptions) -> Result<RunOutcome, Liv
             outcome
                 .target_state
                 .records
-                .insert(r.key.clone(), plan::ExistingRecord { value: value.clone(), partition: r.partition });
+                .insert(r.key.clone(), kafka::ExistingRecord { value: value.clone(), partition: r.partition });
         }
     }
     Ok(RunOutcome { plan: outcome, created_topic: created, written })
@@ -293,7 +294,7 @@ pub fn follow(
         for r in &to_write {
             tracing::info!("forwarded {} from {}", plan::describe_key(&r.key), r.origin);
             if let Some(value) = &r.value {
-                target.records.insert(r.key.clone(), plan::ExistingRecord { value: value.clone(), partition: r.partition });
+                target.records.insert(r.key.clone(), kafka::ExistingRecord { value: value.clone(), partition: r.partition });
             }
         }
         summary.forwarded += to_write.len() as u64;

@@ -1,39 +1,12 @@
 //! What a migration would change in MM2's offsets topic, and whether it is safe: pure rules over
 //! facts the kafka module reads (`kafka::target`).
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 
 use connect_offsets::connect::{parse_mm2_source_key, parse_offset_value};
 
-use crate::compaction::Compactor;
-use crate::kafka::PartitionRange;
+use crate::kafka::{ReadBack, ReplicatedRanges, TargetState};
 use crate::record::TargetRecord;
-
-/// A record already in the target topic (latest for its key).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ExistingRecord {
-    pub value: Vec<u8>,
-    pub partition: i32,
-}
-
-/// The live state of the target offsets topic, as Connect would load it.
-#[derive(Debug, Default, Clone)]
-pub struct TargetState {
-    pub records: HashMap<Vec<u8>, ExistingRecord>,
-    /// Records read, tombstones included.
-    pub records_read: u64,
-}
-
-impl TargetState {
-    pub fn from_compactor(compactor: Compactor) -> TargetState {
-        let records_read = compactor.stats().records;
-        let records = compactor
-            .into_live()
-            .filter_map(|r| Some((r.key?, ExistingRecord { value: r.value?, partition: r.partition.unwrap_or(-1) })))
-            .collect();
-        TargetState { records, records_read }
-    }
-}
 
 /// How a planned record relates to what the target holds.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
@@ -104,8 +77,6 @@ fn as_text_opt<S: serde::Serializer>(bytes: &Option<Vec<u8>>, s: S) -> Result<S:
     }
 }
 
-/// Log ranges of replicated partitions, by (topic, partition).
-pub type ReplicatedRanges = HashMap<(String, i32), PartitionRange>;
 
 /// Compares each planned record with the target state (and the replicated ranges, when known).
 pub fn build(records: Vec<TargetRecord>, state: &TargetState, ranges: Option<&ReplicatedRanges>) -> Vec<PlanEntry> {
@@ -333,8 +304,6 @@ pub fn describe_key(key: &[u8]) -> String {
     crate::plugin::untrusted::message(&text)
 }
 
-/// The latest value per (partition, key) of a topic, as read back after a write.
-pub type ReadBack = HashMap<(i32, Vec<u8>), Vec<u8>>;
 
 /// Records written by a run that the target does not hold afterwards.
 pub fn unconfirmed(written: &[TargetRecord], latest: &ReadBack) -> Vec<String> {
@@ -362,6 +331,7 @@ pub fn count_lines(c: &PlanCounts) -> BTreeMap<&'static str, u64> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::kafka::{ExistingRecord, PartitionRange};
 
     fn target(key: &str, value: &str, partition: i32) -> TargetRecord {
         TargetRecord {

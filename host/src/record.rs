@@ -31,7 +31,7 @@ impl SourceRecord {
     }
 }
 
-/// A plugin's output record, admitted (`crate::output`) but not yet partitioned: the partition is
+/// A plugin's output record, admitted (`plugin::output`) but not yet partitioned: the partition is
 /// computed once, when the target topic's partition count is known.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct MappedRecord {

@@ -2,12 +2,12 @@
 
 use std::io::{self, Write};
 
-use crate::cli::Failure;
 use crate::live::PlanOutcome;
 use crate::record::TargetRecord;
 use crate::translate::Report;
 
-pub(crate) fn emit(json: bool, value: &impl serde::Serialize, text: String) -> Result<(), Failure> {
+/// Writes `value` as JSON, or `text`, to stdout.
+pub fn emit(json: bool, value: &impl serde::Serialize, text: String) -> io::Result<()> {
     let out = if json { serde_json::to_string_pretty(value)? + "\n" } else { text };
     io::stdout().lock().write_all(out.as_bytes())?;
     Ok(())

@@ -8,7 +8,7 @@ use std::io::BufRead;
 
 use crate::compaction::{CompactionStats, Compactor, Rejected};
 use crate::input::{self, InputError};
-use crate::output;
+use crate::plugin::output;
 use connect_offsets::partition::partition_for_key;
 use crate::plugin::{Plugin, PluginError, wit};
 use crate::record::{MappedRecord, SourceRecord, TargetRecord};
@@ -188,7 +188,7 @@ impl<'p> Translator<'p> {
         Ok(())
     }
 
-    /// Admits one output record (`crate::output`).
+    /// Admits one output record (`plugin::output`).
     fn accept(&mut self, origin: &str, record: wit::KafkaRecord) -> Result<(), TranslateError> {
         let bad = |message: String| TranslateError::BadOutput { origin: origin.to_owned(), message };
         let key = record.key.ok_or_else(|| bad("it has no key".to_owned()))?;

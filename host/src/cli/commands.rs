@@ -40,7 +40,7 @@ pub fn run(cli: Cli) -> Result<(), Failure> {
         Command::Plan(args) => plan_command(&engine, args),
         Command::Run(args) => run_command(&engine, args),
         Command::Verify(args) => verify_command(&engine, args),
-        Command::Demo(args) => crate::demo::run(&engine, args.output == OutputFormat::Json),
+        Command::Demo(args) => Ok(crate::demo::run(&engine, args.output == OutputFormat::Json)?),
         Command::Plugins(PluginsArgs { action: None }) => list_plugins(&engine),
         Command::Plugins(PluginsArgs { action: Some(PluginsAction::Inspect { plugin, output }) }) => {
             inspect_plugin(&engine, &plugin, output == OutputFormat::Json)
@@ -100,7 +100,7 @@ fn plan_command(engine: &PluginEngine, args: LiveCommand) -> Result<(), Failure>
     for r in &refusals {
         text.push_str(&format!("  refused: {r}\n"));
     }
-    emit(json, &PlanJson { command: "plan", plan: &outcome, refusals: &refusals }, text)
+    Ok(emit(json, &PlanJson { command: "plan", plan: &outcome, refusals: &refusals }, text)?)
 }
 
 fn run_command(engine: &PluginEngine, args: RunArgs) -> Result<(), Failure> {
@@ -119,7 +119,7 @@ fn run_command(engine: &PluginEngine, args: RunArgs) -> Result<(), Failure> {
     }
     if !follow {
         plugin.close();
-        return emit(json, &outcome, text);
+        return Ok(emit(json, &outcome, text)?);
     }
     eprint!("{text}");
     let summary = live::follow(&mut plugin, &options, &outcome)?;
@@ -129,7 +129,7 @@ fn run_command(engine: &PluginEngine, args: RunArgs) -> Result<(), Failure> {
         "records seen", summary.records_seen, "forwarded", summary.forwarded, "unchanged", summary.unchanged,
         "refused", summary.refused.len()
     );
-    emit(json, &summary, text)
+    Ok(emit(json, &summary, text)?)
 }
 
 fn verify_command(engine: &PluginEngine, args: LiveCommand) -> Result<(), Failure> {
@@ -189,7 +189,7 @@ fn translate(engine: &PluginEngine, args: TranslateArgs) -> Result<(), Failure> 
     if args.output == OutputFormat::Json {
         let records = records.iter().map(report::Envelope::of).collect::<anyhow::Result<Vec<_>>>().map_err(failed)?;
         let document = report::TranslateJson { command: "translate", plugin: plugin.label(), records, report: &summary };
-        return emit(true, &document, String::new());
+        return Ok(emit(true, &document, String::new())?);
     }
     let mut out = String::new();
     for record in &records {

@@ -88,10 +88,12 @@ impl From<KafkaError> for Failure {
     }
 }
 
-/// The demo's own in-process broker failing.
-impl From<rdkafka::error::KafkaError> for Failure {
-    fn from(e: rdkafka::error::KafkaError) -> Failure {
-        failed(e)
+impl From<crate::demo::DemoError> for Failure {
+    fn from(e: crate::demo::DemoError) -> Failure {
+        match e {
+            crate::demo::DemoError::Plugin(p) => plugin_failure(p),
+            other => failed(other),
+        }
     }
 }
 

@@ -6,5 +6,5 @@ mod commands;
 pub mod exit;
 
 pub use args::Cli;
-pub use commands::{load_plugin, run};
+pub use commands::run;
 pub use exit::{EXIT_DIFFERENT, EXIT_FAILED, EXIT_REFUSED, EXIT_USAGE, Failure, error_text};

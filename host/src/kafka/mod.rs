@@ -20,7 +20,7 @@ pub use groups::{GROUP_RECORDS_TOPIC, group_record, read_group_offsets};
 pub use sink::{Delivered, TopicSetup, WriteFailure, ensure_topic, write_records};
 pub use snapshot::{PartitionRange, read_snapshot};
 pub use tail::Tail;
-pub use target::{read_back, read_target_state, replicated_ranges};
+pub use target::{ExistingRecord, ReadBack, ReplicatedRanges, TargetState, read_back, read_target_state, replicated_ranges};
 
 /// One cluster connection: where, with which librdkafka properties, how long to wait.
 #[derive(Clone)]

@@ -5,10 +5,41 @@ use std::collections::{BTreeSet, HashMap};
 
 use connect_offsets::connect::parse_mm2_source_key;
 
-use super::{Connection, KafkaError, read_snapshot};
+use super::{Connection, KafkaError, PartitionRange, read_snapshot};
 use crate::compaction::Compactor;
-use crate::plan::{ReadBack, ReplicatedRanges, TargetState};
 use crate::record::TargetRecord;
+
+/// A record already in the target topic (latest for its key).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ExistingRecord {
+    pub value: Vec<u8>,
+    pub partition: i32,
+}
+
+/// The live state of the target offsets topic, as Connect would load it.
+#[derive(Debug, Default, Clone)]
+pub struct TargetState {
+    pub records: HashMap<Vec<u8>, ExistingRecord>,
+    /// Records read, tombstones included.
+    pub records_read: u64,
+}
+
+impl TargetState {
+    pub fn from_compactor(compactor: Compactor) -> TargetState {
+        let records_read = compactor.stats().records;
+        let records = compactor
+            .into_live()
+            .filter_map(|r| Some((r.key?, ExistingRecord { value: r.value?, partition: r.partition.unwrap_or(-1) })))
+            .collect();
+        TargetState { records, records_read }
+    }
+}
+
+/// Log ranges of replicated partitions, by (topic, partition).
+pub type ReplicatedRanges = HashMap<(String, i32), PartitionRange>;
+
+/// The latest value per (partition, key) of a topic, as read back after a write.
+pub type ReadBack = HashMap<(i32, Vec<u8>), Vec<u8>>;
 
 /// Reads MM2's offsets topic as a snapshot, with its partition count; a missing topic is an
 /// empty state and `None`.

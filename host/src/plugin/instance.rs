@@ -218,7 +218,7 @@ impl Plugin {
             let message = format!("returned {} outcomes for {inputs} records", outcomes.len());
             return Err(self.poison(PluginError::call(&self.label, "apply", CallFailure::Protocol(message))));
         }
-        if let Err((limit, detail)) = crate::output::check_batch(&self.policy, &outcomes) {
+        if let Err((limit, detail)) = super::output::check_batch(&self.policy, &outcomes) {
             return Err(self.poison(PluginError::call(&self.label, "apply", CallFailure::Limit { limit, detail })));
         }
         Ok(outcomes.into_iter().map(untrusted::outcome).collect())

@@ -21,6 +21,7 @@ mod error;
 mod instance;
 mod limiter;
 mod linker;
+pub mod output;
 mod state;
 pub(crate) mod untrusted;
 

@@ -10,7 +10,7 @@ use jackson::{mm2_source_key, offset_value};
 use connect_offsets::jackson;
 use serde_json::Value;
 
-use crate::plugin::wit;
+use super::wit;
 use crate::policy::Policy;
 
 /// A batch's outcomes against the policy's output bounds and target topics; the limit broken
@@ -33,7 +33,7 @@ pub fn check_batch(policy: &Policy, outcomes: &[wit::Outcome]) -> Result<(), (&'
             }
             batch_bytes += bytes;
             if let Err(why) = policy.check_target(&record.topic) {
-                return Err(("topics.target", format!("it emitted to topic {:?}: {why}", crate::plugin::untrusted::label(&record.topic))));
+                return Err(("topics.target", format!("it emitted to topic {:?}: {why}", super::untrusted::label(&record.topic))));
             }
         }
     }
@@ -119,7 +119,7 @@ pub fn mm2_offset(value: &[u8]) -> Result<i64, String> {
 
 /// A short, escaped rendering of untrusted bytes for messages.
 fn preview(bytes: &[u8]) -> String {
-    crate::plugin::untrusted::message(&String::from_utf8_lossy(&bytes[..bytes.len().min(300)]))
+    super::untrusted::message(&String::from_utf8_lossy(&bytes[..bytes.len().min(300)]))
 }
 
 #[cfg(test)]
