@@ -49,7 +49,7 @@ pub fn run(cli: Cli) -> Result<(), Failure> {
 }
 
 /// Loads and configures a plugin.
-pub fn load_plugin(engine: &PluginEngine, spec: &str, settings: &[(String, String)]) -> Result<Plugin, Failure> {
+fn load_plugin(engine: &PluginEngine, spec: &str, settings: &[(String, String)]) -> Result<Plugin, Failure> {
     let mut plugin = load_unconfigured(engine, spec)?;
     plugin.configure(settings).map_err(plugin_failure)?;
     Ok(plugin)
