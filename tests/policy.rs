@@ -486,3 +486,17 @@ fn messages_name_the_limit_or_the_reason() {
     assert_eq!(output.status.code(), Some(2));
     assert_eq!(stderr(&output).matches("No such file or directory").count(), 1, "{}", stderr(&output));
 }
+
+#[test]
+fn a_policy_can_skip_bad_records() {
+    let s = Scratch::new();
+    let input = s.path("input.jsonl").display().to_string();
+    let policy = s.policy("allow-unpinned = true\non-bad-record = \"skip\"\n");
+    let args = ["--policy", &policy, "translate", "--plugin", guest("adversarial"), "--set", "behavior=huge-error", "--input", &input, "--output", "json"];
+    let output = run(&args.map(str::to_owned), s.dir.path());
+    assert!(output.status.success(), "{}", stderr(&output));
+    let doc: serde_json::Value = serde_json::from_str(&stdout(&output)).unwrap();
+    assert_eq!(doc["report"]["skipped"]["invalid"], 2, "{doc}");
+    // Without the policy, the first invalid record stops the run.
+    assert_stopped(&s.translate(None, guest("adversarial"), &["behavior=huge-error"]), "line 1");
+}

@@ -125,8 +125,7 @@ pub struct Translator<'p> {
 }
 
 impl<'p> Translator<'p> {
-    pub fn new(plugin: &'p mut Plugin, mut options: TranslateOptions) -> Translator<'p> {
-        options.skip_invalid |= plugin.policy().skips_bad_records();
+    pub fn new(plugin: &'p mut Plugin, options: TranslateOptions) -> Translator<'p> {
         Translator {
             plugin,
             options,

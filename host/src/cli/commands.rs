@@ -82,7 +82,10 @@ fn live_setup(engine: &PluginEngine, command: &LiveCommand) -> Result<LiveSetup,
         }
     }
     plugin.configure(&settings).map_err(plugin_failure)?;
-    Ok(LiveSetup { plugin, options: job.live, json })
+    let mut options = job.live;
+    // A policy's `on-bad-record = "skip"` is the operator's --skip-invalid for every run.
+    options.skip_invalid |= plugin.policy().skips_bad_records();
+    Ok(LiveSetup { plugin, options, json })
 }
 
 fn plan_command(engine: &PluginEngine, args: LiveCommand) -> Result<(), Failure> {
@@ -175,7 +178,7 @@ fn translate(engine: &PluginEngine, args: TranslateArgs) -> Result<(), Failure> 
     let options = TranslateOptions {
         batch_size: args.batch_size as usize,
         target_partitions: args.target_partitions,
-        skip_invalid: args.skip_invalid,
+        skip_invalid: args.skip_invalid || plugin.policy().skips_bad_records(),
         allow_delete: args.allow_delete,
     };
     let result = match args.input_format {
