@@ -20,13 +20,8 @@ pub struct LiveArgs {
     #[arg(long, value_name = "FILE")]
     pub job: Option<PathBuf>,
 
-    /// A bundled plugin's name (see `mm2-migrate plugins`) or the path of a .wasm component.
-    #[arg(long, value_name = "NAME|PATH.wasm")]
-    pub plugin: Option<String>,
-
-    /// A plugin configuration setting; repeat for each key.
-    #[arg(long = "set", value_name = "KEY=VALUE", value_parser = parse_pair)]
-    pub settings: Vec<(String, String)>,
+    #[command(flatten)]
+    pub plugin: PluginArgs,
 
     /// Bootstrap servers of the cluster holding the old offsets topic.
     #[arg(long, value_name = "HOST:PORT,...")]
@@ -109,6 +104,26 @@ pub struct LiveArgs {
     pub allow_delete: bool,
 }
 
+/// The plugin and its settings: the same options for `translate` and the live commands.
+#[derive(Debug, Args, Default, Clone)]
+pub struct PluginArgs {
+    /// A bundled plugin's name (see `mm2-migrate plugins`) or the path of a .wasm component.
+    #[arg(long, value_name = "NAME|PATH.wasm")]
+    pub plugin: Option<String>,
+
+    /// A plugin configuration setting; repeat for each key (the last value of a key wins).
+    #[arg(long = "set", value_name = "KEY=VALUE", value_parser = parse_pair)]
+    pub settings: Vec<(String, String)>,
+}
+
+impl PluginArgs {
+    /// The plugin (required) and its settings, one value per key.
+    pub fn resolve(&self) -> Result<(String, Vec<(String, String)>), JobError> {
+        let plugin = self.plugin.clone().ok_or_else(|| JobError::Missing("--plugin is required".into()))?;
+        Ok((plugin, merge(&self.settings)))
+    }
+}
+
 /// The seconds `--timeout` accepts: librdkafka's socket timeout is at most 300 s.
 pub const TIMEOUT_RANGE: std::ops::RangeInclusive<u64> = 1..=300;
 
@@ -183,7 +198,7 @@ pub fn job_arguments(path: &Path, known: &[String]) -> Result<Vec<OsString>, Job
 impl LiveArgs {
     /// Applies the defaults and validates: the options every live command runs with.
     pub fn resolve(&self) -> Result<Job, JobError> {
-        let plugin = self.plugin.clone().ok_or_else(|| JobError::Missing("--plugin is required".into()))?;
+        let (plugin, settings) = self.plugin.resolve()?;
         let source_bootstrap =
             self.source_bootstrap.clone().ok_or_else(|| JobError::Missing("--source-bootstrap is required".into()))?;
         let target_bootstrap = self.target_bootstrap.clone().unwrap_or_else(|| source_bootstrap.clone());
@@ -214,7 +229,7 @@ impl LiveArgs {
                 delete: self.allow_delete,
             },
         };
-        Ok(Job { plugin, settings: merge(&self.settings), live })
+        Ok(Job { plugin, settings, live })
     }
 }
 
@@ -225,7 +240,7 @@ mod tests {
     #[test]
     fn plugin_and_source_are_required() {
         assert!(LiveArgs::default().resolve().unwrap_err().to_string().contains("--plugin"));
-        let args = LiveArgs { plugin: Some("p".into()), ..LiveArgs::default() };
+        let args = LiveArgs { plugin: PluginArgs { plugin: Some("p".into()), ..PluginArgs::default() }, ..LiveArgs::default() };
         assert!(args.resolve().unwrap_err().to_string().contains("--source-bootstrap"));
     }
 

@@ -5,7 +5,7 @@ use std::path::PathBuf;
 
 use clap::{Args, CommandFactory, Parser, Subcommand};
 
-use crate::job::{LiveArgs, job_arguments};
+use crate::job::{LiveArgs, PluginArgs, job_arguments};
 
 /// Parses the command line; exits with clap's message and status 2 when it is wrong.
 pub fn parse() -> Cli {
@@ -153,16 +153,6 @@ pub struct DemoArgs {
     pub output: OutputFormat,
 }
 
-#[derive(Debug, Args)]
-pub struct PluginArgs {
-    /// A bundled plugin's name (see `mm2-migrate plugins`) or the path of a .wasm component.
-    #[arg(long, value_name = "NAME|PATH.wasm")]
-    pub plugin: String,
-
-    /// A plugin configuration setting; repeat for each key.
-    #[arg(long = "set", value_name = "KEY=VALUE", value_parser = crate::job::parse_pair)]
-    pub settings: Vec<(String, String)>,
-}
 
 #[derive(Debug, Args)]
 pub struct TranslateArgs {

@@ -167,7 +167,8 @@ fn verify_command(engine: &PluginEngine, args: LiveCommand) -> Result<(), Failur
 }
 
 fn translate(engine: &PluginEngine, args: TranslateArgs) -> Result<(), Failure> {
-    let mut plugin = load_plugin(engine, &args.plugin.plugin, &args.plugin.settings)?;
+    let (spec, settings) = args.plugin.resolve().map_err(usage)?;
+    let mut plugin = load_plugin(engine, &spec, &settings)?;
     let reader: Box<dyn BufRead> = if args.input.as_os_str() == "-" {
         Box::new(BufReader::new(io::stdin()))
     } else {
