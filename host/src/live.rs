@@ -72,12 +72,8 @@ pub fn plan(plugin: &mut Plugin, options: &LiveOptions) -> Result<PlanOutcome, L
         Some(_) => kafka::GROUP_RECORDS_TOPIC,
         None => options.source_topic.as_str(),
     };
-    if !plugin.policy().may_read(source_topic) {
-        return Err(LiveError::Unsafe(format!(
-            "the policy ({}) does not allow reading topic {source_topic:?} (topics.source)",
-            plugin.policy().origin,
-        )));
-    }
+    // Checked before anything is read; the translator checks every record's topic the same way.
+    translate::check_source(plugin, &format!("topic {source_topic}"), source_topic)?;
     // 1. The source offsets topic, compacted as Connect would load it (or the group's commits).
     let mut compactor = Compactor::new();
     let mut issues = Vec::new();

@@ -149,8 +149,8 @@ impl<'p> Translator<'p> {
 
     /// Queues a live record, running a batch when it is full.
     pub fn push(&mut self, record: SourceRecord) -> Result<(), TranslateError> {
-        if let Some(topic) = record.topic.as_ref().filter(|t| !self.plugin.policy().may_read(t)) {
-            return Err(TranslateError::SourceTopic { origin: record.origin.clone(), topic: topic.clone() });
+        if let Some(topic) = &record.topic {
+            check_source(self.plugin, &record.origin, topic)?;
         }
         self.batch.push(record);
         if self.batch.len() >= self.options.batch_size.max(1) {
@@ -280,6 +280,15 @@ impl<'p> Translator<'p> {
             self.push(record)?;
         }
         self.finish()
+    }
+}
+
+/// The policy's `topics.source` rule, for a record of `topic` from `origin`.
+pub fn check_source(plugin: &Plugin, origin: &str, topic: &str) -> Result<(), TranslateError> {
+    if plugin.policy().may_read(topic) {
+        Ok(())
+    } else {
+        Err(TranslateError::SourceTopic { origin: origin.to_owned(), topic: topic.to_owned() })
     }
 }
 
