@@ -9,7 +9,7 @@ pub struct Sleeper;
 
 impl Mapping for Sleeper {
     fn info() -> PluginInfo {
-        std::thread::sleep(std::time::Duration::from_secs(5));
+        std::thread::sleep(std::time::Duration::from_secs(30));
         PluginInfo {
             name: "adversarial-describe".to_owned(),
             version: env!("CARGO_PKG_VERSION").to_owned(),

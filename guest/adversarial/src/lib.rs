@@ -76,7 +76,7 @@ impl Mapping for Adversarial {
         let behavior = config.get_string("behavior").unwrap_or_default();
         match behavior.as_str() {
             // A blocking call (WASI monotonic-clock subscribe + poll), not a busy loop.
-            "sleep-in-configure" => std::thread::sleep(std::time::Duration::from_secs(5)),
+            "sleep-in-configure" => std::thread::sleep(std::time::Duration::from_secs(30)),
             "escape-config" => return Err(vec![ConfigError { key: HOSTILE_TEXT.to_owned(), message: HOSTILE_TEXT.to_owned() }]),
             "silent-config-error" => return Err(Vec::new()),
             _ => {}
@@ -86,7 +86,7 @@ impl Mapping for Adversarial {
 
     fn close(&mut self) {
         if self.behavior == "sleep-in-close" {
-            std::thread::sleep(std::time::Duration::from_secs(5));
+            std::thread::sleep(std::time::Duration::from_secs(30));
         }
     }
 
@@ -103,7 +103,7 @@ impl Mapping for Adversarial {
         match self.behavior.as_str() {
             "panic" => panic!("adversarial plugin panics on purpose {HOSTILE_TEXT}"),
             "sleep" => {
-                std::thread::sleep(std::time::Duration::from_secs(5));
+                std::thread::sleep(std::time::Duration::from_secs(30));
                 Outcome::Emit(Vec::new())
             }
             "escape-text" => Outcome::Skipped { reason: HOSTILE_TEXT.to_owned(), detail: HOSTILE_TEXT.repeat(1000) },
