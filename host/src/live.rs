@@ -204,14 +204,7 @@ pub fn run(plugin: &mut Plugin, options: &LiveOptions) -> Result<RunOutcome, Liv
         return Err(LiveError::NotConfirmed { topic, missing });
     }
     // What --follow continues from: MM2's state now holds what was written.
-    for r in &to_write {
-        if let Some(value) = &r.value {
-            outcome
-                .target_state
-                .records
-                .insert(r.key.clone(), kafka::ExistingRecord { value: value.clone(), partition: r.partition });
-        }
-    }
+    outcome.target_state.apply(&to_write);
     Ok(RunOutcome { plan: outcome, created_topic: created, written })
 }
 
@@ -289,10 +282,8 @@ pub fn follow(
         kafka::write_records(&options.target, &to_write)?;
         for r in &to_write {
             tracing::info!("forwarded {} from {}", plan::describe_key(&r.key), r.origin);
-            if let Some(value) = &r.value {
-                target.records.insert(r.key.clone(), kafka::ExistingRecord { value: value.clone(), partition: r.partition });
-            }
         }
+        target.apply(&to_write);
         summary.forwarded += to_write.len() as u64;
     }
     Ok(summary)

@@ -33,6 +33,21 @@ impl TargetState {
             .collect();
         TargetState { records, records_read }
     }
+
+    /// What MM2's topic holds once `written` landed: a value replaces the key's record, a
+    /// tombstone deletes it.
+    pub fn apply(&mut self, written: &[TargetRecord]) {
+        for r in written {
+            match &r.value {
+                Some(value) => {
+                    self.records.insert(r.key.clone(), ExistingRecord { value: value.clone(), partition: r.partition });
+                }
+                None => {
+                    self.records.remove(&r.key);
+                }
+            }
+        }
+    }
 }
 
 /// Log ranges of replicated partitions, by (topic, partition).
@@ -88,3 +103,23 @@ pub fn read_back(connection: &Connection, topic: &str) -> Result<ReadBack, Kafka
     Ok(latest)
 }
 
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn written_records_update_the_state_and_tombstones_delete() {
+        let record = |key: &str, value: Option<&str>| TargetRecord {
+            topic: "t".into(),
+            partition: 3,
+            key: key.as_bytes().to_vec(),
+            value: value.map(|v| v.as_bytes().to_vec()),
+            origin: "line 1".into(),
+        };
+        let mut state = TargetState::default();
+        state.apply(&[record("a", Some("1")), record("b", Some("2"))]);
+        state.apply(&[record("a", None), record("b", Some("3"))]);
+        assert!(!state.records.contains_key(b"a".as_slice()), "a tombstone deletes the key");
+        assert_eq!(state.records[b"b".as_slice()], ExistingRecord { value: b"3".to_vec(), partition: 3 });
+    }
+}
