@@ -44,13 +44,13 @@ pub fn read_group_offsets(connection: &Connection, group: &str) -> Result<Vec<So
     let committed = consumer.committed_offsets(partitions, connection.timeout).map_err(|e| {
         // Without the group's Describe ACL the coordinator lookup is refused and the fetch only
         // times out; librdkafka said why on the way.
-        match connection.last_client_error(&consumer).filter(|m| m.contains("Group authorization failed")) {
-            Some(reason) => KafkaError::Authorization {
+        match connection.last_client_error(&consumer) {
+            Some(super::ClientProblem::Authorization(reason)) if reason.contains("Group authorization failed") => KafkaError::Authorization {
                 role: connection.role,
                 bootstrap: connection.bootstrap.clone(),
                 detail: format!("consumer group {group:?}: {reason} (the Describe ACL on the group is needed)"),
             },
-            None => connection.error(e).with_context(&format!("consumer group {group:?}")),
+            _ => connection.error(e).with_context(&format!("consumer group {group:?}")),
         }
     })?;
     let mut records: Vec<SourceRecord> = committed

@@ -57,23 +57,59 @@ pub fn is_secret(key: &str) -> bool {
     ["password", "secret", "jaas", "token", "ssl.key.pem", "ssl_key", "keystore", "oauthbearer.config"].iter().any(|s| key.contains(s))
 }
 
-/// The last connection failure librdkafka reported for the clients of one connection.
+/// Why librdkafka says a connection or a request failed, read from its reports once.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum ClientProblem {
+    /// The broker's certificate could not be verified.
+    Certificate(String),
+    /// The login was refused.
+    Authentication(String),
+    /// A request was refused for lack of an ACL.
+    Authorization(String),
+}
+
+impl ClientProblem {
+    fn of(message: &str) -> Option<ClientProblem> {
+        let lower = message.to_ascii_lowercase();
+        let has = |needles: &[&str]| needles.iter().any(|n| lower.contains(n));
+        if has(&["certificate verify failed", "certificate could not be verified"]) {
+            Some(ClientProblem::Certificate(message.to_owned()))
+        } else if has(&["sasl authentication error", "authentication failed"]) {
+            Some(ClientProblem::Authentication(message.to_owned()))
+        } else if has(&["authorization failed"]) {
+            Some(ClientProblem::Authorization(message.to_owned()))
+        } else {
+            None
+        }
+    }
+}
+
+/// Whether an error code is a refusal for lack of an ACL.
+pub(crate) fn is_authorization(code: Option<RDKafkaErrorCode>) -> bool {
+    matches!(
+        code,
+        Some(
+            RDKafkaErrorCode::TopicAuthorizationFailed
+                | RDKafkaErrorCode::ClusterAuthorizationFailed
+                | RDKafkaErrorCode::GroupAuthorizationFailed
+                | RDKafkaErrorCode::TransactionalIdAuthorizationFailed
+        )
+    )
+}
+
+/// The last problem librdkafka reported for the clients of one connection.
 #[derive(Clone, Default)]
-pub(crate) struct ClientErrors(Arc<Mutex<Option<String>>>);
+pub(crate) struct ClientErrors(Arc<Mutex<Option<ClientProblem>>>);
 
 impl ClientErrors {
-    /// Keeps `message` when it says why a connection failed (TLS or login).
+    /// Keeps `message` when it says why a connection or a request failed.
     fn record(&self, message: &str) {
-        let lower = message.to_ascii_lowercase();
-        if ["ssl handshake failed", "certificate verify failed", "sasl authentication error", "authentication failed", "authorization failed"]
-            .iter()
-            .any(|m| lower.contains(m))
-        {
-            *self.0.lock().unwrap_or_else(|p| p.into_inner()) = Some(message.to_owned());
+        if let Some(problem) = ClientProblem::of(message) {
+            *self.0.lock().unwrap_or_else(|p| p.into_inner()) = Some(problem);
         }
     }
 
-    pub(crate) fn last(&self) -> Option<String> {
+    pub(crate) fn last(&self) -> Option<ClientProblem> {
         self.0.lock().unwrap_or_else(|p| p.into_inner()).clone()
     }
 }
@@ -139,7 +175,7 @@ impl Connection {
 
     /// What librdkafka last reported about this connection's clients (a refused login, TLS or
     /// authorization), taking in what `client` has queued first.
-    pub(crate) fn last_client_error(&self, client: &BaseConsumer<Context>) -> Option<String> {
+    pub(crate) fn last_client_error(&self, client: &BaseConsumer<Context>) -> Option<ClientProblem> {
         for _ in 0..1000 {
             if client.poll(Duration::ZERO).is_none() {
                 break;
@@ -213,20 +249,19 @@ impl Connection {
         let (role, bootstrap) = (self.role, self.bootstrap.clone());
         // A connection that failed its TLS handshake or its login surfaces as a transport failure
         // or a timeout; what librdkafka reported on the way says which.
-        if let Some(reason) = self.client_errors.last() {
-            let lower = reason.to_ascii_lowercase();
-            if lower.contains("certificate verify failed") || lower.contains("certificate could not be verified") {
-                return KafkaError::Certificate { role, bootstrap, detail: reason };
-            }
-            if lower.contains("sasl authentication error") || lower.contains("authentication failed") {
-                return KafkaError::Authentication { role, bootstrap, detail: reason };
-            }
+        match self.client_errors.last() {
+            Some(ClientProblem::Certificate(detail)) => return KafkaError::Certificate { role, bootstrap, detail },
+            Some(ClientProblem::Authentication(detail)) => return KafkaError::Authentication { role, bootstrap, detail },
+            _ => {}
         }
         // rdkafka reports no code for an admin operation's per-resource error; it carries one.
         let code = match &e {
             RdError::AdminOp(code) => Some(*code),
             other => other.rdkafka_error_code(),
         };
+        if is_authorization(code) {
+            return KafkaError::Authorization { role, bootstrap, detail: e.to_string() };
+        }
         match code {
             Some(
                 RDKafkaErrorCode::BrokerTransportFailure
@@ -235,12 +270,6 @@ impl Connection {
                 | RDKafkaErrorCode::Resolve
                 | RDKafkaErrorCode::RequestTimedOut,
             ) => KafkaError::Unreachable { role, bootstrap, detail: e.to_string(), secs: self.timeout.as_secs() },
-            Some(
-                RDKafkaErrorCode::TopicAuthorizationFailed
-                | RDKafkaErrorCode::ClusterAuthorizationFailed
-                | RDKafkaErrorCode::GroupAuthorizationFailed
-                | RDKafkaErrorCode::TransactionalIdAuthorizationFailed,
-            ) => KafkaError::Authorization { role, bootstrap, detail: e.to_string() },
             Some(RDKafkaErrorCode::SaslAuthenticationFailed | RDKafkaErrorCode::Authentication) => {
                 KafkaError::Authentication { role, bootstrap, detail: e.to_string() }
             }
@@ -345,6 +374,17 @@ mod tests {
 
     fn connection(bootstrap: &str) -> Connection {
         Connection::new("target", bootstrap.to_owned(), Vec::new(), Duration::from_secs(2))
+    }
+
+    #[test]
+    fn librdkafka_reports_are_classified_once() {
+        let cert = "SSL handshake failed: error:0A000086:SSL routines::certificate verify failed: broker certificate could not be verified";
+        assert!(matches!(ClientProblem::of(cert), Some(ClientProblem::Certificate(_))));
+        let login = "SASL authentication error: Authentication failed: Invalid username or password";
+        assert!(matches!(ClientProblem::of(login), Some(ClientProblem::Authentication(_))));
+        let acl = "FindCoordinator response error: Group authorization failed.";
+        assert!(matches!(ClientProblem::of(acl), Some(ClientProblem::Authorization(_))));
+        assert_eq!(ClientProblem::of("Connect to ipv4#127.0.0.1:1 failed: Connection refused"), None);
     }
 
     #[test]

@@ -9,7 +9,7 @@ use rdkafka::error::{KafkaError as RdError, RDKafkaErrorCode};
 use rdkafka::producer::{BaseProducer, BaseRecord, DeliveryResult, Producer, ProducerContext};
 use rdkafka::{ClientContext, Message};
 
-use super::{Connection, KafkaError};
+use super::{Connection, KafkaError, is_authorization};
 use crate::record::TargetRecord;
 
 /// How the target topic is made ready.
@@ -178,22 +178,13 @@ impl ClientContext for DeliveryCollector {
     }
 
     fn error(&self, error: RdError, reason: &str) {
-        if is_authorization(error.rdkafka_error_code()) || reason.contains("uthorization failed") {
+        // This producer's own refusals (an idempotent producer refused its id is a fatal error
+        // here, not a delivery error); the connection's shared record may hold other clients'.
+        if is_authorization(error.rdkafka_error_code()) || matches!(super::ClientProblem::of(reason), Some(super::ClientProblem::Authorization(_))) {
             self.unauthorized.store(true, std::sync::atomic::Ordering::Relaxed);
         }
         self.context.error(error, reason);
     }
-}
-
-fn is_authorization(code: Option<RDKafkaErrorCode>) -> bool {
-    matches!(
-        code,
-        Some(
-            RDKafkaErrorCode::TopicAuthorizationFailed
-                | RDKafkaErrorCode::ClusterAuthorizationFailed
-                | RDKafkaErrorCode::TransactionalIdAuthorizationFailed
-        )
-    )
 }
 
 impl ProducerContext for DeliveryCollector {
