@@ -79,6 +79,8 @@ pub fn run(engine: &PluginEngine, json: bool) -> Result<(), DemoError> {
         target: connection("target"),
         target_topic: Some(TARGET_TOPIC.to_owned()),
         replicated: Some(connection("replicated")),
+        data: connection("data"),
+        replication_policy: crate::seam::ReplicationPolicy::Identity,
         batch_size: 256,
         skip_invalid: false,
         setup: TopicSetup { create: false, partitions: 25, replication_factor: 1, check_compaction: false },

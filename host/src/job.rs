@@ -13,6 +13,7 @@ use clap::Args;
 
 use crate::kafka::{Connection, TopicSetup};
 use crate::live::LiveOptions;
+use crate::seam::ReplicationPolicy;
 
 #[derive(Debug, Args, Default, Clone)]
 pub struct LiveArgs {
@@ -48,6 +49,27 @@ pub struct LiveArgs {
     #[arg(long, value_name = "HOST:PORT,...")]
     pub replicated_bootstrap: Option<String>,
 
+    /// Bootstrap servers of the cluster holding the old tool's copies, where MM2 will write: the
+    /// seam check reads its last records [default: the target cluster, with its properties].
+    #[arg(long, value_name = "HOST:PORT,...")]
+    pub data_bootstrap: Option<String>,
+
+    /// The replication policy MM2 will run with, which decides the topic it writes a source topic
+    /// to and the seam check reads: `identity` (the same name) or `default` (`<alias>.<topic>`)
+    /// [default: identity].
+    #[arg(long, value_enum, value_name = "POLICY")]
+    pub replication_policy: Option<PolicyName>,
+
+    /// MM2's `replication.policy.separator` for `--replication-policy default` [default: .].
+    #[arg(long, value_name = "SEPARATOR")]
+    pub replication_policy_separator: Option<String>,
+
+    /// Where the seam check finds an overlap or a gap: write the proven offset (`seam`; nothing
+    /// where no copy exists, so that MM2 copies the partition from its start) or the recorded one
+    /// (`recorded`). Without it `run` refuses such partitions; `verify` checks the same choice.
+    #[arg(long, value_enum, value_name = "CHOICE")]
+    pub resume_at: Option<crate::seam::ResumeAt>,
+
     /// A librdkafka property for every connection (SSL, SASL, ...); repeatable.
     #[arg(short = 'X', long = "property", value_name = "KEY=VALUE", value_parser = parse_pair)]
     pub properties: Vec<(String, String)>,
@@ -63,6 +85,10 @@ pub struct LiveArgs {
     /// A librdkafka property for the replicated-cluster connection only; repeatable.
     #[arg(long = "replicated-property", value_name = "KEY=VALUE", value_parser = parse_pair)]
     pub replicated_properties: Vec<(String, String)>,
+
+    /// A librdkafka property for the data-cluster connection only (with --data-bootstrap); repeatable.
+    #[arg(long = "data-property", value_name = "KEY=VALUE", value_parser = parse_pair, requires = "data_bootstrap")]
+    pub data_properties: Vec<(String, String)>,
 
     /// Longest wait for any one broker operation, in seconds (1..=300) [default: 30]. When a broker
     /// stops answering, the operation in progress fails after at most this long and the command
@@ -102,6 +128,15 @@ pub struct LiveArgs {
     /// partitions again from auto.offset.reset).
     #[arg(long)]
     pub allow_delete: bool,
+}
+
+/// `--replication-policy`: MM2's `replication.policy.class`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum PolicyName {
+    /// IdentityReplicationPolicy: a source topic keeps its name.
+    Identity,
+    /// DefaultReplicationPolicy: `<source alias><separator><topic>`.
+    Default,
 }
 
 /// The plugin and its settings: the same options for `translate` and the live commands.
@@ -207,13 +242,32 @@ impl LiveArgs {
         let connection = |role: &'static str, bootstrap: String, own: Vec<(String, String)>| {
             Connection::new(role, bootstrap, common.iter().cloned().chain(own).collect(), timeout)
         };
+        let replication_policy = match (self.replication_policy.unwrap_or(PolicyName::Identity), &self.replication_policy_separator) {
+            (PolicyName::Identity, Some(_)) => {
+                return Err(JobError::Invalid("--replication-policy-separator applies to --replication-policy default only".into()));
+            }
+            (PolicyName::Identity, None) => ReplicationPolicy::Identity,
+            (PolicyName::Default, Some(s)) if s.is_empty() => {
+                return Err(JobError::Invalid("--replication-policy-separator must not be empty".into()));
+            }
+            (PolicyName::Default, separator) => {
+                ReplicationPolicy::Default { separator: separator.clone().unwrap_or_else(|| ".".to_owned()) }
+            }
+        };
+        let target = connection("target", target_bootstrap.clone(), merge(&self.target_properties));
+        let data = match &self.data_bootstrap {
+            Some(bootstrap) => connection("data", bootstrap.clone(), merge(&self.data_properties)),
+            None => connection("data", target_bootstrap, merge(&self.target_properties)),
+        };
         let live = LiveOptions {
             source: connection("source", source_bootstrap, merge(&self.source_properties)),
             source_topic: self.source_topic.clone().unwrap_or_else(|| "connect-offsets".to_owned()),
             source_group: self.source_group.clone(),
-            target: connection("target", target_bootstrap, merge(&self.target_properties)),
+            target,
             target_topic: self.target_topic.clone(),
             replicated: self.replicated_bootstrap.clone().map(|b| connection("replicated", b, merge(&self.replicated_properties))),
+            data,
+            replication_policy,
             batch_size: self.batch_size.map_or(256, |n| n.get() as usize),
             skip_invalid: self.skip_invalid,
             setup: TopicSetup {
@@ -227,6 +281,7 @@ impl LiveArgs {
                 out_of_range: self.allow_out_of_range,
                 misplaced: self.allow_misplaced,
                 delete: self.allow_delete,
+                resume_at: self.resume_at,
             },
         };
         Ok(Job { plugin, settings, live })

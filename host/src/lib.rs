@@ -10,6 +10,7 @@ pub mod report;
 pub mod translate;
 pub mod kafka;
 pub mod plan;
+pub mod seam;
 pub mod live;
 pub mod job;
 pub mod demo;

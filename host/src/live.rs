@@ -9,6 +9,7 @@ use crate::kafka::TargetState;
 use crate::plan::{self, PlanCounts, PlanEntry};
 use crate::plugin::{Plugin, PluginError};
 use crate::record::MappedRecord;
+use crate::seam::{self, ReplicationPolicy, ResumeAt, SeamCounts, SeamSetup};
 use crate::translate::{self, RecordIssue, Report, TranslateError, TranslateOptions, Translator};
 
 /// Everything a live command needs, after the command line and the job file are merged.
@@ -21,7 +22,12 @@ pub struct LiveOptions {
     pub target: Connection,
     /// `None`: the topic the plugin writes to.
     pub target_topic: Option<String>,
+    /// The cluster the old tool copied from: the range and seam checks run when it is given.
     pub replicated: Option<Connection>,
+    /// The cluster holding the old tool's copies, where MM2 will write (the seam check's data).
+    pub data: Connection,
+    /// Where MM2 writes a source topic: the data topic the seam check reads.
+    pub replication_policy: ReplicationPolicy,
     pub batch_size: usize,
     pub skip_invalid: bool,
     pub setup: TopicSetup,
@@ -58,12 +64,26 @@ pub struct PlanOutcome {
     pub target_partitions: u32,
     pub translation: Report,
     pub counts: PlanCounts,
+    pub seam_check: SeamCheck,
     pub entries: Vec<PlanEntry>,
     /// The ranges of the source offsets topic that were read; `--follow` continues from their ends.
     #[serde(skip)]
     pub source_ranges: Vec<kafka::PartitionRange>,
     #[serde(skip)]
     pub target_state: TargetState,
+}
+
+/// Whether the seam check ran, against what, and its totals.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct SeamCheck {
+    pub ran: bool,
+    /// The data cluster's bootstrap servers, when it ran.
+    pub data: Option<String>,
+    pub replication_policy: ReplicationPolicy,
+    pub resume_at: Option<ResumeAt>,
+    pub counts: SeamCounts,
+    /// The totals as a sentence, or why the check did not run.
+    pub summary: String,
 }
 
 /// Reads the source snapshot, translates it, reads the target and compares.
@@ -119,7 +139,26 @@ pub fn plan(plugin: &mut Plugin, options: &LiveOptions) -> Result<PlanOutcome, L
         Some(connection) => Some(kafka::replicated_ranges(connection, &records)?),
         None => None,
     };
-    let entries = plan::build(records, &target_state, ranges.as_ref());
+    // 5. Where the old tool's copies really end, and the operator's choice where that differs.
+    let seams = match (&options.replicated, &ranges) {
+        (Some(replicated), Some(ranges)) => {
+            let setup = SeamSetup { replicated, data: &options.data, policy: &options.replication_policy };
+            Some(seam::check(setup, &records, ranges)?)
+        }
+        _ => None,
+    };
+    let records = match (&seams, options.overrides.resume_at) {
+        (Some(seams), Some(ResumeAt::Seam)) => records
+            .into_iter()
+            .map(|r| match seams.get(&r.key) {
+                Some(found) => seam::resume_at_seam(r, found),
+                None => r,
+            })
+            .collect(),
+        _ => records,
+    };
+    let entries = plan::build(records, &target_state, ranges.as_ref(), seams.as_ref());
+    let seam_check = seam_check(options, &entries, seams.is_some());
     Ok(PlanOutcome {
         plugin: plugin.label().to_owned(),
         policy: plugin.policy().summary(),
@@ -132,10 +171,30 @@ pub fn plan(plugin: &mut Plugin, options: &LiveOptions) -> Result<PlanOutcome, L
         target_partitions,
         translation,
         counts: plan::counts(&entries),
+        seam_check,
         entries,
         source_ranges,
         target_state,
     })
+}
+
+fn seam_check(options: &LiveOptions, entries: &[PlanEntry], ran: bool) -> SeamCheck {
+    let counts = SeamCounts::of(entries.iter().filter_map(|e| e.seam.as_ref()));
+    let summary = if ran {
+        counts.summary()
+    } else {
+        "not run: without --replicated-bootstrap (the cluster the old tool copied from) nothing proves that MM2 \
+         resumes right after the last copy"
+            .to_owned()
+    };
+    SeamCheck {
+        ran,
+        data: ran.then(|| options.data.bootstrap.clone()),
+        replication_policy: options.replication_policy.clone(),
+        resume_at: options.overrides.resume_at,
+        counts,
+        summary,
+    }
 }
 
 fn translate_options(options: &LiveOptions) -> TranslateOptions {
@@ -175,6 +234,11 @@ pub fn run(plugin: &mut Plugin, options: &LiveOptions) -> Result<RunOutcome, Liv
     let refused = plan::refusals(&outcome.entries, options.overrides);
     if !refused.is_empty() {
         return Err(LiveError::Refused(refused));
+    }
+    for e in &outcome.entries {
+        if let Some(found) = e.seam.as_ref().filter(|s| s.status == seam::SeamStatus::Unproven) {
+            tracing::warn!("{}: seam unproven, written as recorded: {}", plan::describe_key(&e.key), found.detail);
+        }
     }
     let to_write = plan::to_write(&outcome.entries);
     let Some(topic) = outcome.target_topic.clone() else {
@@ -259,7 +323,7 @@ pub fn follow(
             *summary.skipped.entry(reason).or_default() += n;
         }
         // Range checks are for the snapshot: the old replicator's live offsets are in range.
-        let entries = plan::build(records, &target, None);
+        let entries = plan::build(records, &target, None, None);
         let mut to_write = Vec::new();
         for entry in entries {
             // Range checks are for the snapshot; misplacement was refused (or allowed) by the run.
@@ -287,6 +351,15 @@ pub fn follow(
         summary.forwarded += to_write.len() as u64;
     }
     Ok(summary)
+}
+
+/// Entries whose seam is an overlap or a gap while no `--resume-at` says which was chosen:
+/// what `verify` cannot call matching.
+pub fn unresolved_seams(plan: &PlanOutcome) -> Vec<&PlanEntry> {
+    if plan.seam_check.resume_at.is_some() {
+        return Vec::new();
+    }
+    plan.entries.iter().filter(|e| e.seam.as_ref().is_some_and(seam::Seam::is_problem)).collect()
 }
 
 /// Entries of a plan that differ from the target: what `verify` reports.

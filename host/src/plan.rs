@@ -7,6 +7,7 @@ use connect_offsets::connect::{parse_mm2_source_key, parse_offset_value};
 
 use crate::kafka::{ReadBack, ReplicatedRanges, TargetState};
 use crate::record::TargetRecord;
+use crate::seam::{ResumeAt, Seam, SeamStatus, Seams};
 
 /// How a planned record relates to what the target holds.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
@@ -62,6 +63,8 @@ pub struct PlanEntry {
     pub range: Option<RangeCheck>,
     /// The partition an existing record for the key sits in, when it is not the right one.
     pub misplaced_in: Option<i32>,
+    /// Where the old tool's copies end, when the seam check ran and the key is an MM2 offset.
+    pub seam: Option<Seam>,
     #[serde(skip)]
     pub record: TargetRecord,
 }
@@ -78,8 +81,14 @@ fn as_text_opt<S: serde::Serializer>(bytes: &Option<Vec<u8>>, s: S) -> Result<S:
 }
 
 
-/// Compares each planned record with the target state (and the replicated ranges, when known).
-pub fn build(records: Vec<TargetRecord>, state: &TargetState, ranges: Option<&ReplicatedRanges>) -> Vec<PlanEntry> {
+/// Compares each planned record with the target state (and the replicated ranges and the
+/// seams, when known).
+pub fn build(
+    records: Vec<TargetRecord>,
+    state: &TargetState,
+    ranges: Option<&ReplicatedRanges>,
+    seams: Option<&Seams>,
+) -> Vec<PlanEntry> {
     records
         .into_iter()
         .map(|record| {
@@ -116,6 +125,7 @@ pub fn build(records: Vec<TargetRecord>, state: &TargetState, ranges: Option<&Re
                 change,
                 range,
                 misplaced_in: existing.map(|e| e.partition).filter(|p| *p != record.partition),
+                seam: seams.and_then(|s| s.get(&record.key)).cloned(),
                 record,
             }
         })
@@ -167,6 +177,8 @@ pub struct Overrides {
     pub misplaced: bool,
     /// `--allow-delete`: write a plugin's tombstones, deleting MM2's offsets.
     pub delete: bool,
+    /// `--resume-at`: the operator's choice where the seam is an overlap or a gap.
+    pub resume_at: Option<ResumeAt>,
 }
 
 /// Why a rule refuses an entry, as fields for `--output json`.
@@ -183,6 +195,8 @@ pub enum RefusalReason {
     BeyondEnd { offset: i64, start: i64, end: i64 },
     BeforeStart { offset: i64, start: i64, end: i64 },
     MissingPartition,
+    /// The copies end elsewhere than the recorded offset (`--resume-at seam|recorded`).
+    Seam { status: SeamStatus, records: u64, recorded: i64, proven: Option<i64> },
 }
 
 /// One refused entry: which key, which rule, and what MM2 would do.
@@ -252,6 +266,14 @@ pub fn refusal(e: &PlanEntry, overrides: Overrides) -> Vec<Refusal> {
             ),
         );
     }
+    if let (Some(seam), None) = (&e.seam, overrides.resume_at)
+        && seam.is_problem()
+    {
+        refuse(
+            RefusalReason::Seam { status: seam.status, records: seam.records, recorded: seam.recorded, proven: seam.proven },
+            seam_refusal(seam),
+        );
+    }
     if !overrides.out_of_range {
         match &e.range {
             Some(RangeCheck::BeyondEnd { start, end }) => refuse(
@@ -282,6 +304,28 @@ pub fn refusal(e: &PlanEntry, overrides: Overrides) -> Vec<Refusal> {
         }
     }
     out
+}
+
+/// What a seam that is not exact would make MM2 do, and the two choices.
+fn seam_refusal(seam: &Seam) -> String {
+    let (v, n) = (seam.recorded, seam.records);
+    let consequence = match (seam.status, seam.proven) {
+        (SeamStatus::Overlap, Some(w)) => format!(
+            "the copies go {n} records beyond the recorded offset {v} (the last copy is of offset {w}): MM2 would copy \
+             records {}..={w} twice. --resume-at seam writes {w}",
+            v + 1
+        ),
+        (_, Some(w)) => format!(
+            "the last {n} records up to the recorded offset {v} have no copy (the last copy is of offset {w}): MM2 would \
+             never copy records {}..={v}. --resume-at seam writes {w}",
+            w + 1
+        ),
+        (_, None) => format!(
+            "no record up to the recorded offset {v} has a copy where MM2 will write, so MM2 would never copy {n} records. \
+             --resume-at seam writes nothing for this partition (MM2 copies it from its start)"
+        ),
+    };
+    format!("{consequence}; --resume-at recorded writes {v} and accepts it. ({})", seam.detail)
 }
 
 /// The records to write: everything that changes (or is only in a wrong partition so far), once
@@ -354,29 +398,29 @@ mod tests {
     #[test]
     fn classifies_changes() {
         let r = || vec![target(K, r#"{"offset":10}"#, 3)];
-        assert_eq!(build(r(), &TargetState::default(), None)[0].change, Change::New);
-        assert_eq!(build(r(), &state(r#"{"offset":10}"#, 3), None)[0].change, Change::Unchanged);
-        assert_eq!(build(r(), &state(r#"{"offset":4}"#, 3), None)[0].change, Change::Forward { from: 4 });
-        assert_eq!(build(r(), &state(r#"{"offset":12}"#, 3), None)[0].change, Change::Backward { from: 12 });
-        assert_eq!(build(r(), &state(r#"{"offset":10}"#, 7), None)[0].misplaced_in, Some(7));
+        assert_eq!(build(r(), &TargetState::default(), None, None)[0].change, Change::New);
+        assert_eq!(build(r(), &state(r#"{"offset":10}"#, 3), None, None)[0].change, Change::Unchanged);
+        assert_eq!(build(r(), &state(r#"{"offset":4}"#, 3), None, None)[0].change, Change::Forward { from: 4 });
+        assert_eq!(build(r(), &state(r#"{"offset":12}"#, 3), None, None)[0].change, Change::Backward { from: 12 });
+        assert_eq!(build(r(), &state(r#"{"offset":10}"#, 7), None, None)[0].misplaced_in, Some(7));
     }
 
     #[test]
     fn range_check_uses_next_offset() {
         let mut ranges = ReplicatedRanges::new();
         ranges.insert(("t".into(), 0), PartitionRange { partition: 0, start: 5, end: 11 });
-        let at = |v: i64| build(vec![target(K, &format!(r#"{{"offset":{v}}}"#), 0)], &TargetState::default(), Some(&ranges))[0].range.clone();
+        let at = |v: i64| build(vec![target(K, &format!(r#"{{"offset":{v}}}"#), 0)], &TargetState::default(), Some(&ranges), None)[0].range.clone();
         assert_eq!(at(10), Some(RangeCheck::InRange { start: 5, end: 11 }));
         assert_eq!(at(4), Some(RangeCheck::InRange { start: 5, end: 11 }));
         assert_eq!(at(11), Some(RangeCheck::BeyondEnd { start: 5, end: 11 }));
         assert_eq!(at(3), Some(RangeCheck::BeforeStart { start: 5, end: 11 }));
         let other = r#"["MirrorSourceConnector",{"cluster":"a","partition":9,"topic":"t"}]"#;
-        assert_eq!(build(vec![target(other, r#"{"offset":1}"#, 0)], &TargetState::default(), Some(&ranges))[0].range, Some(RangeCheck::MissingPartition));
+        assert_eq!(build(vec![target(other, r#"{"offset":1}"#, 0)], &TargetState::default(), Some(&ranges), None)[0].range, Some(RangeCheck::MissingPartition));
     }
 
     #[test]
     fn refusals_say_what_mm2_would_do() {
-        let backward = build(vec![target(K, r#"{"offset":10}"#, 3)], &state(r#"{"offset":12}"#, 3), None);
+        let backward = build(vec![target(K, r#"{"offset":10}"#, 3)], &state(r#"{"offset":12}"#, 3), None, None);
         let refused = refusals(&backward, Overrides::default());
         assert_eq!(refused.len(), 1);
         assert!(refused[0].message.contains("a:t/0") && refused[0].message.contains("copy records 11..=12 again"), "{}", refused[0]);
@@ -384,13 +428,13 @@ mod tests {
 
         let mut ranges = ReplicatedRanges::new();
         ranges.insert(("t".into(), 0), PartitionRange { partition: 0, start: 0, end: 5 });
-        let beyond = build(vec![target(K, r#"{"offset":10}"#, 3)], &TargetState::default(), Some(&ranges));
+        let beyond = build(vec![target(K, r#"{"offset":10}"#, 3)], &TargetState::default(), Some(&ranges), None);
         let refused = refusals(&beyond, Overrides::default());
         assert!(refused[0].message.contains("reset to auto.offset.reset"), "{}", refused[0]);
         assert!(refusals(&beyond, Overrides { out_of_range: true, ..Overrides::default() }).is_empty());
 
         // Even an unchanged value is refused while a stray copy of the key sits elsewhere.
-        let misplaced = build(vec![target(K, r#"{"offset":10}"#, 3)], &state(r#"{"offset":10}"#, 7), None);
+        let misplaced = build(vec![target(K, r#"{"offset":10}"#, 3)], &state(r#"{"offset":10}"#, 7), None, None);
         let refused = refusals(&misplaced, Overrides::default());
         assert!(refused[0].message.contains("sits in partition 7, not in partition 3"), "{}", refused[0]);
         assert!(refusals(&misplaced, Overrides { misplaced: true, ..Overrides::default() }).is_empty());
@@ -400,13 +444,13 @@ mod tests {
     fn a_tombstone_is_a_refused_rewind_unless_deletions_are_allowed() {
         let mut tombstone = target(K, "", 3);
         tombstone.value = None;
-        let entries = build(vec![tombstone.clone()], &state(r#"{"offset":5}"#, 3), None);
+        let entries = build(vec![tombstone.clone()], &state(r#"{"offset":5}"#, 3), None, None);
         assert_eq!(entries[0].change, Change::Delete { from: Some(5) });
         let refused = refusals(&entries, Overrides::default());
         assert!(refused[0].message.contains("--allow-delete") && refused[0].message.contains("offset 5"), "{refused:?}");
         assert!(refusals(&entries, Overrides { delete: true, ..Overrides::default() }).is_empty());
         // A tombstone for a key MM2 does not hold changes nothing and is not written.
-        let entries = build(vec![tombstone], &TargetState::default(), None);
+        let entries = build(vec![tombstone], &TargetState::default(), None, None);
         assert_eq!(entries[0].change, Change::Unchanged);
         assert!(to_write(&entries).is_empty());
     }
@@ -419,7 +463,7 @@ mod tests {
 
     #[test]
     fn unchanged_records_are_not_written_again() {
-        let entries = build(vec![target(K, r#"{"offset":10}"#, 3)], &state(r#"{"offset":10}"#, 3), None);
+        let entries = build(vec![target(K, r#"{"offset":10}"#, 3)], &state(r#"{"offset":10}"#, 3), None, None);
         assert!(to_write(&entries).is_empty());
         assert!(refusals(&entries, Overrides::default()).is_empty());
     }

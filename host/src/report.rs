@@ -33,7 +33,21 @@ pub fn describe_entry(e: &crate::plan::PlanEntry) -> String {
         Some(RangeCheck::MissingPartition) => "  OUT OF RANGE: no such replicated partition".to_owned(),
     };
     let misplaced = e.misplaced_in.map(|p| format!("  (existing record in wrong partition {p})")).unwrap_or_default();
-    format!("{change}  [partition {}]{range}{misplaced}", e.partition)
+    let seam = e.seam.as_ref().map(|s| format!("\n      seam {}", describe_seam(s))).unwrap_or_default();
+    format!("{change}  [partition {}]{range}{misplaced}{seam}", e.partition)
+}
+
+/// A partition's seam: `exact`, `overlap 12`, `gap 3` or `unproven`, the offsets and why.
+pub fn describe_seam(s: &crate::seam::Seam) -> String {
+    use crate::seam::SeamStatus;
+    let status = match s.status {
+        SeamStatus::Exact => "exact".to_owned(),
+        SeamStatus::Overlap => format!("OVERLAP {}", s.records),
+        SeamStatus::Gap => format!("GAP {}", s.records),
+        SeamStatus::Unproven => "unproven".to_owned(),
+    };
+    let proven = s.proven.map_or("none".to_owned(), |w| w.to_string());
+    format!("{status} (recorded {}, last copy {proven}): {}", s.recorded, s.detail)
 }
 
 /// The plan as a readable report.
@@ -52,6 +66,13 @@ pub fn render_plan(outcome: &PlanOutcome, with_entries: bool) -> String {
             out.push_str(&format!("  {label:<28}{n}\n"));
         }
     }
+    let seam = &outcome.seam_check;
+    let choice = match seam.resume_at {
+        Some(crate::seam::ResumeAt::Seam) => " (--resume-at seam)",
+        Some(crate::seam::ResumeAt::Recorded) => " (--resume-at recorded)",
+        None => "",
+    };
+    out.push_str(&format!("  {:<28}{}{choice}\n", "seam check", seam.summary));
     if with_entries {
         for e in &outcome.entries {
             out.push_str(&format!("  {}\n", describe_entry(e)));

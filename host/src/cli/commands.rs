@@ -140,30 +140,55 @@ fn verify_command(engine: &PluginEngine, args: LiveCommand) -> Result<(), Failur
     let outcome = live::plan(&mut plugin, &options)?;
     plugin.close();
     let differences = live::differences(&outcome);
+    let unresolved = live::unresolved_seams(&outcome);
     #[derive(serde::Serialize)]
     struct VerifyJson<'a> {
         command: &'static str,
         target_topic: &'a Option<String>,
         checked: usize,
         differences: Vec<&'a crate::plan::PlanEntry>,
+        seam_check: &'a live::SeamCheck,
+        /// Overlaps and gaps while no --resume-at names the choice that was made.
+        unresolved_seams: Vec<&'a crate::plan::PlanEntry>,
     }
     let mut text = format!(
-        "verify {} against {}: {} records checked, {} differ\n",
+        "verify {} against {}: {} records checked, {} differ\n  {:<28}{}\n",
         outcome.target_topic.as_deref().unwrap_or("(no target topic)"),
         outcome.source_topic,
         outcome.entries.len(),
-        differences.len()
+        differences.len(),
+        "seam check",
+        outcome.seam_check.summary,
     );
     for d in &differences {
         text.push_str(&format!("  {}\n", report::describe_entry(d)));
     }
-    let document = VerifyJson { command: "verify", target_topic: &outcome.target_topic, checked: outcome.entries.len(), differences: differences.clone() };
-    emit(json, &document, text)?;
-    if differences.is_empty() {
-        Ok(())
-    } else {
-        Err(Failure { status: EXIT_DIFFERENT, error: anyhow::anyhow!("{} record(s) differ from the plan", differences.len()) })
+    for u in &unresolved {
+        text.push_str(&format!("  unresolved: {}\n", report::describe_entry(u)));
     }
+    let document = VerifyJson {
+        command: "verify",
+        target_topic: &outcome.target_topic,
+        checked: outcome.entries.len(),
+        differences: differences.clone(),
+        seam_check: &outcome.seam_check,
+        unresolved_seams: unresolved.clone(),
+    };
+    emit(json, &document, text)?;
+    if !differences.is_empty() {
+        return Err(Failure { status: EXIT_DIFFERENT, error: anyhow::anyhow!("{} record(s) differ from the plan", differences.len()) });
+    }
+    if !unresolved.is_empty() {
+        return Err(Failure {
+            status: EXIT_DIFFERENT,
+            error: anyhow::anyhow!(
+                "{} partition(s) have copies that end elsewhere than their recorded offsets (overlap or gap); \
+                 pass the --resume-at choice the run was made with",
+                unresolved.len()
+            ),
+        });
+    }
+    Ok(())
 }
 
 fn translate(engine: &PluginEngine, args: TranslateArgs) -> Result<(), Failure> {

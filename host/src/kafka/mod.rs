@@ -6,6 +6,7 @@ mod sink;
 mod snapshot;
 mod tail;
 mod target;
+mod window;
 
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -20,6 +21,7 @@ pub use groups::{GROUP_RECORDS_TOPIC, group_record, read_group_offsets};
 pub use sink::{Delivered, TopicSetup, WriteFailure, ensure_topic, write_records};
 pub use snapshot::{PartitionRange, read_snapshot};
 pub use tail::Tail;
+pub use window::{OffsetQuery, TopicPartition, Window, list_offsets, ranges, read_windows, topic_partitions};
 pub use target::{ExistingRecord, ReadBack, ReplicatedRanges, TargetState, read_back, read_target_state, replicated_ranges};
 
 /// One cluster connection: where, with which librdkafka properties, how long to wait.
@@ -164,8 +166,8 @@ pub enum KafkaError {
          Set cleanup.policy=compact on the topic (kafka-configs --alter --add-config cleanup.policy=compact)"
     )]
     NotCompacted { role: &'static str, bootstrap: String, topic: String, policy: String },
-    #[error("{role} cluster {bootstrap}: reading {topic:?} stalled: no record for {secs} s while partitions {pending} were not at their end")]
-    Stalled { role: &'static str, bootstrap: String, topic: String, secs: u64, pending: String },
+    #[error("{role} cluster {bootstrap}: reading {what} stalled: no record for {secs} s while partitions {pending} were not at their end")]
+    Stalled { role: &'static str, bootstrap: String, what: String, secs: u64, pending: String },
 }
 
 impl Connection {

@@ -5,6 +5,7 @@ use std::collections::{BTreeSet, HashMap};
 
 use connect_offsets::connect::parse_mm2_source_key;
 
+use super::window::{TopicPartition, ranges, topic_partitions};
 use super::{Connection, KafkaError, PartitionRange, read_snapshot};
 use crate::compaction::Compactor;
 use crate::record::TargetRecord;
@@ -51,7 +52,7 @@ impl TargetState {
 }
 
 /// Log ranges of replicated partitions, by (topic, partition).
-pub type ReplicatedRanges = HashMap<(String, i32), PartitionRange>;
+pub type ReplicatedRanges = HashMap<TopicPartition, PartitionRange>;
 
 /// The latest value per (partition, key) of a topic, as read back after a write.
 pub type ReadBack = HashMap<(i32, Vec<u8>), Vec<u8>>;
@@ -69,23 +70,16 @@ pub fn read_target_state(connection: &Connection, topic: &str) -> Result<(Target
     }
 }
 
-/// Looks up the log ranges of every replicated partition the records name.
+/// Looks up the log ranges of every replicated partition the records name, in batched rounds.
 pub fn replicated_ranges(connection: &Connection, records: &[TargetRecord]) -> Result<ReplicatedRanges, KafkaError> {
     let topics: BTreeSet<String> =
         records.iter().filter_map(|r| parse_mm2_source_key(&r.key)).map(|(_, _, topic, _)| topic).collect();
-    let mut ranges = HashMap::new();
-    for topic in topics {
-        match connection.partition_ranges(&topic) {
-            Ok(found) => {
-                for range in found {
-                    ranges.insert((topic.clone(), range.partition), range);
-                }
-            }
-            Err(KafkaError::TopicMissing { .. }) => {}
-            Err(e) => return Err(e),
-        }
-    }
-    Ok(ranges)
+    let topics: Vec<String> = topics.into_iter().collect();
+    let partitions: Vec<TopicPartition> = topic_partitions(connection, &topics)?
+        .into_iter()
+        .flat_map(|(topic, partitions)| partitions.into_iter().map(move |p| (topic.clone(), p)))
+        .collect();
+    ranges(connection, &partitions)
 }
 
 /// The latest value per (partition, key) of a topic: what a run checks its writes against, in the

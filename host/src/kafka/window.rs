@@ -1,0 +1,324 @@
+//! Bounded reads over many partitions at once: offset look-ups batched into one ListOffsets round
+//! (by time, or a partition's start or end), and windows of offsets read in one pass. The seam
+//! check reads thousands of partitions this way with a fixed number of round trips.
+
+use std::collections::HashMap;
+use std::time::{Duration, Instant};
+
+use rdkafka::consumer::{BaseConsumer, Consumer};
+use rdkafka::error::RDKafkaErrorCode;
+use rdkafka::message::BorrowedMessage;
+use rdkafka::{Message, Offset, TopicPartitionList};
+
+use super::{Connection, Context, KafkaError, PartitionRange};
+
+/// A topic-partition.
+pub type TopicPartition = (String, i32);
+
+/// What an offset look-up asks of a partition.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OffsetQuery {
+    /// The first offset still in the log.
+    Start,
+    /// The offset the next record will get (the high watermark).
+    End,
+    /// The first offset whose timestamp is at or after this one (ms), as Java's `offsetsForTimes`.
+    Time(i64),
+}
+
+impl OffsetQuery {
+    fn raw(self) -> Offset {
+        match self {
+            OffsetQuery::Start => Offset::Beginning,
+            OffsetQuery::End => Offset::End,
+            OffsetQuery::Time(ms) => Offset::Offset(ms),
+        }
+    }
+}
+
+/// The offsets of `[from, to)` of one partition, to be read.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Window {
+    pub topic: String,
+    pub partition: i32,
+    pub from: i64,
+    pub to: i64,
+}
+
+/// A client for look-ups and window reads: reads what a consumer of the topic sees, uncommitted
+/// transactional records included, as MirrorMaker 2's own consumer (read_uncommitted) does.
+fn window_client(connection: &Connection) -> Result<BaseConsumer<Context>, KafkaError> {
+    let mut config = connection.config();
+    config
+        .set("group.id", super::CONSUMER_GROUP)
+        .set("enable.auto.commit", "false")
+        .set("enable.auto.offset.store", "false")
+        .set("enable.partition.eof", "false")
+        .set("auto.offset.reset", "error")
+        .set("isolation.level", "read_uncommitted")
+        // Windows are a few records each: small fetches per partition keep thousands of
+        // partitions from prefetching megabytes each.
+        .set("fetch.message.max.bytes", "65536")
+        .set("queued.max.messages.kbytes", "65536");
+    config.create_with_context(connection.context()).map_err(|e| connection.error(e))
+}
+
+/// One ListOffsets round for every query; a partition the cluster does not have is left out,
+/// and a time after every record gives `None`.
+pub fn list_offsets(
+    connection: &Connection,
+    queries: &[(TopicPartition, OffsetQuery)],
+) -> Result<HashMap<TopicPartition, Option<i64>>, KafkaError> {
+    if queries.is_empty() {
+        return Ok(HashMap::new());
+    }
+    let client = window_client(connection)?;
+    list_offsets_with(connection, &client, queries)
+}
+
+fn list_offsets_with(
+    connection: &Connection,
+    client: &BaseConsumer<Context>,
+    queries: &[(TopicPartition, OffsetQuery)],
+) -> Result<HashMap<TopicPartition, Option<i64>>, KafkaError> {
+    let mut found = HashMap::new();
+    // One query per partition and request (a list holds a partition once); Start and End of the
+    // same partitions come as two requests.
+    for chunk in unique_chunks(queries) {
+        let mut list = TopicPartitionList::new();
+        for ((topic, partition), query) in &chunk {
+            list.add_partition_offset(topic, *partition, query.raw()).map_err(|e| connection.error(e))?;
+        }
+        let answer = client.offsets_for_times(list, connection.timeout).map_err(|e| connection.fail(client, e))?;
+        for element in answer.elements() {
+            let tp = (element.topic().to_owned(), element.partition());
+            match element.error() {
+                Ok(()) => {}
+                Err(e) if matches!(e.rdkafka_error_code(), Some(RDKafkaErrorCode::UnknownTopicOrPartition)) => continue,
+                Err(e) => {
+                    return Err(connection.fail(client, e).with_context(&format!("offsets of {}/{}", tp.0, tp.1)));
+                }
+            }
+            let offset = match element.offset() {
+                Offset::Offset(o) if o >= 0 => Some(o),
+                _ => None,
+            };
+            found.insert(tp, offset);
+        }
+    }
+    Ok(found)
+}
+
+/// The queries split so that no list names a partition twice, in their order.
+fn unique_chunks(queries: &[(TopicPartition, OffsetQuery)]) -> Vec<Vec<(TopicPartition, OffsetQuery)>> {
+    let mut chunks: Vec<(std::collections::HashSet<TopicPartition>, Vec<_>)> = Vec::new();
+    for query in queries {
+        match chunks.iter_mut().find(|(seen, _)| !seen.contains(&query.0)) {
+            Some((seen, chunk)) => {
+                seen.insert(query.0.clone());
+                chunk.push(query.clone());
+            }
+            None => chunks.push((std::iter::once(query.0.clone()).collect(), vec![query.clone()])),
+        }
+    }
+    chunks.into_iter().map(|(_, chunk)| chunk).collect()
+}
+
+/// The start and end offsets of the given partitions, in two batched rounds; a partition the
+/// cluster does not have is left out.
+pub fn ranges(connection: &Connection, partitions: &[TopicPartition]) -> Result<HashMap<TopicPartition, PartitionRange>, KafkaError> {
+    let mut unique = partitions.to_vec();
+    unique.sort_unstable();
+    unique.dedup();
+    if unique.is_empty() {
+        return Ok(HashMap::new());
+    }
+    let client = window_client(connection)?;
+    let ask = |query: OffsetQuery| {
+        let queries: Vec<(TopicPartition, OffsetQuery)> = unique.iter().map(|tp| (tp.clone(), query)).collect();
+        list_offsets_with(connection, &client, &queries)
+    };
+    let (starts, ends) = (ask(OffsetQuery::Start)?, ask(OffsetQuery::End)?);
+    Ok(starts
+        .into_iter()
+        .filter_map(|(tp, start)| {
+            let (start, end) = (start?, (*ends.get(&tp)?)?);
+            Some((tp.clone(), PartitionRange { partition: tp.1, start, end }))
+        })
+        .collect())
+}
+
+/// The partitions of each topic that exists; a missing topic is left out, an unauthorized one
+/// is an error (it must not look missing).
+pub fn topic_partitions(connection: &Connection, topics: &[String]) -> Result<HashMap<String, Vec<i32>>, KafkaError> {
+    let mut out = HashMap::new();
+    if topics.is_empty() {
+        return Ok(out);
+    }
+    let client = connection.client(None)?;
+    for topic in topics {
+        match connection.topic_metadata(&client, topic) {
+            Ok(metadata) => {
+                let mut partitions: Vec<i32> = metadata
+                    .topics()
+                    .iter()
+                    .filter(|t| t.name() == topic)
+                    .flat_map(|t| t.partitions().iter().map(|p| p.id()))
+                    .collect();
+                partitions.sort_unstable();
+                out.insert(topic.clone(), partitions);
+            }
+            Err(KafkaError::TopicMissing { .. }) => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(out)
+}
+
+/// Reads every record of every window in one pass, handing each to `on_message`; a window ends
+/// at its `to` or where the partition's position passes it (compacted logs have gaps). `what`
+/// names the read in errors.
+pub fn read_windows(
+    connection: &Connection,
+    windows: &[Window],
+    what: &str,
+    on_message: impl FnMut(&BorrowedMessage<'_>),
+) -> Result<(), KafkaError> {
+    let client = window_client(connection)?;
+    read_windows_with(connection, &client, windows, what, on_message)
+}
+
+pub(crate) fn read_windows_with(
+    connection: &Connection,
+    consumer: &BaseConsumer<Context>,
+    windows: &[Window],
+    what: &str,
+    mut on_message: impl FnMut(&BorrowedMessage<'_>),
+) -> Result<(), KafkaError> {
+    // Keyed by topic index, so that a message's or a position's topic name finds its window.
+    let mut topics: HashMap<&str, usize> = HashMap::new();
+    for w in windows {
+        let next = topics.len();
+        topics.entry(w.topic.as_str()).or_insert(next);
+    }
+    let names: Vec<&str> = {
+        let mut names = vec![""; topics.len()];
+        for (name, i) in &topics {
+            names[*i] = name;
+        }
+        names
+    };
+    let mut pending: HashMap<(usize, i32), i64> =
+        windows.iter().filter(|w| w.to > w.from).map(|w| ((topics[w.topic.as_str()], w.partition), w.to)).collect();
+    if pending.is_empty() {
+        return Ok(());
+    }
+    let mut assignment = TopicPartitionList::new();
+    for w in windows.iter().filter(|w| w.to > w.from) {
+        assignment.add_partition_offset(&w.topic, w.partition, Offset::Offset(w.from)).map_err(|e| connection.error(e))?;
+    }
+    consumer.assign(&assignment).map_err(|e| connection.error(e))?;
+    // A finished partition is paused, so that no more of it is fetched.
+    let done = |(topic, partition): (usize, i32)| {
+        let mut list = TopicPartitionList::new();
+        list.add_partition(names[topic], partition);
+        let _ = consumer.pause(&list);
+    };
+    let mut last_progress = Instant::now();
+    while !pending.is_empty() {
+        match consumer.poll(Duration::from_millis(100)) {
+            Some(Ok(message)) => {
+                last_progress = Instant::now();
+                let Some(&topic) = topics.get(message.topic()) else { continue };
+                let key = (topic, message.partition());
+                let Some(&to) = pending.get(&key) else { continue };
+                if message.offset() < to {
+                    on_message(&message);
+                }
+                if message.offset() + 1 >= to {
+                    pending.remove(&key);
+                    done(key);
+                }
+            }
+            Some(Err(e)) => {
+                if let Some(error) = connection.read_error(e) {
+                    return Err(error.with_context(&format!("reading {what}")));
+                }
+            }
+            None => {
+                if let Ok(positions) = consumer.position() {
+                    for element in positions.elements() {
+                        let Some(&topic) = topics.get(element.topic()) else { continue };
+                        let key = (topic, element.partition());
+                        if let (Offset::Offset(position), Some(&to)) = (element.offset(), pending.get(&key))
+                            && position >= to
+                        {
+                            pending.remove(&key);
+                            done(key);
+                        }
+                    }
+                }
+                if !pending.is_empty() && last_progress.elapsed() > connection.timeout {
+                    let mut stuck: Vec<String> = pending.keys().map(|(t, p)| format!("{}/{p}", names[*t])).collect();
+                    stuck.sort();
+                    stuck.truncate(10);
+                    return Err(KafkaError::Stalled {
+                        role: connection.role,
+                        bootstrap: connection.bootstrap.clone(),
+                        what: what.to_owned(),
+                        secs: connection.timeout.as_secs(),
+                        pending: stuck.join(","),
+                    });
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use rdkafka::mocking::MockCluster;
+
+    use super::*;
+    use crate::kafka::write_records;
+    use crate::record::TargetRecord;
+
+    #[test]
+    fn queries_for_one_partition_go_in_separate_lists() {
+        let tp = |p: i32| ("t".to_owned(), p);
+        let chunks = unique_chunks(&[(tp(0), OffsetQuery::Start), (tp(1), OffsetQuery::Start), (tp(0), OffsetQuery::End)]);
+        assert_eq!(chunks.len(), 2);
+        assert_eq!(chunks[0].len(), 2);
+        assert_eq!(chunks[1], vec![(tp(0), OffsetQuery::End)]);
+    }
+
+    #[test]
+    fn windows_of_many_partitions_are_read_in_one_pass() {
+        let mock = MockCluster::new(1).unwrap();
+        mock.create_topic("data", 3, 1).unwrap();
+        let conn = Connection::new("data", mock.bootstrap_servers(), Vec::new(), Duration::from_secs(5));
+        let records: Vec<TargetRecord> = (0..30)
+            .map(|i| TargetRecord {
+                topic: "data".into(),
+                partition: i % 3,
+                key: format!("k{i}").into_bytes(),
+                value: Some(b"v".to_vec()),
+                origin: format!("line {i}"),
+            })
+            .collect();
+        write_records(&conn, &records).unwrap();
+        let all: Vec<TopicPartition> = (0..3).map(|p| ("data".to_owned(), p)).collect();
+        let found = ranges(&conn, &all).unwrap();
+        assert_eq!(found[&("data".to_owned(), 1)], PartitionRange { partition: 1, start: 0, end: 10 });
+        let windows = [
+            Window { topic: "data".into(), partition: 0, from: 7, to: 10 },
+            Window { topic: "data".into(), partition: 2, from: 2, to: 4 },
+            Window { topic: "data".into(), partition: 1, from: 5, to: 5 },
+        ];
+        let mut seen = Vec::new();
+        read_windows(&conn, &windows, "data", |m| seen.push((m.partition(), m.offset()))).unwrap();
+        seen.sort_unstable();
+        assert_eq!(seen, [(0, 7), (0, 8), (0, 9), (2, 2), (2, 3)]);
+    }
+}

@@ -1,0 +1,599 @@
+//! The seam check: where the old tool's copies really end, proven from the data rather than
+//! taken from its recorded offsets (which lag the copies after an unclean stop, or mean `next`
+//! where `last` was assumed).
+//!
+//! For every migrated partition (source topic T, partition p, recorded offset V) the last record
+//! of the data topic's partition p (the topic MM2 will write T to) is looked up in the replicated
+//! partition: candidates are found by timestamp (ListOffsets by time, on both clusters, which
+//! aligns the copies with their originals), and a candidate counts only when the last copies, up
+//! to [`RUN`] of them, equal the source records before it one for one (key bytes, value bytes and
+//! timestamp; headers are ignored). Every read is a bounded window, batched over all partitions.
+
+use std::collections::{HashMap, VecDeque};
+
+use connect_offsets::connect::{parse_mm2_source_key, parse_offset_value};
+use connect_offsets::jackson;
+use rdkafka::Message;
+use rdkafka::message::{BorrowedMessage, Timestamp};
+use sha2::{Digest, Sha256};
+
+use crate::kafka::{self, Connection, KafkaError, OffsetQuery, PartitionRange, ReplicatedRanges, TopicPartition, Window};
+use crate::record::TargetRecord;
+
+/// Consecutive records that must match: one record alone could be a repeated payload.
+pub const RUN: usize = 5;
+/// Records read after a timestamp's first offset when the aligned candidate does not match.
+pub const SCAN: i64 = 2000;
+
+/// Where MM2 writes a source topic (`replication.policy.class`).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[serde(tag = "class", rename_all = "kebab-case")]
+pub enum ReplicationPolicy {
+    /// `IdentityReplicationPolicy`: the source topic's own name.
+    Identity,
+    /// `DefaultReplicationPolicy`: `<source alias><separator><topic>`.
+    Default { separator: String },
+}
+
+impl ReplicationPolicy {
+    /// The topic MM2 writes `topic` of the cluster `alias` to.
+    pub fn data_topic(&self, alias: &str, topic: &str) -> String {
+        match self {
+            ReplicationPolicy::Identity => topic.to_owned(),
+            ReplicationPolicy::Default { separator } => format!("{alias}{separator}{topic}"),
+        }
+    }
+}
+
+/// `--resume-at`: what `run` writes where the seam and the recorded offset differ.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum, serde::Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum ResumeAt {
+    /// The proven offset W (nothing where no copy exists: MM2 copies the partition from its start).
+    Seam,
+    /// The recorded offset V, accepting what the seam says.
+    Recorded,
+}
+
+/// How the copies end relative to the recorded offset.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum SeamStatus {
+    /// The last copy is of V: MM2 resumes at V+1 with nothing twice and nothing missing.
+    Exact,
+    /// The copies go `records` beyond V: MM2 would copy them twice.
+    Overlap,
+    /// The last `records` records up to V have no copy: MM2 would never copy them.
+    Gap,
+    /// No evidence either way (see the detail).
+    Unproven,
+}
+
+/// The seam of one migrated partition, as `plan --output json` shows it.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Seam {
+    pub status: SeamStatus,
+    /// Records twice (overlap) or never copied (gap); 0 when exact or unproven.
+    pub records: u64,
+    /// V: the offset the old tool's progress says.
+    pub recorded: i64,
+    /// W: the source offset of the data partition's last copy, when proven.
+    pub proven: Option<i64>,
+    pub detail: String,
+}
+
+impl Seam {
+    /// The offset `--resume-at seam` writes: W where proven, `None` for "write nothing" where no
+    /// copy exists at all; the recorded offset where the seam is exact or unproven.
+    pub fn resume_offset(&self) -> Option<i64> {
+        match (self.status, self.proven) {
+            (SeamStatus::Overlap | SeamStatus::Gap, proven) => proven,
+            _ => Some(self.recorded),
+        }
+    }
+
+    /// Whether the recorded offset would make MM2 copy records twice or never.
+    pub fn is_problem(&self) -> bool {
+        matches!(self.status, SeamStatus::Overlap | SeamStatus::Gap)
+    }
+}
+
+/// The seams of a plan, by MM2 key.
+pub type Seams = HashMap<Vec<u8>, Seam>;
+
+/// The clusters and policy the check needs.
+#[derive(Debug, Clone, Copy)]
+pub struct SeamSetup<'a> {
+    /// The cluster the old tool copied from (MM2's source).
+    pub replicated: &'a Connection,
+    /// The cluster holding the copies (where MM2 will write).
+    pub data: &'a Connection,
+    pub policy: &'a ReplicationPolicy,
+}
+
+/// What the data says about one partition, before it is compared with V.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Evidence {
+    /// The data topic does not exist, or its partition never held a record.
+    NoCopies { detail: String },
+    /// The last copy is of this source offset.
+    LastCopy { source_offset: i64, detail: String },
+    Unproven(String),
+}
+
+/// Compares the evidence with the recorded offset V.
+pub fn evaluate(recorded: i64, source: Option<&PartitionRange>, evidence: Evidence) -> Seam {
+    let seam = |status, records: i64, proven, detail| Seam { status, records: records.max(0) as u64, recorded, proven, detail };
+    match evidence {
+        Evidence::Unproven(detail) => seam(SeamStatus::Unproven, 0, None, detail),
+        Evidence::NoCopies { detail } => match source {
+            Some(range) if recorded >= range.start => seam(
+                SeamStatus::Gap,
+                recorded + 1 - range.start,
+                None,
+                format!("{detail}: records {}..={recorded} were never copied where MM2 will write", range.start),
+            ),
+            _ => seam(
+                SeamStatus::Unproven,
+                0,
+                None,
+                format!("{detail}, and no source record up to the recorded offset is left to say it should"),
+            ),
+        },
+        Evidence::LastCopy { source_offset: w, detail } => {
+            if w == recorded {
+                seam(SeamStatus::Exact, 0, Some(w), detail)
+            } else if w > recorded {
+                seam(SeamStatus::Overlap, w - recorded, Some(w), detail)
+            } else {
+                seam(SeamStatus::Gap, recorded - w, Some(w), detail)
+            }
+        }
+    }
+}
+
+/// The record the plan writes under `--resume-at seam`: W where the seam differs from V, a
+/// tombstone (nothing, or the removal of an offset MM2 holds) where no copy exists at all.
+pub fn resume_at_seam(mut record: TargetRecord, seam: &Seam) -> TargetRecord {
+    if seam.is_problem() {
+        record.value = seam.resume_offset().map(jackson::offset_value);
+    }
+    record
+}
+
+/// One migrated partition to check.
+#[derive(Debug, Clone)]
+struct Target {
+    key: Vec<u8>,
+    source: TopicPartition,
+    data: TopicPartition,
+    recorded: i64,
+}
+
+/// A record's identity for matching: timestamp and a digest of key and value.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Fingerprint {
+    timestamp: i64,
+    digest: [u8; 32],
+}
+
+impl Fingerprint {
+    fn of(message: &BorrowedMessage<'_>) -> (Fingerprint, Timestamp) {
+        let mut hash = Sha256::new();
+        for part in [message.key(), message.payload()] {
+            match part {
+                None => hash.update([0u8]),
+                Some(bytes) => {
+                    hash.update([1u8]);
+                    hash.update((bytes.len() as u64).to_be_bytes());
+                    hash.update(bytes);
+                }
+            }
+        }
+        let timestamp = message.timestamp();
+        (Fingerprint { timestamp: timestamp.to_millis().unwrap_or(-1), digest: hash.finalize().into() }, timestamp)
+    }
+}
+
+/// The last copies of one data partition, oldest first.
+#[derive(Debug, Clone)]
+struct Tail {
+    /// (data offset, fingerprint, timestamp as the data topic gives it).
+    records: Vec<(i64, Fingerprint, Timestamp)>,
+}
+
+/// Finds, in a stream of source records (log order), the offsets whose run of records equals
+/// the tail's fingerprints.
+#[derive(Debug)]
+struct Matcher {
+    expected: Vec<Fingerprint>,
+    ring: VecDeque<(i64, Fingerprint)>,
+    matches: Vec<i64>,
+}
+
+impl Matcher {
+    fn new(expected: Vec<Fingerprint>) -> Matcher {
+        Matcher { ring: VecDeque::with_capacity(expected.len()), expected, matches: Vec::new() }
+    }
+
+    fn push(&mut self, offset: i64, fingerprint: Fingerprint) {
+        if self.ring.len() == self.expected.len() {
+            self.ring.pop_front();
+        }
+        self.ring.push_back((offset, fingerprint));
+        if self.ring.len() == self.expected.len() && self.ring.iter().map(|(_, f)| f).eq(self.expected.iter()) {
+            self.matches.push(offset);
+        }
+    }
+}
+
+/// Checks the seam of every MM2 source-offset record: `sources` are the replicated partitions'
+/// ranges (the range check's). Records that are not MM2 offsets (tombstones, other keys) get none.
+pub fn check(setup: SeamSetup<'_>, records: &[TargetRecord], sources: &ReplicatedRanges) -> Result<Seams, KafkaError> {
+    let targets: Vec<Target> = records
+        .iter()
+        .filter_map(|r| {
+            let (_, alias, topic, partition) = parse_mm2_source_key(&r.key)?;
+            let recorded = parse_offset_value(r.value.as_deref()?).ok()?;
+            let data = (setup.policy.data_topic(&alias, &topic), partition);
+            Some(Target { key: r.key.clone(), source: (topic, partition), data, recorded })
+        })
+        .collect();
+    let mut evidence: HashMap<Vec<u8>, Evidence> = HashMap::new();
+    let name = |tp: &TopicPartition| format!("{}/{}", tp.0, tp.1);
+    if targets.is_empty() {
+        return Ok(Seams::new());
+    }
+    // A data topic that is the replicated topic itself holds no copies: it proves nothing.
+    let same_cluster = setup.replicated.same_cluster(setup.data)?;
+
+    // 1. The data partitions: which exist, and their ranges.
+    let mut data_topics: Vec<String> = targets.iter().map(|t| t.data.0.clone()).collect();
+    data_topics.sort_unstable();
+    data_topics.dedup();
+    let existing = kafka::topic_partitions(setup.data, &data_topics)?;
+    let present: Vec<TopicPartition> = targets
+        .iter()
+        .filter(|t| existing.get(&t.data.0).is_some_and(|ps| ps.contains(&t.data.1)))
+        .map(|t| t.data.clone())
+        .collect();
+    let data_ranges = kafka::ranges(setup.data, &present)?;
+    let mut tails_wanted = Vec::new();
+    for t in &targets {
+        let found = match (existing.get(&t.data.0), data_ranges.get(&t.data)) {
+            _ if same_cluster && t.data.0 == t.source.0 => Some(Evidence::Unproven(format!(
+                "the data topic is the replicated topic {:?} itself (the data cluster is the replicated cluster): \
+                 name the cluster holding the copies with --data-bootstrap",
+                t.source.0
+            ))),
+            (None, _) => Some(Evidence::NoCopies { detail: format!("the data topic {:?} does not exist on the data cluster", t.data.0) }),
+            (Some(ps), None) => Some(Evidence::Unproven(format!(
+                "the data topic {:?} has no partition {} ({} partitions): partitions are not preserved",
+                t.data.0,
+                t.data.1,
+                ps.len()
+            ))),
+            (Some(_), Some(r)) if r.end == 0 => Some(Evidence::NoCopies { detail: format!("{} has never held a record", name(&t.data)) }),
+            (Some(_), Some(r)) if r.start == r.end => Some(Evidence::Unproven(format!(
+                "every record of {} was deleted (log [{}, {})): retention removed the copies",
+                name(&t.data),
+                r.start,
+                r.end
+            ))),
+            (Some(_), Some(_)) if !sources.contains_key(&t.source) => {
+                Some(Evidence::Unproven(format!("the replicated cluster has no partition {}", name(&t.source))))
+            }
+            (Some(_), Some(r)) => {
+                tails_wanted.push(Window {
+                    topic: t.data.0.clone(),
+                    partition: t.data.1,
+                    // Twice the run: transaction markers take offsets too.
+                    from: r.start.max(r.end - 2 * RUN as i64),
+                    to: r.end,
+                });
+                None
+            }
+        };
+        if let Some(found) = found {
+            evidence.insert(t.key.clone(), found);
+        }
+    }
+    tails_wanted.sort_by(|a, b| (&a.topic, a.partition).cmp(&(&b.topic, b.partition)));
+    tails_wanted.dedup();
+
+    // 2. The last copies of each data partition.
+    let mut tails: HashMap<TopicPartition, Tail> = HashMap::new();
+    kafka::read_windows(setup.data, &tails_wanted, "the data topics' last records", |m| {
+        let (fingerprint, timestamp) = Fingerprint::of(m);
+        let tail = tails.entry((m.topic().to_owned(), m.partition())).or_insert(Tail { records: Vec::new() });
+        tail.records.push((m.offset(), fingerprint, timestamp));
+        if tail.records.len() > RUN {
+            tail.records.remove(0);
+        }
+    })?;
+
+    // 3. Candidates by the last copy's timestamp, on both clusters.
+    let mut pending: Vec<(&Target, &Tail)> = Vec::new();
+    for t in &targets {
+        if evidence.contains_key(&t.key) {
+            continue;
+        }
+        let unproven = match tails.get(&t.data) {
+            None => Some(format!("no record could be read at the end of {} (transaction markers or compaction)", name(&t.data))),
+            Some(tail) => match tail.records.last().map(|r| r.2) {
+                Some(Timestamp::LogAppendTime(_)) => Some(format!(
+                    "{} rewrites timestamps (message.timestamp.type=LogAppendTime): copies cannot be matched",
+                    t.data.0
+                )),
+                Some(Timestamp::NotAvailable) => Some(format!("the last record of {} has no timestamp", name(&t.data))),
+                _ => None,
+            },
+        };
+        match unproven {
+            Some(detail) => {
+                evidence.insert(t.key.clone(), Evidence::Unproven(detail));
+            }
+            None => pending.push((t, &tails[&t.data])),
+        }
+    }
+    let last = |tail: &Tail| tail.records[tail.records.len() - 1];
+    let source_times = kafka::list_offsets(
+        setup.replicated,
+        &pending.iter().map(|(t, tail)| (t.source.clone(), OffsetQuery::Time(last(tail).1.timestamp))).collect::<Vec<_>>(),
+    )?;
+    let mut data_queries: Vec<(TopicPartition, OffsetQuery)> =
+        pending.iter().map(|(t, tail)| (t.data.clone(), OffsetQuery::Time(last(tail).1.timestamp))).collect();
+    data_queries.sort_by(|a, b| a.0.cmp(&b.0));
+    data_queries.dedup_by(|a, b| a.0 == b.0);
+    let data_times = kafka::list_offsets(setup.data, &data_queries)?;
+
+    // 4. Round one reads around the aligned candidate, round two scans from the timestamp's
+    // first offset; each window is bounded.
+    let mut firsts: HashMap<&[u8], i64> = HashMap::new();
+    let mut rounds: [Vec<(&Target, &Tail, Window)>; 2] = [Vec::new(), Vec::new()];
+    for (t, tail) in &pending {
+        let (copy_offset, copy, _) = last(tail);
+        let range = sources[&t.source];
+        let Some(Some(first)) = source_times.get(&t.source).copied() else {
+            evidence.insert(
+                t.key.clone(),
+                Evidence::Unproven(format!(
+                    "the last copy ({} offset {copy_offset}, timestamp {}) is newer than every record of {}: \
+                     timestamps were rewritten, or the copies come from elsewhere",
+                    name(&t.data),
+                    copy.timestamp,
+                    name(&t.source)
+                )),
+            );
+            continue;
+        };
+        firsts.insert(&t.key, first);
+        let run = tail.records.len() as i64;
+        let window = |from: i64, to: i64| Window {
+            topic: t.source.0.clone(),
+            partition: t.source.1,
+            from: from.max(range.start),
+            to: to.min(range.end),
+        };
+        match data_times.get(&t.data).copied().flatten() {
+            Some(data_first) if data_first <= copy_offset => {
+                let aligned = first + (copy_offset - data_first);
+                rounds[0].push((t, tail, window(aligned - 2 * run, aligned + run)));
+            }
+            _ => rounds[1].push((t, tail, window(first - 2 * run, first + SCAN))),
+        }
+    }
+    let mut found: HashMap<&[u8], Vec<i64>> = HashMap::new();
+    for round in 0..2 {
+        let batch = std::mem::take(&mut rounds[round]);
+        let mut matchers: HashMap<TopicPartition, Matcher> = batch
+            .iter()
+            .map(|(t, tail, _)| (t.source.clone(), Matcher::new(tail.records.iter().map(|r| r.1).collect())))
+            .collect();
+        let windows: Vec<Window> = batch.iter().map(|(_, _, w)| w.clone()).collect();
+        kafka::read_windows(setup.replicated, &windows, "the replicated partitions", |m| {
+            if let Some(matcher) = matchers.get_mut(&(m.topic().to_owned(), m.partition())) {
+                matcher.push(m.offset(), Fingerprint::of(m).0);
+            }
+        })?;
+        for (t, tail, _) in batch {
+            let matches = matchers.remove(&t.source).map(|m| m.matches).unwrap_or_default();
+            if matches.is_empty() && round == 0 {
+                let first = firsts[t.key.as_slice()];
+                let range = sources[&t.source];
+                let run = tail.records.len() as i64;
+                rounds[1].push((t, tail, Window {
+                    topic: t.source.0.clone(),
+                    partition: t.source.1,
+                    from: (first - 2 * run).max(range.start),
+                    to: (first + SCAN).min(range.end),
+                }));
+            } else {
+                found.insert(&t.key, matches);
+            }
+        }
+    }
+
+    // 5. What the matches prove.
+    for (t, tail) in &pending {
+        if evidence.contains_key(&t.key) {
+            continue;
+        }
+        let (copy_offset, copy, _) = last(tail);
+        let run = tail.records.len();
+        let matches = found.get(t.key.as_slice()).cloned().unwrap_or_default();
+        let found = match matches.as_slice() {
+            [w] => Evidence::LastCopy {
+                source_offset: *w,
+                detail: format!(
+                    "the last copy, {} offset {copy_offset}, is {} offset {w} ({run} consecutive records match)",
+                    name(&t.data),
+                    name(&t.source)
+                ),
+            },
+            [] => Evidence::Unproven(format!(
+                "no run of {run} records of {} near timestamp {} matches the last copies in {}: source records \
+                 compacted or deleted, timestamps rewritten, or partitions not preserved (MirrorMaker 1 re-partitions by key)",
+                name(&t.source),
+                copy.timestamp,
+                name(&t.data)
+            )),
+            several => Evidence::Unproven(format!(
+                "the last {run} copies in {} match {} runs of {} (offsets {}): repeated records cannot tell them apart",
+                name(&t.data),
+                several.len(),
+                name(&t.source),
+                several.iter().map(i64::to_string).collect::<Vec<_>>().join(", ")
+            )),
+        };
+        evidence.insert(t.key.clone(), found);
+    }
+
+    Ok(targets
+        .iter()
+        .filter_map(|t| {
+            let found = evidence.remove(&t.key)?;
+            Some((t.key.clone(), evaluate(t.recorded, sources.get(&t.source), found)))
+        })
+        .collect())
+}
+
+/// Counts of a plan's seams, for its totals.
+#[derive(Debug, Default, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct SeamCounts {
+    pub exact: u64,
+    pub overlap: u64,
+    pub gap: u64,
+    pub unproven: u64,
+    /// Records MM2 would copy twice (sum over the overlaps).
+    pub records_twice: u64,
+    /// Records MM2 would never copy (sum over the gaps).
+    pub records_never: u64,
+}
+
+impl SeamCounts {
+    pub fn of<'a>(seams: impl IntoIterator<Item = &'a Seam>) -> SeamCounts {
+        let mut c = SeamCounts::default();
+        for s in seams {
+            match s.status {
+                SeamStatus::Exact => c.exact += 1,
+                SeamStatus::Overlap => {
+                    c.overlap += 1;
+                    c.records_twice += s.records;
+                }
+                SeamStatus::Gap => {
+                    c.gap += 1;
+                    c.records_never += s.records;
+                }
+                SeamStatus::Unproven => c.unproven += 1,
+            }
+        }
+        c
+    }
+
+    /// "MM2 would copy 1,234 records twice on 3 partitions; 2 partitions unproven".
+    pub fn summary(&self) -> String {
+        let mut parts = Vec::new();
+        if self.overlap > 0 {
+            parts.push(format!("MM2 would copy {} records twice on {}", thousands(self.records_twice), partitions(self.overlap)));
+        }
+        if self.gap > 0 {
+            parts.push(format!("MM2 would never copy {} records on {}", thousands(self.records_never), partitions(self.gap)));
+        }
+        if self.exact > 0 {
+            parts.push(format!("{} exact", partitions(self.exact)));
+        }
+        if self.unproven > 0 {
+            parts.push(format!("{} unproven", partitions(self.unproven)));
+        }
+        if parts.is_empty() { "no MM2 offsets to check".to_owned() } else { parts.join("; ") }
+    }
+}
+
+fn partitions(n: u64) -> String {
+    format!("{} partition{}", thousands(n), if n == 1 { "" } else { "s" })
+}
+
+/// 1234567 as "1,234,567".
+pub fn thousands(n: u64) -> String {
+    let digits = n.to_string();
+    let mut out = String::new();
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i) % 3 == 0 {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn fp(n: u8) -> Fingerprint {
+        Fingerprint { timestamp: 1000, digest: [n; 32] }
+    }
+
+    #[test]
+    fn a_run_matches_only_when_every_record_of_it_does() {
+        let mut m = Matcher::new(vec![fp(1), fp(2), fp(3)]);
+        for (offset, n) in [(10, 3), (11, 1), (12, 2), (13, 3), (14, 9), (15, 2), (16, 3)] {
+            m.push(offset, fp(n));
+        }
+        // 16 ends a run (9, 2, 3) that does not match: one equal record is no proof.
+        assert_eq!(m.matches, [13]);
+    }
+
+    #[test]
+    fn statuses_compare_the_last_copy_with_the_recorded_offset() {
+        let range = PartitionRange { partition: 0, start: 100, end: 200 };
+        let copy = |w: i64| Evidence::LastCopy { source_offset: w, detail: String::new() };
+        let exact = evaluate(150, Some(&range), copy(150));
+        assert_eq!((exact.status, exact.records, exact.proven), (SeamStatus::Exact, 0, Some(150)));
+        let overlap = evaluate(150, Some(&range), copy(162));
+        assert_eq!((overlap.status, overlap.records, overlap.resume_offset()), (SeamStatus::Overlap, 12, Some(162)));
+        let gap = evaluate(150, Some(&range), copy(149));
+        assert_eq!((gap.status, gap.records, gap.resume_offset()), (SeamStatus::Gap, 1, Some(149)));
+        // No copy at all: every record from the log start up to V is missing, and seam writes nothing.
+        let none = evaluate(150, Some(&range), Evidence::NoCopies { detail: "d/0 has never held a record".into() });
+        assert_eq!((none.status, none.records, none.proven, none.resume_offset()), (SeamStatus::Gap, 51, None, None));
+        assert!(none.detail.contains("records 100..=150 were never copied"), "{}", none.detail);
+        // Nothing left in the source up to V: no evidence either way.
+        let gone = evaluate(50, Some(&range), Evidence::NoCopies { detail: "x".into() });
+        assert_eq!((gone.status, gone.resume_offset()), (SeamStatus::Unproven, Some(50)));
+    }
+
+    #[test]
+    fn the_seam_choice_rewrites_only_what_differs() {
+        let record = TargetRecord {
+            topic: "mm2-offsets.a.internal".into(),
+            partition: 0,
+            key: b"k".to_vec(),
+            value: Some(jackson::offset_value(150)),
+            origin: "line 1".into(),
+        };
+        let range = PartitionRange { partition: 0, start: 0, end: 200 };
+        let overlap = evaluate(150, Some(&range), Evidence::LastCopy { source_offset: 162, detail: String::new() });
+        assert_eq!(resume_at_seam(record.clone(), &overlap).value, Some(b"{\"offset\":162}".to_vec()));
+        let none = evaluate(150, Some(&range), Evidence::NoCopies { detail: String::new() });
+        assert_eq!(resume_at_seam(record.clone(), &none).value, None);
+        let unproven = evaluate(150, Some(&range), Evidence::Unproven(String::new()));
+        assert_eq!(resume_at_seam(record.clone(), &unproven), record);
+    }
+
+    #[test]
+    fn policies_name_the_topic_mm2_writes() {
+        assert_eq!(ReplicationPolicy::Identity.data_topic("old", "orders"), "orders");
+        assert_eq!(ReplicationPolicy::Default { separator: ".".into() }.data_topic("old", "orders"), "old.orders");
+        assert_eq!(ReplicationPolicy::Default { separator: "_".into() }.data_topic("dc1", "t"), "dc1_t");
+    }
+
+    #[test]
+    fn totals_read_as_a_sentence() {
+        let seam = |status, records| Seam { status, records, recorded: 0, proven: None, detail: String::new() };
+        let seams = [seam(SeamStatus::Overlap, 1000), seam(SeamStatus::Overlap, 234), seam(SeamStatus::Overlap, 0), seam(SeamStatus::Unproven, 0), seam(SeamStatus::Unproven, 0)];
+        assert_eq!(SeamCounts::of(&seams).summary(), "MM2 would copy 1,234 records twice on 3 partitions; 2 partitions unproven");
+        assert_eq!(thousands(1_234_567), "1,234,567");
+    }
+}
