@@ -6,9 +6,9 @@
 mod support;
 
 use std::collections::BTreeMap;
-use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
+use support::mirrormaker::MirrorMaker;
 use support::*;
 
 const PARTITIONS: i32 = 2;
@@ -16,80 +16,6 @@ const PARTITIONS: i32 = 2;
 const N: usize = 20;
 /// Records per partition the old replicator had already copied.
 const K: usize = 7;
-
-/// MirrorMaker 2 in dedicated mode, killed when dropped.
-struct MirrorMaker {
-    child: Child,
-    dir: tempfile::TempDir,
-}
-
-impl MirrorMaker {
-    fn start(source: &str, target: &str, topics: &str) -> MirrorMaker {
-        let dir = tempfile::tempdir().unwrap();
-        let config = dir.path().join("mm2.properties");
-        std::fs::write(
-            &config,
-            format!(
-                "clusters = src, tgt\n\
-                 src.bootstrap.servers = {source}\n\
-                 tgt.bootstrap.servers = {target}\n\
-                 src->tgt.enabled = true\n\
-                 tgt->src.enabled = false\n\
-                 src->tgt.topics = {topics}\n\
-                 replication.policy.class = org.apache.kafka.connect.mirror.IdentityReplicationPolicy\n\
-                 replication.factor = 1\n\
-                 offset-syncs.topic.replication.factor = 1\n\
-                 checkpoints.topic.replication.factor = 1\n\
-                 heartbeats.topic.replication.factor = 1\n\
-                 offset.storage.replication.factor = 1\n\
-                 status.storage.replication.factor = 1\n\
-                 config.storage.replication.factor = 1\n\
-                 emit.heartbeats.enabled = false\n\
-                 emit.checkpoints.enabled = false\n\
-                 sync.topic.configs.enabled = false\n\
-                 sync.topic.acls.enabled = false\n\
-                 refresh.topics.interval.seconds = 5\n\
-                 tasks.max = 1\n"
-            ),
-        )
-        .unwrap();
-        let log_config = dir.path().join("log4j2.properties");
-        std::fs::write(
-            &log_config,
-            format!(
-                "status = warn\nappender.file.type = File\nappender.file.name = file\n\
-                 appender.file.fileName = {}\nappender.file.layout.type = PatternLayout\n\
-                 appender.file.layout.pattern = [%d] %p %m (%c)%n\nrootLogger.level = info\n\
-                 rootLogger.appenderRef.file.ref = file\n",
-                dir.path().join("mm2.log").display()
-            ),
-        )
-        .unwrap();
-        let classpath = Command::new(repo_path("tests/kafka/broker.sh")).arg("classpath").output().unwrap();
-        let classpath = String::from_utf8(classpath.stdout).unwrap().trim().to_owned();
-        let child = Command::new("java")
-            .args(["-Xmx512m", &format!("-Dlog4j2.configurationFile={}", log_config.display()), "-cp", &classpath])
-            .arg("org.apache.kafka.connect.mirror.MirrorMaker")
-            .arg(&config)
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("start MirrorMaker 2");
-        MirrorMaker { child, dir }
-    }
-
-    fn log_tail(&self) -> String {
-        let log = std::fs::read_to_string(self.dir.path().join("mm2.log")).unwrap_or_default();
-        log.lines().rev().take(40).collect::<Vec<_>>().into_iter().rev().collect::<Vec<_>>().join("\n")
-    }
-}
-
-impl Drop for MirrorMaker {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
 
 fn value(topic: &str, partition: i32, i: usize) -> String {
     format!("{topic}-p{partition}-{i}")
@@ -153,7 +79,7 @@ fn mirrormaker2_resumes_exactly_after_the_migrated_offsets() {
     let doc: serde_json::Value = serde_json::from_str(&stdout(&output)).unwrap();
     assert_eq!(doc["written"].as_array().unwrap().len(), PARTITIONS as usize, "{doc}");
 
-    let mm2 = MirrorMaker::start(src, tgt, "orders, naive");
+    let mm2 = MirrorMaker::start("src", src, tgt, "orders, naive", "");
     let expected_total = |topic: &str| if topic == "orders" { N } else { N + K };
     let deadline = Instant::now() + Duration::from_secs(180);
     loop {

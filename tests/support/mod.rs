@@ -9,6 +9,8 @@ use std::sync::OnceLock;
 
 use serde_json::Value;
 
+pub(crate) mod mirrormaker;
+
 pub(crate) const BIN: &str = env!("CARGO_BIN_EXE_mm2-migrate");
 
 pub(crate) fn repo_path(rel: &str) -> PathBuf {
