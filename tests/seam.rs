@@ -150,6 +150,12 @@ fn a_killed_mirrormaker_leaves_an_overlap_that_the_seam_fixes() {
         assert!(seam["detail"].as_str().unwrap().contains("consecutive records match"), "{seam}");
     }
     assert_eq!(plan["plan"]["seam_check"]["counts"]["records_twice"], 4 * B as i64, "{}", plan["plan"]["seam_check"]);
+    // The text report: every partition's seam and the totals.
+    let text = mm2_to_mm2("plan", "old", "new", "orders", &["--output", "text"]);
+    let text = stdout(&text);
+    eprintln!("{text}");
+    assert!(text.contains(&format!("seam check                  MM2 would copy {} records twice on 2 partitions", 2 * B)), "{text}");
+    assert_eq!(text.matches(&format!("seam OVERLAP {B} (recorded {}, last copy {})", A - 1, A + B - 1)).count(), 2, "{text}");
 
     // run refuses, naming every partition, and writes nothing.
     let refused = mm2_to_mm2("run", "old", "new", "orders,control", &[]);

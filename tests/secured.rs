@@ -1,7 +1,7 @@
 //! A secured cluster, as operators run them: SASL over TLS, the StandardAuthorizer with
 //! `allow.everyone.if.no.acl.found=false`, and an unprivileged user. The README's least-privilege
 //! ACLs are proven here: the listed set suffices for plan, run and verify (topic and group sources,
-//! the replicated cluster's range check), each ACL removed gives a refusal that says "not
+//! the replicated cluster's range and seam checks), each ACL removed gives a refusal that says "not
 //! authorized" and names the resource, and no password appears in any output.
 
 mod support;
@@ -11,6 +11,8 @@ use support::*;
 const SOURCE: &str = "connect-offsets";
 const TARGET: &str = "mm2-offsets.sec.internal";
 const DATA: &str = "orders";
+/// Where MM2 would write `orders` under the default replication policy: the seam check reads it.
+const COPIES: &str = "sec.orders";
 const GROUP: &str = "mm1-group";
 const SECRET: &str = "migrator-secret";
 
@@ -71,9 +73,19 @@ impl Secured {
     }
 }
 
-/// The topic source: the old offsets topic, MM2's offsets topic, the replicated topic's range.
+/// The topic source: the old offsets topic, MM2's offsets topic, the replicated topic's range and
+/// seam (the last records of `sec.orders`, then the replicated records at their timestamp).
 fn topic_source(replicated: &str) -> Vec<&str> {
-    vec!["--plugin", "replicator-to-mm2", "--set", "source.cluster.alias=sec", "--replicated-bootstrap", replicated]
+    vec![
+        "--plugin",
+        "replicator-to-mm2",
+        "--set",
+        "source.cluster.alias=sec",
+        "--replicated-bootstrap",
+        replicated,
+        "--replication-policy",
+        "default",
+    ]
 }
 
 fn assert_refused(output: &std::process::Output, resource: &str) {
@@ -93,6 +105,12 @@ fn the_listed_acls_suffice_and_each_one_is_needed() {
     // The old replicator's progress, its data, and MirrorMaker 1's group, written as admin.
     s.tool("topics", &["--create", "--topic", SOURCE, "--partitions", "1", "--config", "cleanup.policy=compact"]);
     s.tool("topics", &["--create", "--topic", DATA, "--partitions", "1"]);
+    s.tool("topics", &["--create", "--topic", COPIES, "--partitions", "1"]);
+    // Records that are no copies, older than the replicated ones: the seam check reads both
+    // topics and calls the seam unproven, which run writes as recorded.
+    let others: Vec<(String, Option<&str>)> = (0..3).map(|i| (format!("k{i}"), Some("other"))).collect();
+    kcat_produce_as(&b, &admin, COPIES, &others.iter().map(|(k, v)| (k.as_str(), *v)).collect::<Vec<_>>());
+    std::thread::sleep(std::time::Duration::from_millis(20));
     let data: Vec<(String, Option<&str>)> = (0..10).map(|i| (format!("k{i}"), Some("v"))).collect();
     kcat_produce_as(&b, &admin, DATA, &data.iter().map(|(k, v)| (k.as_str(), *v)).collect::<Vec<_>>());
     let rkey = r#"["replicator",{"topic":"orders","partition":0}]"#;
@@ -103,10 +121,12 @@ fn the_listed_acls_suffice_and_each_one_is_needed() {
     let source = ["--topic", SOURCE];
     let target = ["--topic", TARGET];
     let data_topic = ["--topic", DATA];
+    let copies = ["--topic", COPIES];
     let group = ["--group", GROUP];
     s.acl(true, &source, &["Read"]);
     s.acl(true, &target, &["Read", "Write", "DescribeConfigs", "Create"]);
-    s.acl(true, &data_topic, &["Describe"]);
+    s.acl(true, &data_topic, &["Read"]);
+    s.acl(true, &copies, &["Read"]);
     s.acl(true, &group, &["Describe"]);
 
     // Create is needed only while MM2's offsets topic does not exist.
@@ -116,6 +136,10 @@ fn the_listed_acls_suffice_and_each_one_is_needed() {
 
     let run = s.migrate("run", &[&topic_source(&b)[..], &["-vv", "--output", "json"]].concat(), &me);
     assert!(run.status.success(), "{}", stderr(&run));
+    let document: serde_json::Value = serde_json::from_str(&stdout(&run)).unwrap();
+    let seam = &document["plan"]["entries"][0]["seam"];
+    assert_eq!(seam["status"], "unproven", "the seam check read both topics: {seam}");
+    assert!(seam["detail"].as_str().unwrap().contains("no run of 3 records of orders/0"), "{seam}");
     let written = kcat_consume_as(&b, &admin, TARGET);
     assert_eq!(written.len(), 1);
     assert_eq!(written[0]["payload"], r#"{"offset":4}"#);
@@ -130,12 +154,13 @@ fn the_listed_acls_suffice_and_each_one_is_needed() {
 
     // Each ACL removed is refused by name; nothing is written meanwhile.
     kcat_produce_as(&b, &admin, SOURCE, &[(rkey, Some(r#"{"offset":6}"#))]);
-    let cases: [(&[&str], &str, &str, &[&str]); 6] = [
+    let cases: [(&[&str], &str, &str, &[&str]); 7] = [
         (&source, "Read", SOURCE, &topic_source(&b)),
         (&target, "Read", TARGET, &topic_source(&b)),
         (&target, "Write", TARGET, &topic_source(&b)),
         (&target, "DescribeConfigs", TARGET, &topic_source(&b)),
-        (&data_topic, "Describe", DATA, &topic_source(&b)),
+        (&data_topic, "Read", DATA, &topic_source(&b)),
+        (&copies, "Read", COPIES, &topic_source(&b)),
         (&group, "Describe", GROUP, &group_source),
     ];
     for (resource, operation, name, args) in cases {

@@ -303,7 +303,7 @@ pub fn check(setup: SeamSetup<'_>, records: &[TargetRecord], sources: &Replicate
 
     // 2. The last copies of each data partition.
     let mut tails: HashMap<TopicPartition, Tail> = HashMap::new();
-    kafka::read_windows(setup.data, &tails_wanted, "the data topics' last records", |m| {
+    kafka::read_windows(setup.data, &tails_wanted, "the last copies", |m| {
         let (fingerprint, timestamp) = Fingerprint::of(m);
         let tail = tails.entry((m.topic().to_owned(), m.partition())).or_insert(Tail { records: Vec::new() });
         tail.records.push((m.offset(), fingerprint, timestamp));
@@ -391,7 +391,7 @@ pub fn check(setup: SeamSetup<'_>, records: &[TargetRecord], sources: &Replicate
             .map(|(t, tail, _)| (t.source.clone(), Matcher::new(tail.records.iter().map(|r| r.1).collect())))
             .collect();
         let windows: Vec<Window> = batch.iter().map(|(_, _, w)| w.clone()).collect();
-        kafka::read_windows(setup.replicated, &windows, "the replicated partitions", |m| {
+        kafka::read_windows(setup.replicated, &windows, "the replicated records", |m| {
             if let Some(matcher) = matchers.get_mut(&(m.topic().to_owned(), m.partition())) {
                 matcher.push(m.offset(), Fingerprint::of(m).0);
             }
@@ -426,7 +426,8 @@ pub fn check(setup: SeamSetup<'_>, records: &[TargetRecord], sources: &Replicate
             [w] => Evidence::LastCopy {
                 source_offset: *w,
                 detail: format!(
-                    "the last copy, {} offset {copy_offset}, is {} offset {w} ({run} consecutive records match)",
+                    "the last copy in {} (offset {copy_offset}) is of {} offset {w} on the replicated cluster \
+                     ({run} consecutive records match)",
                     name(&t.data),
                     name(&t.source)
                 ),
@@ -519,7 +520,7 @@ pub fn thousands(n: u64) -> String {
     let digits = n.to_string();
     let mut out = String::new();
     for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i) % 3 == 0 {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
             out.push(',');
         }
         out.push(c);

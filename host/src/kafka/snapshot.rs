@@ -30,7 +30,7 @@ pub fn read_snapshot(
         ranges.iter().map(|r| Window { topic: topic.to_owned(), partition: r.partition, from: r.start, to: r.end }).collect();
     let total: u64 = ranges.iter().map(|r| (r.end - r.start) as u64).sum();
     let progress = progress_bar(total, &format!("reading {topic}"));
-    read_windows_with(connection, &consumer, &windows, &format!("topic {topic:?}"), |message| {
+    read_windows_with(connection, &consumer, &windows, "a snapshot", |message| {
         on_record(source_record(topic, message));
         progress.inc(1);
     })?;

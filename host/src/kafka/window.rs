@@ -242,7 +242,11 @@ pub(crate) fn read_windows_with(
             }
             Some(Err(e)) => {
                 if let Some(error) = connection.read_error(e) {
-                    return Err(error.with_context(&format!("reading {what}")));
+                    // A refused read names no topic: say which were being read.
+                    let mut read: Vec<&str> = names.clone();
+                    read.sort_unstable();
+                    let noun = if read.len() == 1 { "topic" } else { "topics" };
+                    return Err(error.with_context(&format!("reading {what} ({noun} {})", read.join(", "))));
                 }
             }
             None => {
