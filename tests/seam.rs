@@ -268,6 +268,19 @@ fn a_clean_stop_is_exact_and_wrong_meanings_and_policies_are_caught() {
         assert!((0..PARTITIONS as i64).all(|p| written[&("events".to_owned(), p)] == last), "{plugin}: {written:?}");
     }
 
+    // MirrorMaker 1's consumer group on the replicated cluster: committed `next` offsets, exact.
+    kafka_tool("groups", src, &[], &["--reset-offsets", "--group", "mm1", "--topic", "events", "--to-offset", &N.to_string(), "--execute"]);
+    let group = mm2_migrate(&[
+        "plan", "--plugin", "group-to-mm2", "--set", "source.cluster.alias=g1", "--source-bootstrap", src, "--source-group", "mm1",
+        "--target-bootstrap", tgt, "--replicated-bootstrap", src, "--output", "json",
+    ]);
+    assert!(group.status.success(), "{}", stderr(&group));
+    let found = seams(&json(&group));
+    assert_eq!(found.len(), PARTITIONS as usize);
+    for ((topic, p), seam) in found {
+        assert_eq!((seam["status"].as_str(), seam["proven"].as_i64()), (Some("exact"), Some(last)), "group {topic}/{p}: {seam}");
+    }
+
     // MM2's default replication policy writes to south.events, which holds no copy: a gap of
     // every record on every partition, and the seam choice writes nothing that would skip them.
     let policy = ["--replication-policy", "default"];

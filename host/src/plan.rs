@@ -224,13 +224,22 @@ pub fn refusals(entries: &[PlanEntry], overrides: Overrides) -> Vec<Refusal> {
 /// would do.
 pub fn refusal(e: &PlanEntry, overrides: Overrides) -> Vec<Refusal> {
     let mut out = Vec::new();
-    if e.change == Change::Unchanged && e.misplaced_in.is_none() {
-        return out;
-    }
     let name = describe_key(&e.key);
     let mut refuse = |reason: RefusalReason, message: String| {
         out.push(Refusal { key: name.clone(), reason, message: format!("{name}: {message}") });
     };
+    // Also where MM2 already holds the recorded offset: it would resume at the wrong place.
+    if let (Some(seam), None) = (&e.seam, overrides.resume_at)
+        && seam.is_problem()
+    {
+        refuse(
+            RefusalReason::Seam { status: seam.status, records: seam.records, recorded: seam.recorded, proven: seam.proven },
+            seam_refusal(seam),
+        );
+    }
+    if e.change == Change::Unchanged && e.misplaced_in.is_none() {
+        return out;
+    }
     let v = e.offset.unwrap_or_default();
     if let (Some(stray), false) = (e.misplaced_in, overrides.misplaced) {
         refuse(
@@ -264,14 +273,6 @@ pub fn refusal(e: &PlanEntry, overrides: Overrides) -> Vec<Refusal> {
                  the partition again from auto.offset.reset (earliest: every record). Override with --allow-delete.",
                 from.map(|f| format!(" {f}")).unwrap_or_default()
             ),
-        );
-    }
-    if let (Some(seam), None) = (&e.seam, overrides.resume_at)
-        && seam.is_problem()
-    {
-        refuse(
-            RefusalReason::Seam { status: seam.status, records: seam.records, recorded: seam.recorded, proven: seam.proven },
-            seam_refusal(seam),
         );
     }
     if !overrides.out_of_range {
@@ -453,6 +454,32 @@ mod tests {
         let entries = build(vec![tombstone], &TargetState::default(), None, None);
         assert_eq!(entries[0].change, Change::Unchanged);
         assert!(to_write(&entries).is_empty());
+    }
+
+    #[test]
+    fn an_overlap_or_a_gap_is_refused_until_the_operator_chooses() {
+        let seam = |status, proven: Option<i64>| Seam { status, records: 3, recorded: 10, proven, detail: "why".into() };
+        let with = |seam: Seam, state: &TargetState| {
+            let seams: Seams = [(K.as_bytes().to_vec(), seam)].into_iter().collect();
+            build(vec![target(K, r#"{"offset":10}"#, 3)], state, None, Some(&seams))
+        };
+        let overlap = with(seam(SeamStatus::Overlap, Some(13)), &TargetState::default());
+        let refused = refusals(&overlap, Overrides::default());
+        assert_eq!(refused.len(), 1);
+        assert_eq!(refused[0].reason, RefusalReason::Seam { status: SeamStatus::Overlap, records: 3, recorded: 10, proven: Some(13) });
+        assert!(refused[0].message.contains("copy records 11..=13 twice") && refused[0].message.contains("--resume-at seam writes 13"), "{}", refused[0]);
+        for choice in [ResumeAt::Seam, ResumeAt::Recorded] {
+            assert!(refusals(&overlap, Overrides { resume_at: Some(choice), ..Overrides::default() }).is_empty());
+        }
+        // MM2 already holding the recorded offset does not make it right.
+        let held = with(seam(SeamStatus::Gap, None), &state(r#"{"offset":10}"#, 3));
+        assert_eq!(held[0].change, Change::Unchanged);
+        let refused = refusals(&held, Overrides::default());
+        assert!(refused[0].message.contains("writes nothing for this partition"), "{}", refused[0]);
+        // Exact and unproven seams are written as recorded without a choice.
+        for status in [SeamStatus::Exact, SeamStatus::Unproven] {
+            assert!(refusals(&with(seam(status, Some(10)), &TargetState::default()), Overrides::default()).is_empty());
+        }
     }
 
     #[test]

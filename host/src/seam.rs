@@ -17,7 +17,7 @@ use rdkafka::Message;
 use rdkafka::message::{BorrowedMessage, Timestamp};
 use sha2::{Digest, Sha256};
 
-use crate::kafka::{self, Connection, KafkaError, OffsetQuery, PartitionRange, ReplicatedRanges, TopicPartition, Window};
+use crate::kafka::{Connection, KafkaError, OffsetQuery, PartitionRange, ReplicatedRanges, TopicPartition, Window, Windows};
 use crate::record::TargetRecord;
 
 /// Consecutive records that must match: one record alone could be a repeated payload.
@@ -247,17 +247,20 @@ pub fn check(setup: SeamSetup<'_>, records: &[TargetRecord], sources: &Replicate
     // A data topic that is the replicated topic itself holds no copies: it proves nothing.
     let same_cluster = setup.replicated.same_cluster(setup.data)?;
 
+    let started = std::time::Instant::now();
+    let phase = |what: &str| tracing::debug!("seam check: {what} after {:?}", started.elapsed());
     // 1. The data partitions: which exist, and their ranges.
     let mut data_topics: Vec<String> = targets.iter().map(|t| t.data.0.clone()).collect();
     data_topics.sort_unstable();
     data_topics.dedup();
-    let existing = kafka::topic_partitions(setup.data, &data_topics)?;
+    let (data, replicated) = (Windows::new(setup.data)?, Windows::new(setup.replicated)?);
+    let existing = data.topic_partitions(&data_topics)?;
     let present: Vec<TopicPartition> = targets
         .iter()
         .filter(|t| existing.get(&t.data.0).is_some_and(|ps| ps.contains(&t.data.1)))
         .map(|t| t.data.clone())
         .collect();
-    let data_ranges = kafka::ranges(setup.data, &present)?;
+    let data_ranges = data.ranges(&present)?;
     let mut tails_wanted = Vec::new();
     for t in &targets {
         let found = match (existing.get(&t.data.0), data_ranges.get(&t.data)) {
@@ -301,9 +304,10 @@ pub fn check(setup: SeamSetup<'_>, records: &[TargetRecord], sources: &Replicate
     tails_wanted.sort_by(|a, b| (&a.topic, a.partition).cmp(&(&b.topic, b.partition)));
     tails_wanted.dedup();
 
+    phase("data ranges");
     // 2. The last copies of each data partition.
     let mut tails: HashMap<TopicPartition, Tail> = HashMap::new();
-    kafka::read_windows(setup.data, &tails_wanted, "the last copies", |m| {
+    data.read(&tails_wanted, "the last copies", |m| {
         let (fingerprint, timestamp) = Fingerprint::of(m);
         let tail = tails.entry((m.topic().to_owned(), m.partition())).or_insert(Tail { records: Vec::new() });
         tail.records.push((m.offset(), fingerprint, timestamp));
@@ -312,6 +316,7 @@ pub fn check(setup: SeamSetup<'_>, records: &[TargetRecord], sources: &Replicate
         }
     })?;
 
+    phase("last copies read");
     // 3. Candidates by the last copy's timestamp, on both clusters.
     let mut pending: Vec<(&Target, &Tail)> = Vec::new();
     for t in &targets {
@@ -337,16 +342,16 @@ pub fn check(setup: SeamSetup<'_>, records: &[TargetRecord], sources: &Replicate
         }
     }
     let last = |tail: &Tail| tail.records[tail.records.len() - 1];
-    let source_times = kafka::list_offsets(
-        setup.replicated,
+    let source_times = replicated.list_offsets(
         &pending.iter().map(|(t, tail)| (t.source.clone(), OffsetQuery::Time(last(tail).1.timestamp))).collect::<Vec<_>>(),
     )?;
     let mut data_queries: Vec<(TopicPartition, OffsetQuery)> =
         pending.iter().map(|(t, tail)| (t.data.clone(), OffsetQuery::Time(last(tail).1.timestamp))).collect();
     data_queries.sort_by(|a, b| a.0.cmp(&b.0));
     data_queries.dedup_by(|a, b| a.0 == b.0);
-    let data_times = kafka::list_offsets(setup.data, &data_queries)?;
+    let data_times = data.list_offsets(&data_queries)?;
 
+    phase("timestamps looked up");
     // 4. Round one reads around the aligned candidate, round two scans from the timestamp's
     // first offset; each window is bounded.
     let mut firsts: HashMap<&[u8], i64> = HashMap::new();
@@ -391,7 +396,7 @@ pub fn check(setup: SeamSetup<'_>, records: &[TargetRecord], sources: &Replicate
             .map(|(t, tail, _)| (t.source.clone(), Matcher::new(tail.records.iter().map(|r| r.1).collect())))
             .collect();
         let windows: Vec<Window> = batch.iter().map(|(_, _, w)| w.clone()).collect();
-        kafka::read_windows(setup.replicated, &windows, "the replicated records", |m| {
+        replicated.read(&windows, "the replicated records", |m| {
             if let Some(matcher) = matchers.get_mut(&(m.topic().to_owned(), m.partition())) {
                 matcher.push(m.offset(), Fingerprint::of(m).0);
             }
@@ -414,6 +419,7 @@ pub fn check(setup: SeamSetup<'_>, records: &[TargetRecord], sources: &Replicate
         }
     }
 
+    phase("replicated records read");
     // 5. What the matches prove.
     for (t, tail) in &pending {
         if evidence.contains_key(&t.key) {

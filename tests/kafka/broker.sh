@@ -11,7 +11,8 @@
 #   tests/kafka/broker.sh configs ARGS...    Kafka's own kafka-configs tool (ConfigCommand)
 #   tests/kafka/broker.sh groups ARGS...     Kafka's own kafka-consumer-groups tool
 #
-# CLUSTER_ID, when set, is the id to format the broker with (tests of this script).
+# CLUSTER_ID, when set, is the id to format the broker with (tests of this script); KAFKA_HEAP the
+# broker JVM's -Xmx (default 512m; bench/seam.sh gives 1g for its 10,000 partitions).
 # SECURE=1 starts a secured broker as operators run them: one SASL_SSL listener (SASL PLAIN over
 # TLS with a throwaway self-signed certificate for 127.0.0.1; Debian's kcat cannot log in with
 # SCRAM to Kafka 4.1), the StandardAuthorizer with
@@ -135,7 +136,7 @@ appender.file.layout.pattern = [%d] %p %m (%c)%n
 rootLogger.level = info
 rootLogger.appenderRef.file.ref = file
 PROPS
-    local java_opts=(-Xms256m -Xmx512m -XX:+UseG1GC "-Dkafka.logs.dir=$dir" "-Dlog4j2.configurationFile=$dir/log4j2.properties")
+    local java_opts=(-Xms256m "-Xmx${KAFKA_HEAP:-512m}" -XX:+UseG1GC "-Dkafka.logs.dir=$dir" "-Dlog4j2.configurationFile=$dir/log4j2.properties")
     java "${java_opts[@]}" -cp "$libs/*" kafka.tools.StorageTool format --standalone \
         --cluster-id="${CLUSTER_ID:-$(cluster_id)}" \
         -c "$dir/server.properties" > "$dir/format.log" 2>&1 \

@@ -21,7 +21,7 @@ pub use groups::{GROUP_RECORDS_TOPIC, group_record, read_group_offsets};
 pub use sink::{Delivered, TopicSetup, WriteFailure, ensure_topic, write_records};
 pub use snapshot::{PartitionRange, read_snapshot};
 pub use tail::Tail;
-pub use window::{OffsetQuery, TopicPartition, Window, list_offsets, ranges, read_windows, topic_partitions};
+pub use window::{OffsetQuery, TopicPartition, Window, Windows};
 pub use target::{ExistingRecord, ReadBack, ReplicatedRanges, TargetState, read_back, read_target_state, replicated_ranges};
 
 /// One cluster connection: where, with which librdkafka properties, how long to wait.

@@ -5,7 +5,7 @@ use std::collections::{BTreeSet, HashMap};
 
 use connect_offsets::connect::parse_mm2_source_key;
 
-use super::window::{TopicPartition, ranges, topic_partitions};
+use super::window::{TopicPartition, Windows};
 use super::{Connection, KafkaError, PartitionRange, read_snapshot};
 use crate::compaction::Compactor;
 use crate::record::TargetRecord;
@@ -75,11 +75,13 @@ pub fn replicated_ranges(connection: &Connection, records: &[TargetRecord]) -> R
     let topics: BTreeSet<String> =
         records.iter().filter_map(|r| parse_mm2_source_key(&r.key)).map(|(_, _, topic, _)| topic).collect();
     let topics: Vec<String> = topics.into_iter().collect();
-    let partitions: Vec<TopicPartition> = topic_partitions(connection, &topics)?
+    let reader = Windows::new(connection)?;
+    let partitions: Vec<TopicPartition> = reader
+        .topic_partitions(&topics)?
         .into_iter()
         .flat_map(|(topic, partitions)| partitions.into_iter().map(move |p| (topic.clone(), p)))
         .collect();
-    ranges(connection, &partitions)
+    reader.ranges(&partitions)
 }
 
 /// The latest value per (partition, key) of a topic: what a run checks its writes against, in the

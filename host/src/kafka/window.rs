@@ -59,54 +59,102 @@ fn window_client(connection: &Connection) -> Result<BaseConsumer<Context>, Kafka
         // Windows are a few records each: small fetches per partition keep thousands of
         // partitions from prefetching megabytes each.
         .set("fetch.message.max.bytes", "65536")
+        // Windows hold records that exist already: a fetch need not wait for more.
+        .set("fetch.wait.max.ms", "10")
         .set("queued.max.messages.kbytes", "65536");
     config.create_with_context(connection.context()).map_err(|e| connection.error(e))
 }
 
-/// One ListOffsets round for every query; a partition the cluster does not have is left out,
-/// and a time after every record gives `None`.
-pub fn list_offsets(
-    connection: &Connection,
-    queries: &[(TopicPartition, OffsetQuery)],
-) -> Result<HashMap<TopicPartition, Option<i64>>, KafkaError> {
-    if queries.is_empty() {
-        return Ok(HashMap::new());
-    }
-    let client = window_client(connection)?;
-    list_offsets_with(connection, &client, queries)
+/// One client of a connection for look-ups and window reads: connected, logged in and given
+/// metadata once for every round.
+pub struct Windows<'a> {
+    connection: &'a Connection,
+    client: BaseConsumer<Context>,
 }
 
-fn list_offsets_with(
-    connection: &Connection,
-    client: &BaseConsumer<Context>,
-    queries: &[(TopicPartition, OffsetQuery)],
-) -> Result<HashMap<TopicPartition, Option<i64>>, KafkaError> {
-    let mut found = HashMap::new();
-    // One query per partition and request (a list holds a partition once); Start and End of the
-    // same partitions come as two requests.
-    for chunk in unique_chunks(queries) {
-        let mut list = TopicPartitionList::new();
-        for ((topic, partition), query) in &chunk {
-            list.add_partition_offset(topic, *partition, query.raw()).map_err(|e| connection.error(e))?;
-        }
-        let answer = client.offsets_for_times(list, connection.timeout).map_err(|e| connection.fail(client, e))?;
-        for element in answer.elements() {
-            let tp = (element.topic().to_owned(), element.partition());
-            match element.error() {
-                Ok(()) => {}
-                Err(e) if matches!(e.rdkafka_error_code(), Some(RDKafkaErrorCode::UnknownTopicOrPartition)) => continue,
-                Err(e) => {
-                    return Err(connection.fail(client, e).with_context(&format!("offsets of {}/{}", tp.0, tp.1)));
-                }
-            }
-            let offset = match element.offset() {
-                Offset::Offset(o) if o >= 0 => Some(o),
-                _ => None,
-            };
-            found.insert(tp, offset);
-        }
+impl<'a> Windows<'a> {
+    pub fn new(connection: &'a Connection) -> Result<Windows<'a>, KafkaError> {
+        Ok(Windows { connection, client: window_client(connection)? })
     }
-    Ok(found)
+
+    /// One ListOffsets round for every query; a partition the cluster does not have is left out,
+    /// and a time after every record gives `None`.
+    pub fn list_offsets(&self, queries: &[(TopicPartition, OffsetQuery)]) -> Result<HashMap<TopicPartition, Option<i64>>, KafkaError> {
+        let (connection, client) = (self.connection, &self.client);
+        let mut found = HashMap::new();
+        // A list holds a partition once: queries for the same partition go in separate requests.
+        for chunk in unique_chunks(queries) {
+            let mut list = TopicPartitionList::new();
+            for ((topic, partition), query) in &chunk {
+                list.add_partition_offset(topic, *partition, query.raw()).map_err(|e| connection.error(e))?;
+            }
+            let answer = client.offsets_for_times(list, connection.timeout).map_err(|e| connection.fail(client, e))?;
+            for element in answer.elements() {
+                let tp = (element.topic().to_owned(), element.partition());
+                match element.error() {
+                    Ok(()) => {}
+                    Err(e) if matches!(e.rdkafka_error_code(), Some(RDKafkaErrorCode::UnknownTopicOrPartition)) => continue,
+                    Err(e) => {
+                        return Err(connection.fail(client, e).with_context(&format!("offsets of {}/{}", tp.0, tp.1)));
+                    }
+                }
+                let offset = match element.offset() {
+                    Offset::Offset(o) if o >= 0 => Some(o),
+                    _ => None,
+                };
+                found.insert(tp, offset);
+            }
+        }
+        Ok(found)
+    }
+
+    /// The start and end offsets of the given partitions, in two batched rounds; a partition the
+    /// cluster does not have is left out.
+    pub fn ranges(&self, partitions: &[TopicPartition]) -> Result<HashMap<TopicPartition, PartitionRange>, KafkaError> {
+        let mut unique = partitions.to_vec();
+        unique.sort_unstable();
+        unique.dedup();
+        let ask = |query: OffsetQuery| {
+            let queries: Vec<(TopicPartition, OffsetQuery)> = unique.iter().map(|tp| (tp.clone(), query)).collect();
+            self.list_offsets(&queries)
+        };
+        let (starts, ends) = (ask(OffsetQuery::Start)?, ask(OffsetQuery::End)?);
+        Ok(starts
+            .into_iter()
+            .filter_map(|(tp, start)| {
+                let (start, end) = (start?, (*ends.get(&tp)?)?);
+                Some((tp.clone(), PartitionRange { partition: tp.1, start, end }))
+            })
+            .collect())
+    }
+
+    /// The partitions of each topic that exists; a missing topic is left out, an unauthorized
+    /// one is an error (it must not look missing).
+    pub fn topic_partitions(&self, topics: &[String]) -> Result<HashMap<String, Vec<i32>>, KafkaError> {
+        let mut out = HashMap::new();
+        for topic in topics {
+            match self.connection.topic_metadata(&self.client, topic) {
+                Ok(metadata) => {
+                    let mut partitions: Vec<i32> = metadata
+                        .topics()
+                        .iter()
+                        .filter(|t| t.name() == topic)
+                        .flat_map(|t| t.partitions().iter().map(|p| p.id()))
+                        .collect();
+                    partitions.sort_unstable();
+                    out.insert(topic.clone(), partitions);
+                }
+                Err(KafkaError::TopicMissing { .. }) => {}
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(out)
+    }
+
+    /// Reads every record of every window in one pass (see [`read_windows_with`]).
+    pub fn read(&self, windows: &[Window], what: &str, on_message: impl FnMut(&BorrowedMessage<'_>)) -> Result<(), KafkaError> {
+        read_windows_with(self.connection, &self.client, windows, what, on_message)
+    }
 }
 
 /// The queries split so that no list names a partition twice, in their order.
@@ -124,70 +172,9 @@ fn unique_chunks(queries: &[(TopicPartition, OffsetQuery)]) -> Vec<Vec<(TopicPar
     chunks.into_iter().map(|(_, chunk)| chunk).collect()
 }
 
-/// The start and end offsets of the given partitions, in two batched rounds; a partition the
-/// cluster does not have is left out.
-pub fn ranges(connection: &Connection, partitions: &[TopicPartition]) -> Result<HashMap<TopicPartition, PartitionRange>, KafkaError> {
-    let mut unique = partitions.to_vec();
-    unique.sort_unstable();
-    unique.dedup();
-    if unique.is_empty() {
-        return Ok(HashMap::new());
-    }
-    let client = window_client(connection)?;
-    let ask = |query: OffsetQuery| {
-        let queries: Vec<(TopicPartition, OffsetQuery)> = unique.iter().map(|tp| (tp.clone(), query)).collect();
-        list_offsets_with(connection, &client, &queries)
-    };
-    let (starts, ends) = (ask(OffsetQuery::Start)?, ask(OffsetQuery::End)?);
-    Ok(starts
-        .into_iter()
-        .filter_map(|(tp, start)| {
-            let (start, end) = (start?, (*ends.get(&tp)?)?);
-            Some((tp.clone(), PartitionRange { partition: tp.1, start, end }))
-        })
-        .collect())
-}
-
-/// The partitions of each topic that exists; a missing topic is left out, an unauthorized one
-/// is an error (it must not look missing).
-pub fn topic_partitions(connection: &Connection, topics: &[String]) -> Result<HashMap<String, Vec<i32>>, KafkaError> {
-    let mut out = HashMap::new();
-    if topics.is_empty() {
-        return Ok(out);
-    }
-    let client = connection.client(None)?;
-    for topic in topics {
-        match connection.topic_metadata(&client, topic) {
-            Ok(metadata) => {
-                let mut partitions: Vec<i32> = metadata
-                    .topics()
-                    .iter()
-                    .filter(|t| t.name() == topic)
-                    .flat_map(|t| t.partitions().iter().map(|p| p.id()))
-                    .collect();
-                partitions.sort_unstable();
-                out.insert(topic.clone(), partitions);
-            }
-            Err(KafkaError::TopicMissing { .. }) => {}
-            Err(e) => return Err(e),
-        }
-    }
-    Ok(out)
-}
-
 /// Reads every record of every window in one pass, handing each to `on_message`; a window ends
 /// at its `to` or where the partition's position passes it (compacted logs have gaps). `what`
-/// names the read in errors.
-pub fn read_windows(
-    connection: &Connection,
-    windows: &[Window],
-    what: &str,
-    on_message: impl FnMut(&BorrowedMessage<'_>),
-) -> Result<(), KafkaError> {
-    let client = window_client(connection)?;
-    read_windows_with(connection, &client, windows, what, on_message)
-}
-
+/// names the read in errors. The consumer's assignment is replaced, and released at the end.
 pub(crate) fn read_windows_with(
     connection: &Connection,
     consumer: &BaseConsumer<Context>,
@@ -218,6 +205,8 @@ pub(crate) fn read_windows_with(
         assignment.add_partition_offset(&w.topic, w.partition, Offset::Offset(w.from)).map_err(|e| connection.error(e))?;
     }
     consumer.assign(&assignment).map_err(|e| connection.error(e))?;
+    // A partition paused by an earlier read of this consumer is read again.
+    consumer.resume(&assignment).map_err(|e| connection.error(e))?;
     // A finished partition is paused, so that no more of it is fetched.
     let done = |(topic, partition): (usize, i32)| {
         let mut list = TopicPartitionList::new();
@@ -239,6 +228,17 @@ pub(crate) fn read_windows_with(
                     pending.remove(&key);
                     done(key);
                 }
+            }
+            Some(Err(e)) if e.rdkafka_error_code() == Some(RDKafkaErrorCode::AutoOffsetReset) => {
+                // auto.offset.reset=error: an offset taken a moment ago is gone from the log.
+                return Err(KafkaError::Client {
+                    role: connection.role,
+                    bootstrap: connection.bootstrap.clone(),
+                    detail: format!(
+                        "reading {what}: records were deleted while they were being read (retention or \
+                         compaction moved a log start past them; {e}); run again"
+                    ),
+                });
             }
             Some(Err(e)) => {
                 if let Some(error) = connection.read_error(e) {
@@ -277,6 +277,7 @@ pub(crate) fn read_windows_with(
             }
         }
     }
+    consumer.unassign().map_err(|e| connection.error(e))?;
     Ok(())
 }
 
@@ -313,7 +314,8 @@ mod tests {
             .collect();
         write_records(&conn, &records).unwrap();
         let all: Vec<TopicPartition> = (0..3).map(|p| ("data".to_owned(), p)).collect();
-        let found = ranges(&conn, &all).unwrap();
+        let reader = Windows::new(&conn).unwrap();
+        let found = reader.ranges(&all).unwrap();
         assert_eq!(found[&("data".to_owned(), 1)], PartitionRange { partition: 1, start: 0, end: 10 });
         let windows = [
             Window { topic: "data".into(), partition: 0, from: 7, to: 10 },
@@ -321,8 +323,12 @@ mod tests {
             Window { topic: "data".into(), partition: 1, from: 5, to: 5 },
         ];
         let mut seen = Vec::new();
-        read_windows(&conn, &windows, "data", |m| seen.push((m.partition(), m.offset()))).unwrap();
+        reader.read(&windows, "data", |m| seen.push((m.partition(), m.offset()))).unwrap();
         seen.sort_unstable();
         assert_eq!(seen, [(0, 7), (0, 8), (0, 9), (2, 2), (2, 3)]);
+        // The same client reads again, partitions finished (paused) by the first read included.
+        let mut again = Vec::new();
+        reader.read(&windows[..1], "data", |m| again.push(m.offset())).unwrap();
+        assert_eq!(again, [7, 8, 9]);
     }
 }
