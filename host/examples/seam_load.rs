@@ -15,7 +15,9 @@ fn producer(bootstrap: &str) -> BaseProducer {
     ClientConfig::new()
         .set("bootstrap.servers", bootstrap)
         .set("partitioner", "murmur2_random")
-        .set("linger.ms", "20")
+        .set("linger.ms", "100")
+        // A broker with 10,000 fresh partitions is slow to take the first batches: never give up.
+        .set("message.timeout.ms", "0")
         .set("queue.buffering.max.messages", "1000000")
         .create()
         .expect("producer")
@@ -54,11 +56,15 @@ fn main() {
                 send(producer, BaseRecord::to("events").partition(p).key(&key[..]).payload(&value[..]).timestamp(ts));
             }
         }
+    }
+    // The old MM2's offsets, once its copies are there.
+    for producer in [&source, &data] {
+        producer.flush(Duration::from_secs(1800)).expect("flush");
+    }
+    for p in 0..partitions {
         let key = jackson::mm2_source_key("MirrorSourceConnector", "old", "events", p);
         let value = jackson::offset_value(records - 1 - overlap);
         send(&data, BaseRecord::to("mm2-offsets.old.internal").key(&key[..]).payload(&value[..]));
     }
-    for producer in [&source, &data] {
-        producer.flush(Duration::from_secs(120)).expect("flush");
-    }
+    data.flush(Duration::from_secs(600)).expect("flush");
 }

@@ -12,6 +12,10 @@ use rdkafka::{Message, Offset, TopicPartitionList};
 
 use super::{Connection, Context, KafkaError, PartitionRange};
 
+/// Partitions per ListOffsets list and per assignment: librdkafka's costs grow with the square
+/// of a list's length and with the number of assigned partitions.
+const PARTITIONS_PER_ROUND: usize = 1000;
+
 /// A topic-partition.
 pub type TopicPartition = (String, i32);
 
@@ -82,10 +86,11 @@ impl<'a> Windows<'a> {
     pub fn list_offsets(&self, queries: &[(TopicPartition, OffsetQuery)]) -> Result<HashMap<TopicPartition, Option<i64>>, KafkaError> {
         let (connection, client) = (self.connection, &self.client);
         let mut found = HashMap::new();
-        // A list holds a partition once: queries for the same partition go in separate requests.
-        for chunk in unique_chunks(queries) {
+        // A list holds a partition once: queries for the same partition go in separate requests;
+        // and librdkafka matches answers to a list in quadratic time, so lists stay short.
+        for chunk in unique_chunks(queries).iter().flat_map(|c| c.chunks(PARTITIONS_PER_ROUND)) {
             let mut list = TopicPartitionList::new();
-            for ((topic, partition), query) in &chunk {
+            for ((topic, partition), query) in chunk {
                 list.add_partition_offset(topic, *partition, query.raw()).map_err(|e| connection.error(e))?;
             }
             let answer = client.offsets_for_times(list, connection.timeout).map_err(|e| connection.fail(client, e))?;
@@ -151,9 +156,13 @@ impl<'a> Windows<'a> {
         Ok(out)
     }
 
-    /// Reads every record of every window in one pass (see [`read_windows_with`]).
-    pub fn read(&self, windows: &[Window], what: &str, on_message: impl FnMut(&BorrowedMessage<'_>)) -> Result<(), KafkaError> {
-        read_windows_with(self.connection, &self.client, windows, what, on_message)
+    /// Reads every record of every window (see [`read_windows_with`]), a few thousand
+    /// partitions at a time: librdkafka's fetcher visits every assigned partition on each turn.
+    pub fn read(&self, windows: &[Window], what: &str, mut on_message: impl FnMut(&BorrowedMessage<'_>)) -> Result<(), KafkaError> {
+        for chunk in windows.chunks(PARTITIONS_PER_ROUND) {
+            read_windows_with(self.connection, &self.client, chunk, what, &mut on_message)?;
+        }
+        Ok(())
     }
 }
 
