@@ -13,6 +13,7 @@ use clap::Args;
 
 use crate::kafka::{Connection, TopicSetup};
 use crate::live::LiveOptions;
+use crate::mm2config::{ClientSettings, Mm2Config};
 use crate::seam::ReplicationPolicy;
 
 #[derive(Debug, Args, Default, Clone)]
@@ -23,6 +24,16 @@ pub struct LiveArgs {
 
     #[command(flatten)]
     pub plugin: PluginArgs,
+
+    /// MirrorMaker 2's own configuration (dedicated mode's mm2.properties): the flow's aliases,
+    /// both clusters and their client settings, the offsets topic, topic filter and replication
+    /// policy, as MM2 reads them. Explicit flags still win.
+    #[arg(long, value_name = "FILE")]
+    pub mm2_config: Option<PathBuf>,
+
+    /// The flow of --mm2-config to migrate to [default: the only enabled one].
+    #[arg(long, value_name = "SOURCE->TARGET", requires = "mm2_config")]
+    pub flow: Option<String>,
 
     /// Bootstrap servers of the cluster holding the old offsets topic.
     #[arg(long, value_name = "HOST:PORT,...")]
@@ -179,6 +190,8 @@ pub enum JobError {
     Parse { path: PathBuf, message: String },
     #[error("job file {}: unknown option `{key}` (a job file's keys are the command's long options, e.g. source-bootstrap)", path.display())]
     UnknownKey { path: PathBuf, key: String },
+    #[error(transparent)]
+    Mm2Config(#[from] crate::mm2config::Mm2ConfigError),
     #[error("{0}")]
     Missing(String),
     #[error("{0}")]
@@ -234,15 +247,38 @@ impl LiveArgs {
     /// Applies the defaults and validates: the options every live command runs with.
     pub fn resolve(&self) -> Result<Job, JobError> {
         let (plugin, settings) = self.plugin.resolve()?;
+        let flow = match &self.mm2_config {
+            Some(path) => Some(Mm2Config::load(path)?.flow(self.flow.as_deref())?),
+            None => None,
+        };
         let source_bootstrap =
             self.source_bootstrap.clone().ok_or_else(|| JobError::Missing("--source-bootstrap is required".into()))?;
-        let target_bootstrap = self.target_bootstrap.clone().unwrap_or_else(|| source_bootstrap.clone());
         let timeout = Duration::from_secs(self.timeout.unwrap_or(30));
         let common = merge(&self.properties);
-        let connection = |role: &'static str, bootstrap: String, own: Vec<(String, String)>| {
-            Connection::new(role, bootstrap, common.iter().cloned().chain(own).collect(), timeout)
+        // The file's client settings come first; -X and the role's own properties win per key.
+        let connection = |role: &'static str, bootstrap: String, file: Option<&ClientSettings>, own: &[(String, String)]| {
+            let own = merge(own);
+            if let Some(file) = file {
+                let given = |key: &str| common.iter().chain(&own).any(|(k, _)| k == key);
+                if let Some(u) = file.unsupported.iter().find(|u| !u.replaced_by.iter().any(|k| given(k))) {
+                    return Err(JobError::Invalid(format!(
+                        "{role} cluster: {} in the MM2 configuration: {}; give it with --{role}-property {}=...",
+                        u.key,
+                        u.reason,
+                        u.replaced_by.join("=... or ")
+                    )));
+                }
+            }
+            let file = file.map(|f| f.properties.clone()).unwrap_or_default();
+            Ok(Connection::new(role, bootstrap, file.into_iter().chain(common.iter().cloned()).chain(own).collect(), timeout))
         };
-        let replication_policy = match (self.replication_policy.unwrap_or(PolicyName::Identity), &self.replication_policy_separator) {
+        let from_file = flow.as_ref().map(|f| f.replication_policy.value.clone());
+        let name = match (self.replication_policy, &from_file) {
+            (Some(name), _) => name,
+            (None, Some(ReplicationPolicy::Default { .. })) => PolicyName::Default,
+            (None, _) => PolicyName::Identity,
+        };
+        let replication_policy = match (name, &self.replication_policy_separator) {
             (PolicyName::Identity, Some(_)) => {
                 return Err(JobError::Invalid("--replication-policy-separator applies to --replication-policy default only".into()));
             }
@@ -250,22 +286,36 @@ impl LiveArgs {
             (PolicyName::Default, Some(s)) if s.is_empty() => {
                 return Err(JobError::Invalid("--replication-policy-separator must not be empty".into()));
             }
-            (PolicyName::Default, separator) => {
-                ReplicationPolicy::Default { separator: separator.clone().unwrap_or_else(|| ".".to_owned()) }
-            }
+            (PolicyName::Default, Some(s)) => ReplicationPolicy::Default { separator: s.clone() },
+            (PolicyName::Default, None) => match from_file {
+                Some(ReplicationPolicy::Default { separator }) => ReplicationPolicy::Default { separator },
+                _ => ReplicationPolicy::Default { separator: ".".to_owned() },
+            },
         };
-        let target = connection("target", target_bootstrap.clone(), merge(&self.target_properties));
+        let target_file = flow.as_ref().map(|f| &f.target_cluster);
+        let target_bootstrap = self
+            .target_bootstrap
+            .clone()
+            .or_else(|| target_file.map(|t| t.bootstrap.value.clone()))
+            .unwrap_or_else(|| source_bootstrap.clone());
+        let target = connection("target", target_bootstrap.clone(), target_file, &self.target_properties)?;
         let data = match &self.data_bootstrap {
-            Some(bootstrap) => connection("data", bootstrap.clone(), merge(&self.data_properties)),
-            None => connection("data", target_bootstrap, merge(&self.target_properties)),
+            Some(bootstrap) => connection("data", bootstrap.clone(), None, &self.data_properties)?,
+            None => connection("data", target_bootstrap, target_file, &self.target_properties)?,
+        };
+        let replicated_file = flow.as_ref().map(|f| &f.replicated);
+        let replicated = match (self.replicated_bootstrap.clone(), replicated_file) {
+            (Some(bootstrap), file) => Some(connection("replicated", bootstrap, file, &self.replicated_properties)?),
+            (None, Some(file)) => Some(connection("replicated", file.bootstrap.value.clone(), Some(file), &self.replicated_properties)?),
+            (None, None) => None,
         };
         let live = LiveOptions {
-            source: connection("source", source_bootstrap, merge(&self.source_properties)),
+            source: connection("source", source_bootstrap, None, &self.source_properties)?,
             source_topic: self.source_topic.clone().unwrap_or_else(|| "connect-offsets".to_owned()),
             source_group: self.source_group.clone(),
             target,
-            target_topic: self.target_topic.clone(),
-            replicated: self.replicated_bootstrap.clone().map(|b| connection("replicated", b, merge(&self.replicated_properties))),
+            target_topic: self.target_topic.clone().or_else(|| flow.as_ref().map(|f| f.offsets_topic.value.clone())),
+            replicated,
             data,
             replication_policy,
             batch_size: self.batch_size.map_or(256, |n| n.get() as usize),
@@ -283,6 +333,7 @@ impl LiveArgs {
                 delete: self.allow_delete,
                 resume_at: self.resume_at,
             },
+            mm2_flow: flow,
         };
         Ok(Job { plugin, settings, live })
     }

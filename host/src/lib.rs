@@ -12,6 +12,7 @@ pub mod kafka;
 pub mod plan;
 pub mod seam;
 pub mod live;
+pub mod mm2config;
 pub mod job;
 pub mod demo;
 pub mod policy;

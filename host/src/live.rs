@@ -8,6 +8,9 @@ use crate::kafka::{self, Connection, Delivered, KafkaError, TopicSetup, WriteFai
 use crate::kafka::TargetState;
 use crate::plan::{self, PlanCounts, PlanEntry};
 use crate::plugin::{Plugin, PluginError};
+use connect_offsets::connect::parse_mm2_source_key;
+
+use crate::mm2config::Flow;
 use crate::record::MappedRecord;
 use crate::seam::{self, ReplicationPolicy, ResumeAt, SeamCounts, SeamSetup};
 use crate::translate::{self, RecordIssue, Report, TranslateError, TranslateOptions, Translator};
@@ -32,6 +35,8 @@ pub struct LiveOptions {
     pub skip_invalid: bool,
     pub setup: TopicSetup,
     pub overrides: plan::Overrides,
+    /// The MM2 flow of `--mm2-config`: the offsets must be the ones this MM2 looks up.
+    pub mm2_flow: Option<Flow>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -65,6 +70,8 @@ pub struct PlanOutcome {
     pub translation: Report,
     pub counts: PlanCounts,
     pub seam_check: SeamCheck,
+    /// The MM2 configuration the plan was made for, with where each fact came from.
+    pub mm2_config: Option<Flow>,
     pub entries: Vec<PlanEntry>,
     /// The ranges of the source offsets topic that were read; `--follow` continues from their ends.
     #[serde(skip)]
@@ -115,6 +122,9 @@ pub fn plan(plugin: &mut Plugin, options: &LiveOptions) -> Result<PlanOutcome, L
     let to_create = options.setup.partitions;
     let translator = Translator::new(plugin, translate_options(options));
     let (records, translation) = translator.translate_compacted(compactor, issues)?;
+    if let Some(flow) = &options.mm2_flow {
+        check_flow(flow, &records)?;
+    }
 
     // 3. The target topic: named, or the one every output record goes to.
     let target_topic = target_topic(options, &records)?;
@@ -172,10 +182,39 @@ pub fn plan(plugin: &mut Plugin, options: &LiveOptions) -> Result<PlanOutcome, L
         translation,
         counts: plan::counts(&entries),
         seam_check,
+        mm2_config: options.mm2_flow.clone(),
         entries,
         source_ranges,
         target_state,
     })
+}
+
+/// Every MM2 key must be one the flow's MirrorSourceConnector looks up: its connector name and
+/// source alias. Any other is never read, and MM2 copies those partitions again from the start.
+fn check_flow(flow: &Flow, records: &[MappedRecord]) -> Result<(), LiveError> {
+    let mut wrong: Vec<String> = records
+        .iter()
+        .filter_map(|r| {
+            let (connector, cluster, topic, partition) = parse_mm2_source_key(&r.key)?;
+            (cluster != flow.source || connector != flow.connector.value).then(|| format!("{connector} {cluster}:{topic}/{partition}"))
+        })
+        .collect();
+    if wrong.is_empty() {
+        return Ok(());
+    }
+    let count = wrong.len();
+    wrong.truncate(3);
+    Err(LiveError::Unsafe(crate::plugin::untrusted::message(&format!(
+        "{count} offset record(s) are not ones MM2's flow {}->{} ({}) looks up, which reads connector {:?} and cluster \
+         alias {:?}: {}{}; set the plugin's alias and connector name to match",
+        flow.source,
+        flow.target,
+        flow.file,
+        flow.connector.value,
+        flow.source,
+        wrong.join(", "),
+        if count > wrong.len() { ", ..." } else { "" }
+    ))))
 }
 
 fn seam_check(options: &LiveOptions, entries: &[PlanEntry], ran: bool) -> SeamCheck {

@@ -60,6 +60,12 @@ pub fn render_plan(outcome: &PlanOutcome, with_entries: bool) -> String {
         if outcome.target_exists { "exists" } else { "will be created" },
         outcome.target_partitions,
     );
+    if let Some(flow) = &outcome.mm2_config {
+        out.push_str(&format!("MM2 configuration {}, flow {}->{}\n", flow.file, flow.source, flow.target));
+        for (fact, value, from) in flow.provenance() {
+            out.push_str(&format!("  {fact:<28}{value}  (from {from})\n"));
+        }
+    }
     out.push_str(&render_report_as(&outcome.plugin, &outcome.translation, "offset records mapped"));
     for (label, n) in crate::plan::count_lines(&outcome.counts) {
         if n > 0 || label == "new" || label == "unchanged" {

@@ -81,6 +81,17 @@ fn live_setup(engine: &PluginEngine, command: &LiveCommand) -> Result<LiveSetup,
             settings.push(("target.topic".to_owned(), topic.clone()));
         }
     }
+    // The alias MM2's flow looks its offsets up under: the output alias of an alias rename
+    // (`target.cluster.alias`), else the alias the plugin writes (`source.cluster.alias`).
+    if let Some(flow) = &job.live.mm2_flow {
+        let has = |key: &str| plugin.info().config.iter().any(|k| k.name == key);
+        let alias_key = ["target.cluster.alias", "source.cluster.alias"].into_iter().find(|k| has(k));
+        if let Some(key) = alias_key
+            && !settings.iter().any(|(k, _)| k == key)
+        {
+            settings.push((key.to_owned(), flow.source.clone()));
+        }
+    }
     plugin.configure(&settings).map_err(plugin_failure)?;
     let mut options = job.live;
     // A policy's `on-bad-record = "skip"` is the operator's --skip-invalid for every run.
