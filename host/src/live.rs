@@ -10,6 +10,8 @@ use crate::plan::{self, PlanCounts, PlanEntry};
 use crate::plugin::{Plugin, PluginError};
 use connect_offsets::connect::parse_mm2_source_key;
 
+use crate::coverage::{self, Coverage};
+use crate::kafka::Windows;
 use crate::mm2config::Flow;
 use crate::record::MappedRecord;
 use crate::seam::{self, ReplicationPolicy, ResumeAt, SeamCounts, SeamSetup};
@@ -72,6 +74,8 @@ pub struct PlanOutcome {
     pub seam_check: SeamCheck,
     /// The MM2 configuration the plan was made for, with where each fact came from.
     pub mm2_config: Option<Flow>,
+    /// With `--mm2-config`: what MM2 does at start on every partition it will replicate.
+    pub coverage: Option<Coverage>,
     pub entries: Vec<PlanEntry>,
     /// The ranges of the source offsets topic that were read; `--follow` continues from their ends.
     #[serde(skip)]
@@ -169,6 +173,11 @@ pub fn plan(plugin: &mut Plugin, options: &LiveOptions) -> Result<PlanOutcome, L
     };
     let entries = plan::build(records, &target_state, ranges.as_ref(), seams.as_ref());
     let seam_check = seam_check(options, &entries, seams.is_some());
+    // 6. What MM2 will do on every partition it replicates, under its own configuration.
+    let coverage = match (&options.mm2_flow, &options.replicated) {
+        (Some(flow), Some(replicated)) => Some(coverage_of(flow, replicated, &options.data, &entries)?),
+        _ => None,
+    };
     Ok(PlanOutcome {
         plugin: plugin.label().to_owned(),
         policy: plugin.policy().summary(),
@@ -183,6 +192,7 @@ pub fn plan(plugin: &mut Plugin, options: &LiveOptions) -> Result<PlanOutcome, L
         counts: plan::counts(&entries),
         seam_check,
         mm2_config: options.mm2_flow.clone(),
+        coverage,
         entries,
         source_ranges,
         target_state,
@@ -215,6 +225,14 @@ fn check_flow(flow: &Flow, records: &[MappedRecord]) -> Result<(), LiveError> {
         wrong.join(", "),
         if count > wrong.len() { ", ..." } else { "" }
     ))))
+}
+
+fn coverage_of(flow: &Flow, replicated: &Connection, data: &Connection, entries: &[PlanEntry]) -> Result<Coverage, LiveError> {
+    let filter = connect_offsets::topics::TopicFilter::new(&flow.topics.value, &flow.topics_exclude.value)
+        .map_err(|e| LiveError::Unsafe(format!("{}: MM2's topic filter: {e}", flow.file)))?;
+    let topics = Windows::new(replicated)?.all_topics()?;
+    let data_ranges = Windows::new(data)?.ranges(&coverage::data_partitions(flow, &filter, &topics))?;
+    Ok(coverage::build(flow, &filter, &topics, entries, &data_ranges))
 }
 
 fn seam_check(options: &LiveOptions, entries: &[PlanEntry], ran: bool) -> SeamCheck {

@@ -79,6 +79,24 @@ pub fn render_plan(outcome: &PlanOutcome, with_entries: bool) -> String {
         None => "",
     };
     out.push_str(&format!("  {:<28}{}{choice}\n", "seam check", seam.summary));
+    if let Some(c) = &outcome.coverage {
+        let t = &c.totals;
+        out.push_str(&format!(
+            "  {:<28}MM2 resumes {} partition(s), copies {} from the start ({} record(s) the target already holds, copied again), \
+             does not replicate {} migrated partition(s)\n",
+            "coverage", t.resume, t.from_start, t.duplicates, t.not_replicated
+        ));
+        if with_entries {
+            for p in &c.partitions {
+                if let crate::coverage::Start::FromStart { duplicates } = p.start {
+                    out.push_str(&format!("  from-start  {}/{}: no migrated offset; {duplicates} record(s) copied again\n", p.topic, p.partition));
+                }
+            }
+            for lost in &c.not_replicated {
+                out.push_str(&format!("  NOT REPLICATED  {lost}: the old tool replicated it; MM2's topics/topics.exclude leave it out\n"));
+            }
+        }
+    }
     if with_entries {
         for e in &outcome.entries {
             out.push_str(&format!("  {}\n", describe_entry(e)));

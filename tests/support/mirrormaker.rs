@@ -17,33 +17,16 @@ impl MirrorMaker {
     pub(crate) fn start(alias: &str, source: &str, target: &str, topics: &str, extra: &str) -> MirrorMaker {
         let dir = tempfile::tempdir().unwrap();
         let config = dir.path().join("mm2.properties");
-        std::fs::write(
-            &config,
-            format!(
-                "clusters = {alias}, tgt\n\
-                 {alias}.bootstrap.servers = {source}\n\
-                 tgt.bootstrap.servers = {target}\n\
-                 {alias}->tgt.enabled = true\n\
-                 tgt->{alias}.enabled = false\n\
-                 {alias}->tgt.topics = {topics}\n\
-                 replication.policy.class = org.apache.kafka.connect.mirror.IdentityReplicationPolicy\n\
-                 replication.factor = 1\n\
-                 offset-syncs.topic.replication.factor = 1\n\
-                 checkpoints.topic.replication.factor = 1\n\
-                 heartbeats.topic.replication.factor = 1\n\
-                 offset.storage.replication.factor = 1\n\
-                 status.storage.replication.factor = 1\n\
-                 config.storage.replication.factor = 1\n\
-                 emit.heartbeats.enabled = false\n\
-                 emit.checkpoints.enabled = false\n\
-                 sync.topic.configs.enabled = false\n\
-                 sync.topic.acls.enabled = false\n\
-                 refresh.topics.interval.seconds = 5\n\
-                 tasks.max = 1\n\
-                 {extra}\n"
-            ),
-        )
-        .unwrap();
+        std::fs::write(&config, format!("{}{}", flow_properties(alias, source, target, topics), extra)).unwrap();
+        MirrorMaker::run(dir, &config)
+    }
+
+    /// MM2 started from an mm2.properties file written by the test.
+    pub(crate) fn from_file(config: &std::path::Path) -> MirrorMaker {
+        MirrorMaker::run(tempfile::tempdir().unwrap(), config)
+    }
+
+    fn run(dir: tempfile::TempDir, config: &std::path::Path) -> MirrorMaker {
         let log_config = dir.path().join("log4j2.properties");
         std::fs::write(
             &log_config,
@@ -61,7 +44,7 @@ impl MirrorMaker {
         let child = Command::new("java")
             .args(["-Xmx384m", &format!("-Dlog4j2.configurationFile={}", log_config.display()), "-cp", &classpath])
             .arg("org.apache.kafka.connect.mirror.MirrorMaker")
-            .arg(&config)
+            .arg(config)
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
@@ -108,4 +91,37 @@ pub(crate) fn wait_for(mm2: &MirrorMaker, what: &str, secs: u64, mut done: impl 
         assert!(Instant::now() < deadline, "timed out waiting for {what}; MirrorMaker 2's log:\n{}", mm2.log_tail());
         std::thread::sleep(Duration::from_millis(500));
     }
+}
+
+/// The lines of an mm2.properties for one flow `<alias>->tgt` with IdentityReplicationPolicy,
+/// single-broker replication factors and no heartbeats, checkpoints or config syncing.
+pub(crate) fn flow_properties(alias: &str, source: &str, target: &str, topics: &str) -> String {
+    format!(
+        "clusters = {alias}, tgt\n\
+         {alias}.bootstrap.servers = {source}\n\
+         tgt.bootstrap.servers = {target}\n\
+         {alias}->tgt.enabled = true\n\
+         tgt->{alias}.enabled = false\n\
+         {alias}->tgt.topics = {topics}\n\
+         {}",
+        common_properties()
+    )
+}
+
+/// What every test flow shares.
+pub(crate) fn common_properties() -> &'static str {
+    "replication.policy.class = org.apache.kafka.connect.mirror.IdentityReplicationPolicy\n\
+     replication.factor = 1\n\
+     offset-syncs.topic.replication.factor = 1\n\
+     checkpoints.topic.replication.factor = 1\n\
+     heartbeats.topic.replication.factor = 1\n\
+     offset.storage.replication.factor = 1\n\
+     status.storage.replication.factor = 1\n\
+     config.storage.replication.factor = 1\n\
+     emit.heartbeats.enabled = false\n\
+     emit.checkpoints.enabled = false\n\
+     sync.topic.configs.enabled = false\n\
+     sync.topic.acls.enabled = false\n\
+     refresh.topics.interval.seconds = 5\n\
+     tasks.max = 1\n"
 }

@@ -156,6 +156,21 @@ impl<'a> Windows<'a> {
         Ok(out)
     }
 
+    /// Every topic the principal may describe, with its partitions.
+    pub fn all_topics(&self) -> Result<HashMap<String, Vec<i32>>, KafkaError> {
+        let metadata = self.client.fetch_metadata(None, self.connection.timeout).map_err(|e| self.connection.fail(&self.client, e))?;
+        Ok(metadata
+            .topics()
+            .iter()
+            .filter(|t| t.error().is_none())
+            .map(|t| {
+                let mut partitions: Vec<i32> = t.partitions().iter().map(|p| p.id()).collect();
+                partitions.sort_unstable();
+                (t.name().to_owned(), partitions)
+            })
+            .collect())
+    }
+
     /// Reads every record of every window (see [`read_windows_with`]), a few thousand
     /// partitions at a time: librdkafka's fetcher visits every assigned partition on each turn.
     pub fn read(&self, windows: &[Window], what: &str, mut on_message: impl FnMut(&BorrowedMessage<'_>)) -> Result<(), KafkaError> {

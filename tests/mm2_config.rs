@@ -1,0 +1,151 @@
+//! `--mm2-config`: the migration reads the very mm2.properties MirrorMaker 2 then runs from (a
+//! `${file:...}` indirection and non-default `topics`/`topics.exclude` in it), and the coverage
+//! report's counts are what MM2 then does, measured on the target. Configurations MM2 would
+//! reject are refused before any connection.
+
+mod support;
+
+use std::collections::BTreeMap;
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+use support::mirrormaker::{MirrorMaker, common_properties, wait_for};
+use support::*;
+
+/// Records per partition on the source, and how many the old replicator copied.
+const N: usize = 20;
+const K: usize = 7;
+
+fn produce(bootstrap: &str, topic: &str, partition: i32, range: std::ops::Range<usize>) {
+    let values: Vec<String> = range.clone().map(|i| format!("{topic}-p{partition}-{i}")).collect();
+    let keys: Vec<String> = range.map(|i| format!("k{i}")).collect();
+    let records: Vec<(&str, Option<&str>)> = keys.iter().zip(&values).map(|(k, v)| (k.as_str(), Some(v.as_str()))).collect();
+    kcat_produce_to(bootstrap, topic, partition, &records);
+}
+
+fn counts(bootstrap: &str, topic: &str) -> BTreeMap<i64, usize> {
+    let mut out = BTreeMap::new();
+    for r in kcat_consume_if_exists(bootstrap, topic) {
+        *out.entry(r["partition"].as_i64().unwrap()).or_default() += 1;
+    }
+    out
+}
+
+#[test]
+fn mirrormaker_resumes_as_planned_from_the_same_mm2_properties() {
+    let (source, target) = (Broker::start(), Broker::start());
+    let (src, tgt) = (source.bootstrap.as_str(), target.bootstrap.as_str());
+    // orders: migrated; payments: copied by the old tool but without offsets; audit: migrated
+    // but excluded by MM2's topics.exclude; scratch: outside MM2's topics.
+    for (topic, partitions) in [("orders", 2), ("payments", 1), ("audit", 1), ("scratch", 1)] {
+        create_topic(src, topic, partitions, "delete");
+        create_topic(tgt, topic, partitions, "delete");
+        for p in 0..partitions as i32 {
+            produce(src, topic, p, 0..N);
+            if topic != "scratch" {
+                produce(tgt, topic, p, 0..K);
+            }
+        }
+    }
+    create_topic(tgt, "connect-offsets", 25, "compact");
+    let offsets: Vec<(String, String)> = [("orders", 0), ("orders", 1), ("audit", 0)]
+        .iter()
+        .map(|(t, p)| (format!(r#"["replicator",{{"topic":"{t}","partition":{p}}}]"#), format!(r#"{{"offset":{}}}"#, K - 1)))
+        .collect();
+    kcat_produce(tgt, "connect-offsets", &offsets.iter().map(|(k, v)| (k.as_str(), Some(v.as_str()))).collect::<Vec<_>>());
+
+    let dir = tempfile::tempdir().unwrap();
+    let secrets = dir.path().join("secrets.properties");
+    std::fs::write(&secrets, format!("prim.bootstrap = {src}\n")).unwrap();
+    let config = dir.path().join("mm2.properties");
+    std::fs::write(
+        &config,
+        format!(
+            "clusters = prim, bak\n\
+             config.providers = file\n\
+             config.providers.file.class = org.apache.kafka.common.config.provider.FileConfigProvider\n\
+             prim.bootstrap.servers = ${{file:{}:prim.bootstrap}}\n\
+             bak.bootstrap.servers = {tgt}\n\
+             prim->bak.enabled = true\n\
+             bak->prim.enabled = false\n\
+             prim->bak.topics = orders, payments, audit\n\
+             prim->bak.topics.exclude = audit\n\
+             {}",
+            secrets.display(),
+            common_properties()
+        ),
+    )
+    .unwrap();
+    let config = config.to_str().unwrap();
+    let migrate = |command: &str, extra: &[&str]| {
+        let mut args = vec![command, "--mm2-config", config, "--plugin", "replicator-to-mm2", "--source-bootstrap", tgt];
+        args.extend(extra);
+        mm2_migrate(&args)
+    };
+
+    // The plan names where each fact came from, and what MM2 will do on every partition.
+    let plan = migrate("plan", &[]);
+    assert!(plan.status.success(), "{}", stderr(&plan));
+    let text = stdout(&plan);
+    assert!(text.contains("flow prim->bak"), "{text}");
+    assert!(text.contains(&format!("replicated cluster          {src}  (from prim.bootstrap.servers)")), "{text}");
+    assert!(text.contains("offsets topic               mm2-offsets.prim.internal  (from MM2's default"), "{text}");
+    assert!(text.contains("topics.exclude              audit  (from prim->bak.topics.exclude)"), "{text}");
+    assert!(text.contains("NOT REPLICATED  audit/0"), "{text}");
+    let plan: Value = serde_json::from_str(&stdout(&migrate("plan", &["--output", "json"]))).unwrap();
+    let totals = &plan["plan"]["coverage"]["totals"];
+    assert_eq!(totals["resume"], 2, "{totals}");
+    assert_eq!(totals["from_start"], 1, "{totals}");
+    assert_eq!(totals["duplicates"], K as i64, "{totals}");
+    assert_eq!(plan["plan"]["coverage"]["not_replicated"], serde_json::json!(["audit/0"]));
+
+    // An alias the flow does not look up is refused, whatever the plugin was told.
+    let typo = migrate("run", &["--set", "source.cluster.alias=prim2"]);
+    assert_eq!(typo.status.code(), Some(1), "{}", stderr(&typo));
+    assert!(stderr(&typo).contains("not ones MM2's flow prim->bak"), "{}", stderr(&typo));
+
+    let run = migrate("run", &[]);
+    assert!(run.status.success(), "{}", stderr(&run));
+    assert!(migrate("verify", &[]).status.success());
+
+    // MM2 from the very same file.
+    let mm2 = MirrorMaker::from_file(std::path::Path::new(config));
+    wait_for(&mm2, "MM2's copies", 180, || {
+        let (orders, payments) = (counts(tgt, "orders"), counts(tgt, "payments"));
+        (0..2).all(|p| orders.get(&p) == Some(&N)) && payments.get(&0) == Some(&(N + K))
+    });
+    std::thread::sleep(Duration::from_secs(5));
+    drop(mm2);
+    let (orders, payments, audit) = (counts(tgt, "orders"), counts(tgt, "payments"), counts(tgt, "audit"));
+    // resume: every record once; from-start: the duplicates the report counted; not replicated:
+    // the old copies only.
+    assert_eq!(orders, BTreeMap::from([(0, N), (1, N)]));
+    assert_eq!(payments[&0] - N, totals["duplicates"].as_u64().unwrap() as usize);
+    assert_eq!(audit[&0], K, "MM2 did not replicate audit");
+}
+
+#[test]
+fn configurations_mm2_would_reject_are_refused_before_any_connection() {
+    let dir = tempfile::tempdir().unwrap();
+    let base = "clusters = a, b\na.bootstrap.servers = 127.0.0.1:1\nb.bootstrap.servers = 127.0.0.1:1\n";
+    let cases: [(&str, &str, &[&str], &str); 6] = [
+        ("no-clusters", "a.bootstrap.servers = x:1\n", &[], "`clusters` is missing"),
+        ("unknown-flow", "a->b.enabled = true\n", &["--flow", "a->c"], "unknown flow a->c"),
+        ("disabled", "a->b.enabled = false\n", &["--flow", "a->b"], "is not enabled"),
+        ("no-bootstrap", "clusters = a, c\na->c.enabled = true\na.bootstrap.servers = x:1\n", &[], "c.bootstrap.servers is missing"),
+        ("unresolved", "a->b.enabled = true\nconfig.providers = file\nconfig.providers.file.class = org.apache.kafka.common.config.provider.FileConfigProvider\na.sasl.jaas.config = ${file:/nonexistent/secrets:x}\n", &[], "cannot read /nonexistent/secrets"),
+        ("jks", "a->b.enabled = true\na.security.protocol = SSL\na.ssl.truststore.location = /etc/ts.jks\n", &[], "--replicated-property ssl.ca.location"),
+    ];
+    for (name, body, extra, expected) in cases {
+        let path = dir.path().join(format!("{name}.properties"));
+        let text = if name == "no-clusters" || name == "no-bootstrap" { body.to_owned() } else { format!("{base}{body}") };
+        std::fs::write(&path, text).unwrap();
+        let started = Instant::now();
+        let mut args = vec!["plan", "--mm2-config", path.to_str().unwrap(), "--plugin", "replicator-to-mm2", "--source-bootstrap", "127.0.0.1:1"];
+        args.extend(extra);
+        let output = mm2_migrate(&args);
+        assert_eq!(output.status.code(), Some(2), "{name}: {}", stderr(&output));
+        assert!(stderr(&output).contains(expected), "{name}: {}", stderr(&output));
+        assert!(started.elapsed() < Duration::from_secs(5), "{name}: refused before connecting");
+    }
+}
