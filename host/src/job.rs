@@ -31,8 +31,14 @@ pub struct LiveArgs {
     #[arg(long, value_name = "FILE")]
     pub mm2_config: Option<PathBuf>,
 
-    /// The flow of --mm2-config to migrate to [default: the only enabled one].
-    #[arg(long, value_name = "SOURCE->TARGET", requires = "mm2_config")]
+    /// A Strimzi KafkaMirrorMaker2 resource (kafka.strimzi.io/v1beta2 or v1) instead of
+    /// --mm2-config: connector `<source>-><target>.MirrorSourceConnector`, its offsets topic,
+    /// topicsPattern/topicsExcludePattern and replication policy, the clusters' bootstrap servers.
+    #[arg(long, value_name = "FILE.yaml", conflicts_with = "mm2_config")]
+    pub strimzi: Option<PathBuf>,
+
+    /// The flow of --mm2-config or --strimzi to migrate to [default: the only enabled one].
+    #[arg(long, value_name = "SOURCE->TARGET")]
     pub flow: Option<String>,
 
     /// Bootstrap servers of the cluster holding the old offsets topic.
@@ -247,9 +253,13 @@ impl LiveArgs {
     /// Applies the defaults and validates: the options every live command runs with.
     pub fn resolve(&self) -> Result<Job, JobError> {
         let (plugin, settings) = self.plugin.resolve()?;
-        let flow = match &self.mm2_config {
-            Some(path) => Some(Mm2Config::load(path)?.flow(self.flow.as_deref())?),
-            None => None,
+        let flow = match (&self.mm2_config, &self.strimzi) {
+            (Some(path), _) => Some(Mm2Config::load(path)?.flow(self.flow.as_deref())?),
+            (None, Some(path)) => Some(crate::mm2config::strimzi::flow(path, self.flow.as_deref())?),
+            (None, None) if self.flow.is_some() => {
+                return Err(JobError::Invalid("--flow names a flow of --mm2-config or --strimzi".into()));
+            }
+            (None, None) => None,
         };
         let source_bootstrap =
             self.source_bootstrap.clone().ok_or_else(|| JobError::Missing("--source-bootstrap is required".into()))?;

@@ -91,6 +91,10 @@ fn live_setup(engine: &PluginEngine, command: &LiveCommand) -> Result<LiveSetup,
         {
             settings.push((key.to_owned(), flow.source.clone()));
         }
+        // Strimzi's connector is `<source>-><target>.MirrorSourceConnector`.
+        if has("target.connector.name") && !settings.iter().any(|(k, _)| k == "target.connector.name") {
+            settings.push(("target.connector.name".to_owned(), flow.connector.value.clone()));
+        }
     }
     plugin.configure(&settings).map_err(plugin_failure)?;
     let mut options = job.live;

@@ -6,6 +6,7 @@
 
 pub mod client;
 pub mod properties;
+pub mod strimzi;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -52,6 +53,8 @@ pub struct Flow {
     pub file: String,
     pub source: String,
     pub target: String,
+    /// What enables the flow (`SRC->TGT.enabled`, a Strimzi mirror).
+    pub enabled_by: String,
     /// The source cluster as MM2's source consumer reads it (the replicated cluster).
     pub replicated: ClientSettings,
     /// The target cluster as MM2's worker writes its offsets there.
@@ -166,26 +169,8 @@ impl Mm2Config {
             let fact = setting(key).unwrap_or(Fact { value: default.to_owned(), from: format!("MM2's default {key}") });
             Fact { value: split_list(&fact.value), from: fact.from }
         };
-        let policy_class = setting("replication.policy.class");
-        let separator = setting("replication.policy.separator");
-        let replication_policy = match policy_class.as_ref().map(|f| f.value.trim()) {
-            Some(IDENTITY_POLICY) => ReplicationPolicy::Identity,
-            None | Some(DEFAULT_POLICY) => {
-                ReplicationPolicy::Default { separator: separator.as_ref().map_or(".".to_owned(), |f| f.value.clone()) }
-            }
-            Some(other) => {
-                return Err(self.invalid(format!(
-                    "replication.policy.class = {other}: mm2-migrate knows where IdentityReplicationPolicy and \
-                     DefaultReplicationPolicy write; give --replication-policy for this one"
-                )));
-            }
-        };
-        let policy_from = match (&policy_class, &separator) {
-            (Some(c), Some(s)) if matches!(replication_policy, ReplicationPolicy::Default { .. }) => format!("{}, {}", c.from, s.from),
-            (Some(c), _) => c.from.clone(),
-            (None, Some(s)) => format!("MM2's default DefaultReplicationPolicy, {}", s.from),
-            (None, None) => "MM2's default DefaultReplicationPolicy".to_owned(),
-        };
+        let replication_policy =
+            replication_policy(setting("replication.policy.class"), setting("replication.policy.separator")).map_err(|m| self.invalid(m))?;
         let topics_exclude = match setting("topics.exclude").or_else(|| setting("topics.blacklist")) {
             Some(f) => Fact { value: split_list(&f.value), from: f.from },
             None => Fact { value: split_list(DEFAULT_TOPICS_EXCLUDE), from: "MM2's default topics.exclude".into() },
@@ -208,9 +193,10 @@ impl Mm2Config {
             offsets_topic: self.transformed(offsets_topic)?,
             topics: listed("topics", ".*"),
             topics_exclude,
-            replication_policy: Fact { value: replication_policy, from: policy_from },
+            replication_policy,
             replicated,
             target_cluster,
+            enabled_by: format!("{source}->{target}.enabled"),
             source,
             target,
         })
@@ -254,7 +240,30 @@ impl Mm2Config {
     }
 }
 
-fn split_list(value: &str) -> Vec<String> {
+/// Where `replication.policy.class` (and its separator) make MM2 write a source topic.
+pub(crate) fn replication_policy(class: Option<Fact>, separator: Option<Fact>) -> Result<Fact<ReplicationPolicy>, String> {
+    let default_separator = || separator.as_ref().map_or(".".to_owned(), |f| f.value.clone());
+    let (value, from) = match class.as_ref().map(|f| f.value.trim()) {
+        Some(IDENTITY_POLICY) => (ReplicationPolicy::Identity, class.as_ref().map(|c| c.from.clone()).unwrap_or_default()),
+        Some(DEFAULT_POLICY) | None => {
+            let class_from = class.as_ref().map_or("MM2's default DefaultReplicationPolicy".to_owned(), |c| c.from.clone());
+            let from = match &separator {
+                Some(s) => format!("{class_from}, {}", s.from),
+                None => class_from,
+            };
+            (ReplicationPolicy::Default { separator: default_separator() }, from)
+        }
+        Some(other) => {
+            return Err(format!(
+                "replication.policy.class = {other}: mm2-migrate knows where IdentityReplicationPolicy and \
+                 DefaultReplicationPolicy write; give --replication-policy for this one"
+            ));
+        }
+    };
+    Ok(Fact { value, from })
+}
+
+pub(crate) fn split_list(value: &str) -> Vec<String> {
     value.split(',').map(str::trim).filter(|s| !s.is_empty()).map(str::to_owned).collect()
 }
 
@@ -262,7 +271,7 @@ impl Flow {
     /// Where each fact came from, for the plan's report.
     pub fn provenance(&self) -> Vec<(String, String, String)> {
         let mut out = vec![
-            ("flow".to_owned(), format!("{}->{}", self.source, self.target), format!("{}->{}.enabled", self.source, self.target)),
+            ("flow".to_owned(), format!("{}->{}", self.source, self.target), self.enabled_by.clone()),
             ("replicated cluster".to_owned(), self.replicated.bootstrap.value.clone(), self.replicated.bootstrap.from.clone()),
             ("target cluster".to_owned(), self.target_cluster.bootstrap.value.clone(), self.target_cluster.bootstrap.from.clone()),
             ("connector".to_owned(), self.connector.value.clone(), self.connector.from.clone()),
