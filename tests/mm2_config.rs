@@ -149,3 +149,53 @@ fn configurations_mm2_would_reject_are_refused_before_any_connection() {
         assert!(started.elapsed() < Duration::from_secs(5), "{name}: refused before connecting");
     }
 }
+
+#[test]
+fn a_strimzi_resource_plans_what_the_equivalent_flags_plan() {
+    let (source, target) = (Broker::start(), Broker::start());
+    let (src, tgt) = (source.bootstrap.as_str(), target.bootstrap.as_str());
+    create_topic(src, "orders", 2, "delete");
+    for p in 0..2 {
+        produce(src, "orders", p, 0..N);
+    }
+    create_topic(tgt, "connect-offsets", 25, "compact");
+    let offsets: Vec<(String, String)> = (0..2)
+        .map(|p| (format!(r#"["replicator",{{"topic":"orders","partition":{p}}}]"#), format!(r#"{{"offset":{}}}"#, K - 1 + p as usize)))
+        .collect();
+    kcat_produce(tgt, "connect-offsets", &offsets.iter().map(|(k, v)| (k.as_str(), Some(v.as_str()))).collect::<Vec<_>>());
+    let dir = tempfile::tempdir().unwrap();
+    let resource = dir.path().join("mm2.yaml");
+    let fixture = std::fs::read_to_string(repo_path("tests/strimzi/kafka-mirror-maker-2.yaml")).unwrap();
+    std::fs::write(&resource, fixture.replace("SOURCE_BOOTSTRAP", src).replace("TARGET_BOOTSTRAP", tgt)).unwrap();
+
+    let plan = |args: &[&str]| -> Value {
+        let mut all = vec!["plan", "--plugin", "replicator-to-mm2", "--source-bootstrap", tgt, "--output", "json"];
+        all.extend(args);
+        let output = mm2_migrate(&all);
+        assert!(output.status.success(), "{args:?}: {}", stderr(&output));
+        serde_json::from_str(&stdout(&output)).unwrap()
+    };
+    let from_resource = plan(&["--strimzi", resource.to_str().unwrap()]);
+    let from_flags = plan(&[
+        "--set", "source.cluster.alias=cluster-a", "--set", "target.connector.name=cluster-a->cluster-b.MirrorSourceConnector",
+        "--target-topic", "mirrormaker2-cluster-offsets", "--target-bootstrap", tgt, "--replicated-bootstrap", src,
+        "--replication-policy", "identity",
+    ]);
+    let essentials = |doc: &Value| {
+        let plan = &doc["plan"];
+        let entries: Vec<Value> = plan["entries"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| serde_json::json!([e["key"], e["partition"], e["value"], e["change"], e["range"], e["seam"]]))
+            .collect();
+        serde_json::json!({"target": plan["target_topic"], "partitions": plan["target_partitions"], "entries": entries, "seam": plan["seam_check"]["counts"]})
+    };
+    assert_eq!(essentials(&from_resource), essentials(&from_flags));
+    let entries = from_resource["plan"]["entries"].as_array().unwrap();
+    assert_eq!(entries.len(), 2);
+    assert!(entries[0]["key"].as_str().unwrap().starts_with(r#"["cluster-a->cluster-b.MirrorSourceConnector",{"cluster":"cluster-a""#), "{}", entries[0]["key"]);
+    assert_eq!(from_resource["plan"]["target_topic"], "mirrormaker2-cluster-offsets");
+    // Strimzi's topicsPattern, its target and the policy reach the coverage report.
+    assert_eq!(from_resource["plan"]["coverage"]["totals"]["resume"], 2, "{}", from_resource["plan"]["coverage"]);
+}

@@ -231,7 +231,15 @@ fn coverage_of(flow: &Flow, replicated: &Connection, data: &Connection, entries:
     let filter = connect_offsets::topics::TopicFilter::new(&flow.topics.value, &flow.topics_exclude.value)
         .map_err(|e| LiveError::Unsafe(format!("{}: MM2's topic filter: {e}", flow.file)))?;
     let topics = Windows::new(replicated)?.all_topics()?;
-    let data_ranges = Windows::new(data)?.ranges(&coverage::data_partitions(flow, &filter, &topics))?;
+    // Only partitions that exist: a missing data topic holds nothing MM2 would copy twice.
+    let data_reader = Windows::new(data)?;
+    let wanted = coverage::data_partitions(flow, &filter, &topics);
+    let mut data_topics: Vec<String> = wanted.iter().map(|(t, _)| t.clone()).collect();
+    data_topics.sort_unstable();
+    data_topics.dedup();
+    let existing = data_reader.topic_partitions(&data_topics)?;
+    let present: Vec<_> = wanted.into_iter().filter(|(t, p)| existing.get(t).is_some_and(|ps| ps.contains(p))).collect();
+    let data_ranges = data_reader.ranges(&present)?;
     Ok(coverage::build(flow, &filter, &topics, entries, &data_ranges))
 }
 
