@@ -178,6 +178,38 @@ fn the_listed_acls_suffice_and_each_one_is_needed() {
     assert!(run.status.success(), "{}", stderr(&run));
     assert_eq!(kcat_consume_as(&b, &admin, TARGET).len(), 2);
 
+    // MM2's own configuration with the same least privileges: SASL over TLS from the file, the
+    // password behind a ${file:...} indirection; the old offsets topic's connection from flags.
+    let secrets = s.broker.dir.path().join("secrets.properties");
+    std::fs::write(&secrets, format!("password = {SECRET}\n")).unwrap();
+    let mm2 = s.broker.dir.path().join("mm2.properties");
+    std::fs::write(
+        &mm2,
+        format!(
+            "clusters = sec, backup\nsec.bootstrap.servers = {b}\nbackup.bootstrap.servers = {b}\nsec->backup.enabled = true\n\
+             config.providers = file\n\
+             config.providers.file.class = org.apache.kafka.common.config.provider.FileConfigProvider\n\
+             security.protocol = SASL_SSL\nsasl.mechanism = PLAIN\n\
+             sasl.jaas.config = org.apache.kafka.common.security.plain.PlainLoginModule required username=\"migrator\" \
+             password=\"${{file:{}:password}}\";\n\
+             ssl.truststore.type = PEM\nssl.truststore.location = {}\n",
+            secrets.display(),
+            s.ca()
+        ),
+    )
+    .unwrap();
+    let source_only: Vec<String> = me.iter().map(|a| if a == "-X" { "--source-property".to_owned() } else { a.clone() }).collect();
+    let args: Vec<&str> = ["--mm2-config", mm2.to_str().unwrap(), "--plugin", "replicator-to-mm2", "--output", "json"].to_vec();
+    let plan = s.migrate("plan", &args, &source_only);
+    assert!(plan.status.success(), "{}", stderr(&plan));
+    let document: serde_json::Value = serde_json::from_str(&stdout(&plan)).unwrap();
+    assert_eq!(document["plan"]["target_topic"], TARGET, "the flow's offsets topic");
+    assert_eq!(document["plan"]["entries"][0]["seam"]["status"], "unproven", "the seam read sec.orders");
+    assert_eq!(document["plan"]["coverage"]["totals"]["resume"], 1, "{}", document["plan"]["coverage"]);
+    for text in [stdout(&plan), stderr(&plan)] {
+        assert!(!text.contains(SECRET), "a password in the output");
+    }
+
     // A wrong password and an unknown certificate authority are named as such, not as an
     // unreachable cluster, and no password is shown.
     let wrong = s.client("migrator", "not-the-password", &s.ca());
