@@ -289,6 +289,7 @@ fn a_clean_stop_is_exact_and_wrong_meanings_and_policies_are_caught() {
     for ((topic, p), seam) in seams(&json(&plan)) {
         assert_eq!((seam["status"].as_str(), seam["records"].as_i64()), (Some("gap"), Some(N as i64)), "{topic}/{p}: {seam}");
         assert!(seam["proven"].is_null() && seam["detail"].as_str().unwrap().contains("south.events"), "{seam}");
+        assert!(seam["detail"].as_str().unwrap().contains("the old copies are in \"events\""), "{seam}");
     }
     let refused = mm2_to_mm2("run", "east", "south", "events", &policy);
     assert_eq!(refused.status.code(), Some(3), "{}", stderr(&refused));

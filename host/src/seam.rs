@@ -255,6 +255,19 @@ pub fn check(setup: SeamSetup<'_>, records: &[TargetRecord], sources: &Replicate
     data_topics.dedup();
     let (data, replicated) = (Windows::new(setup.data)?, Windows::new(setup.replicated)?);
     let existing = data.topic_partitions(&data_topics)?;
+    // Where the policy renames a topic MM2 would write, the old copies may sit under the source
+    // name: worth saying, since the operator's MM2 configuration is then the cause.
+    let mut renamed: Vec<String> = targets
+        .iter()
+        .filter(|t| t.data.0 != t.source.0 && !existing.contains_key(&t.data.0))
+        .map(|t| t.source.0.clone())
+        .collect();
+    renamed.sort_unstable();
+    renamed.dedup();
+    let under_source_name = match setup.policy {
+        ReplicationPolicy::Identity => HashMap::new(),
+        ReplicationPolicy::Default { .. } => data.topic_partitions(&renamed).unwrap_or_default(),
+    };
     let present: Vec<TopicPartition> = targets
         .iter()
         .filter(|t| existing.get(&t.data.0).is_some_and(|ps| ps.contains(&t.data.1)))
@@ -269,6 +282,13 @@ pub fn check(setup: SeamSetup<'_>, records: &[TargetRecord], sources: &Replicate
                  name the cluster holding the copies with --data-bootstrap",
                 t.source.0
             ))),
+            (None, _) if under_source_name.contains_key(&t.source.0) => Some(Evidence::NoCopies {
+                detail: format!(
+                    "MM2's replication policy writes {:?} to {:?}, which does not exist on the data cluster; the old copies \
+                     are in {:?} (IdentityReplicationPolicy keeps that name)",
+                    t.source.0, t.data.0, t.source.0
+                ),
+            }),
             (None, _) => Some(Evidence::NoCopies { detail: format!("the data topic {:?} does not exist on the data cluster", t.data.0) }),
             (Some(ps), None) => Some(Evidence::Unproven(format!(
                 "the data topic {:?} has no partition {} ({} partitions): partitions are not preserved",
