@@ -77,6 +77,11 @@ fn run_migrates_byte_exact_then_writes_nothing_and_refuses_rewinds() {
     assert_eq!(doc["plan"]["counts"]["new"], 4, "{doc}");
     assert_eq!(doc["plan"]["target_exists"], false, "{doc}");
     assert!(doc["plan"]["policy"].as_str().unwrap().starts_with("policy built-in default: bundled plugins allowed"), "{doc}");
+    // Without a replicated cluster nothing proves the resume point, and the plan says so.
+    assert_eq!(doc["plan"]["seam_check"]["ran"], false, "{doc}");
+    assert!(doc["plan"]["entries"].as_array().unwrap().iter().all(|e| e["seam"].is_null()), "{doc}");
+    let text = stdout(&mm2_migrate(&command("plan", &run_args(b, source, alias, &[]))));
+    assert!(text.contains("seam check                  not run: without --replicated-bootstrap"), "{text}");
     assert!(!kafka_topics(b, &["--list"]).lines().any(|l| l == target), "plan must not create the topic");
 
     let first = mm2_migrate(&command("run", &run_args(b, source, alias, &["--output", "json"])));
@@ -309,6 +314,7 @@ fn demo_runs_a_whole_migration_with_no_set_up() {
         "3. verify: 3 records checked, 0 differ",
         "4. run again: 0 records written",
         "records skipped             2 (non-canonical-key: 1, other-connector: 1)",
+        "seam check                  not run: the in-process demo broker",
     ] {
         assert!(out.contains(needle), "missing {needle:?} in:\n{out}");
     }

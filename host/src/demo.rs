@@ -81,6 +81,8 @@ pub fn run(engine: &PluginEngine, json: bool) -> Result<(), DemoError> {
         replicated: Some(connection("replicated")),
         data: connection("data"),
         replication_policy: crate::seam::ReplicationPolicy::Identity,
+        // One in-process broker holds everything, and it cannot look records up by time.
+        seam_unavailable: Some("the in-process demo broker holds no copies and cannot look records up by time"),
         batch_size: 256,
         skip_invalid: false,
         setup: TopicSetup { create: false, partitions: 25, replication_factor: 1, check_compaction: false },

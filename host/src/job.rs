@@ -328,6 +328,7 @@ impl LiveArgs {
             replicated,
             data,
             replication_policy,
+            seam_unavailable: None,
             batch_size: self.batch_size.map_or(256, |n| n.get() as usize),
             skip_invalid: self.skip_invalid,
             setup: TopicSetup {

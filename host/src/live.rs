@@ -33,6 +33,9 @@ pub struct LiveOptions {
     pub data: Connection,
     /// Where MM2 writes a source topic: the data topic the seam check reads.
     pub replication_policy: ReplicationPolicy,
+    /// Why the seam check is not run although a replicated cluster is given (the in-process
+    /// demo broker cannot look records up by time); `None` everywhere else.
+    pub seam_unavailable: Option<&'static str>,
     pub batch_size: usize,
     pub skip_invalid: bool,
     pub setup: TopicSetup,
@@ -155,7 +158,7 @@ pub fn plan(plugin: &mut Plugin, options: &LiveOptions) -> Result<PlanOutcome, L
     };
     // 5. Where the old tool's copies really end, and the operator's choice where that differs.
     let seams = match (&options.replicated, &ranges) {
-        (Some(replicated), Some(ranges)) => {
+        (Some(replicated), Some(ranges)) if options.seam_unavailable.is_none() => {
             let setup = SeamSetup { replicated, data: &options.data, policy: &options.replication_policy };
             Some(seam::check(setup, &records, ranges)?)
         }
@@ -257,6 +260,8 @@ fn seam_check(options: &LiveOptions, entries: &[PlanEntry], ran: bool) -> SeamCh
     let counts = SeamCounts::of(entries.iter().filter_map(|e| e.seam.as_ref()));
     let summary = if ran {
         counts.summary()
+    } else if let Some(reason) = options.seam_unavailable {
+        format!("not run: {reason}")
     } else {
         "not run: without --replicated-bootstrap (the cluster the old tool copied from) nothing proves that MM2 \
          resumes right after the last copy"
