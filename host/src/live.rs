@@ -11,7 +11,7 @@ use crate::plugin::{Plugin, PluginError};
 use connect_offsets::connect::parse_mm2_source_key;
 
 use crate::coverage::{self, Coverage};
-use crate::kafka::Windows;
+use crate::kafka::{Unauthorized, Windows};
 use crate::mm2config::Flow;
 use crate::record::MappedRecord;
 use crate::seam::{self, ReplicationPolicy, ResumeAt, SeamCounts, SeamSetup};
@@ -234,25 +234,10 @@ fn coverage_of(flow: &Flow, replicated: &Connection, data: &Connection, entries:
     let filter = connect_offsets::topics::TopicFilter::new(&flow.topics.value, &flow.topics_exclude.value)
         .map_err(|e| LiveError::Unsafe(format!("{}: MM2's topic filter: {e}", flow.file)))?;
     let topics = Windows::new(replicated)?.all_topics()?;
-    // Only partitions that exist: a missing data topic holds nothing MM2 would copy twice.
-    let data_reader = Windows::new(data)?;
+    // Counting the records MM2 copies again needs Describe on every data topic; without it those
+    // are not counted (a warning says so): the report is informative, the seam check is strict.
     let wanted = coverage::data_partitions(flow, &filter, &topics);
-    let mut data_topics: Vec<String> = wanted.iter().map(|(t, _)| t.clone()).collect();
-    data_topics.sort_unstable();
-    data_topics.dedup();
-    let mut existing = std::collections::HashMap::new();
-    for topic in data_topics {
-        match data_reader.topic_partitions(std::slice::from_ref(&topic)) {
-            Ok(found) => existing.extend(found),
-            // Counting duplicates needs Describe on every data topic; without it, say so and go on.
-            Err(KafkaError::Authorization { .. }) => {
-                tracing::warn!("coverage: not authorized to describe {topic:?} on the data cluster; its records are not counted");
-            }
-            Err(e) => return Err(e.into()),
-        }
-    }
-    let present: Vec<_> = wanted.into_iter().filter(|(t, p)| existing.get(t).is_some_and(|ps| ps.contains(p))).collect();
-    let data_ranges = data_reader.ranges(&present)?;
+    let (_, data_ranges) = Windows::new(data)?.present_ranges(&wanted, Unauthorized::Skip)?;
     Ok(coverage::build(flow, &filter, &topics, entries, &data_ranges))
 }
 

@@ -17,7 +17,7 @@ use rdkafka::Message;
 use rdkafka::message::{BorrowedMessage, Timestamp};
 use sha2::{Digest, Sha256};
 
-use crate::kafka::{Connection, KafkaError, OffsetQuery, PartitionRange, ReplicatedRanges, TopicPartition, Window, Windows};
+use crate::kafka::{Connection, KafkaError, OffsetQuery, PartitionRange, ReplicatedRanges, TopicPartition, Unauthorized, Window, Windows};
 use crate::record::TargetRecord;
 
 /// Consecutive records that must match: one record alone could be a repeated payload.
@@ -250,11 +250,9 @@ pub fn check(setup: SeamSetup<'_>, records: &[TargetRecord], sources: &Replicate
     let started = std::time::Instant::now();
     let phase = |what: &str| tracing::debug!("seam check: {what} after {:?}", started.elapsed());
     // 1. The data partitions: which exist, and their ranges.
-    let mut data_topics: Vec<String> = targets.iter().map(|t| t.data.0.clone()).collect();
-    data_topics.sort_unstable();
-    data_topics.dedup();
     let (data, replicated) = (Windows::new(setup.data)?, Windows::new(setup.replicated)?);
-    let existing = data.topic_partitions(&data_topics)?;
+    let wanted: Vec<TopicPartition> = targets.iter().map(|t| t.data.clone()).collect();
+    let (existing, data_ranges) = data.present_ranges(&wanted, Unauthorized::Fail)?;
     // Where the policy renames a topic MM2 would write, the old copies may sit under the source
     // name: worth saying, since the operator's MM2 configuration is then the cause.
     let mut renamed: Vec<String> = targets
@@ -266,14 +264,8 @@ pub fn check(setup: SeamSetup<'_>, records: &[TargetRecord], sources: &Replicate
     renamed.dedup();
     let under_source_name = match setup.policy {
         ReplicationPolicy::Identity => HashMap::new(),
-        ReplicationPolicy::Default { .. } => data.topic_partitions(&renamed).unwrap_or_default(),
+        ReplicationPolicy::Default { .. } => data.topic_partitions(&renamed, Unauthorized::Skip)?,
     };
-    let present: Vec<TopicPartition> = targets
-        .iter()
-        .filter(|t| existing.get(&t.data.0).is_some_and(|ps| ps.contains(&t.data.1)))
-        .map(|t| t.data.clone())
-        .collect();
-    let data_ranges = data.ranges(&present)?;
     let mut tails_wanted = Vec::new();
     for t in &targets {
         let found = match (existing.get(&t.data.0), data_ranges.get(&t.data)) {
@@ -374,8 +366,9 @@ pub fn check(setup: SeamSetup<'_>, records: &[TargetRecord], sources: &Replicate
     phase("timestamps looked up");
     // 4. Round one reads around the aligned candidate, round two scans from the timestamp's
     // first offset; each window is bounded.
-    let mut firsts: HashMap<&[u8], i64> = HashMap::new();
-    let mut rounds: [Vec<(&Target, &Tail, Window)>; 2] = [Vec::new(), Vec::new()];
+    // Each entry: the window to read, and the wider scan to fall back on when it finds nothing.
+    type Read<'t> = (&'t Target, &'t Tail, Window, Option<Window>);
+    let mut rounds: [Vec<Read<'_>>; 2] = [Vec::new(), Vec::new()];
     for (t, tail) in &pending {
         let (copy_offset, copy, _) = last(tail);
         let range = sources[&t.source];
@@ -392,7 +385,6 @@ pub fn check(setup: SeamSetup<'_>, records: &[TargetRecord], sources: &Replicate
             );
             continue;
         };
-        firsts.insert(&t.key, first);
         let run = tail.records.len() as i64;
         let window = |from: i64, to: i64| Window {
             topic: t.source.0.clone(),
@@ -400,41 +392,37 @@ pub fn check(setup: SeamSetup<'_>, records: &[TargetRecord], sources: &Replicate
             from: from.max(range.start),
             to: to.min(range.end),
         };
+        let scan = window(first - 2 * run, first + SCAN);
         match data_times.get(&t.data).copied().flatten() {
             Some(data_first) if data_first <= copy_offset => {
                 let aligned = first + (copy_offset - data_first);
-                rounds[0].push((t, tail, window(aligned - 2 * run, aligned + run)));
+                rounds[0].push((t, tail, window(aligned - 2 * run, aligned + run), Some(scan)));
             }
-            _ => rounds[1].push((t, tail, window(first - 2 * run, first + SCAN))),
+            _ => rounds[1].push((t, tail, scan, None)),
         }
     }
     let mut found: HashMap<&[u8], Vec<i64>> = HashMap::new();
     for round in 0..2 {
         let batch = std::mem::take(&mut rounds[round]);
-        let mut matchers: HashMap<TopicPartition, Matcher> = batch
-            .iter()
-            .map(|(t, tail, _)| (t.source.clone(), Matcher::new(tail.records.iter().map(|r| r.1).collect())))
-            .collect();
-        let windows: Vec<Window> = batch.iter().map(|(_, _, w)| w.clone()).collect();
+        // By topic name, then partition: a message's borrowed topic finds its matcher.
+        let mut matchers: HashMap<&str, HashMap<i32, Matcher>> = HashMap::new();
+        for (t, tail, _, _) in &batch {
+            let matcher = Matcher::new(tail.records.iter().map(|r| r.1).collect());
+            matchers.entry(t.source.0.as_str()).or_default().insert(t.source.1, matcher);
+        }
+        let windows: Vec<Window> = batch.iter().map(|(_, _, w, _)| w.clone()).collect();
         replicated.read(&windows, "the replicated records", |m| {
-            if let Some(matcher) = matchers.get_mut(&(m.topic().to_owned(), m.partition())) {
+            if let Some(matcher) = matchers.get_mut(m.topic()).and_then(|ps| ps.get_mut(&m.partition())) {
                 matcher.push(m.offset(), Fingerprint::of(m).0);
             }
         })?;
-        for (t, tail, _) in batch {
-            let matches = matchers.remove(&t.source).map(|m| m.matches).unwrap_or_default();
-            if matches.is_empty() && round == 0 {
-                let first = firsts[t.key.as_slice()];
-                let range = sources[&t.source];
-                let run = tail.records.len() as i64;
-                rounds[1].push((t, tail, Window {
-                    topic: t.source.0.clone(),
-                    partition: t.source.1,
-                    from: (first - 2 * run).max(range.start),
-                    to: (first + SCAN).min(range.end),
-                }));
-            } else {
-                found.insert(&t.key, matches);
+        for (t, tail, _, scan) in batch {
+            let matches = matchers.get_mut(t.source.0.as_str()).and_then(|ps| ps.remove(&t.source.1)).map(|m| m.matches).unwrap_or_default();
+            match scan {
+                Some(scan) if matches.is_empty() => rounds[1].push((t, tail, scan, None)),
+                _ => {
+                    found.insert(&t.key, matches);
+                }
             }
         }
     }

@@ -21,7 +21,7 @@ pub use groups::{GROUP_RECORDS_TOPIC, group_record, read_group_offsets};
 pub use sink::{Delivered, TopicSetup, WriteFailure, ensure_topic, write_records};
 pub use snapshot::{PartitionRange, read_snapshot};
 pub use tail::Tail;
-pub use window::{OffsetQuery, TopicPartition, Window, Windows};
+pub use window::{OffsetQuery, TopicPartition, TopicPartitions, Unauthorized, Window, Windows};
 pub use target::{ExistingRecord, ReadBack, ReplicatedRanges, TargetState, read_back, read_target_state, replicated_ranges};
 
 /// One cluster connection: where, with which librdkafka properties, how long to wait.
@@ -331,12 +331,6 @@ impl Connection {
         Ok(normalize(&self.bootstrap) == normalize(&other.bootstrap))
     }
 
-    /// The partitions of `topic` with their log start and end offsets.
-    pub fn partition_ranges(&self, topic: &str) -> Result<Vec<PartitionRange>, KafkaError> {
-        let consumer = self.consumer()?;
-        self.ranges_with(&consumer, topic)
-    }
-
     pub(crate) fn ranges_with(&self, consumer: &BaseConsumer<Context>, topic: &str) -> Result<Vec<PartitionRange>, KafkaError> {
         let metadata = self.topic_metadata(consumer, topic)?;
         let mut ranges = Vec::new();
@@ -475,7 +469,10 @@ mod tests {
         let mock = MockCluster::new(1).unwrap();
         mock.create_topic("secret", 1, 1).unwrap();
         mock.topic_error("secret", RDKafkaRespErr::RD_KAFKA_RESP_ERR_TOPIC_AUTHORIZATION_FAILED).unwrap();
-        let err = connection(&mock.bootstrap_servers()).partition_ranges("secret").unwrap_err();
+        let err = {
+            let conn = connection(&mock.bootstrap_servers());
+            conn.ranges_with(&conn.consumer().unwrap(), "secret").unwrap_err()
+        };
         assert!(matches!(err, KafkaError::Authorization { .. }), "{err}");
         assert!(err.to_string().contains("not authorized"), "{err}");
     }
@@ -483,7 +480,10 @@ mod tests {
     #[test]
     fn missing_topics_are_named() {
         let mock = MockCluster::new(1).unwrap();
-        let err = connection(&mock.bootstrap_servers()).partition_ranges("absent").unwrap_err();
+        let err = {
+            let conn = connection(&mock.bootstrap_servers());
+            conn.ranges_with(&conn.consumer().unwrap(), "absent").unwrap_err()
+        };
         assert!(err.to_string().contains("topic \"absent\" does not exist"), "{err}");
     }
 

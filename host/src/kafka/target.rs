@@ -5,7 +5,7 @@ use std::collections::{BTreeSet, HashMap};
 
 use connect_offsets::connect::parse_mm2_source_key;
 
-use super::window::{TopicPartition, Windows};
+use super::window::{TopicPartition, Unauthorized, Windows};
 use super::{Connection, KafkaError, PartitionRange, read_snapshot};
 use crate::compaction::Compactor;
 use crate::record::TargetRecord;
@@ -77,7 +77,7 @@ pub fn replicated_ranges(connection: &Connection, records: &[TargetRecord]) -> R
     let topics: Vec<String> = topics.into_iter().collect();
     let reader = Windows::new(connection)?;
     let partitions: Vec<TopicPartition> = reader
-        .topic_partitions(&topics)?
+        .topic_partitions(&topics, Unauthorized::Fail)?
         .into_iter()
         .flat_map(|(topic, partitions)| partitions.into_iter().map(move |p| (topic.clone(), p)))
         .collect();

@@ -40,6 +40,17 @@ impl OffsetQuery {
     }
 }
 
+/// The partitions of each topic, by name.
+pub type TopicPartitions = HashMap<String, Vec<i32>>;
+
+/// What a metadata look-up does with a topic the principal may not describe.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Unauthorized {
+    Fail,
+    /// Leave it out, with a warning: for figures that are informative only.
+    Skip,
+}
+
 /// The offsets of `[from, to)` of one partition, to be read.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Window {
@@ -133,9 +144,28 @@ impl<'a> Windows<'a> {
             .collect())
     }
 
-    /// The partitions of each topic that exists; a missing topic is left out, an unauthorized
-    /// one is an error (it must not look missing).
-    pub fn topic_partitions(&self, topics: &[String]) -> Result<HashMap<String, Vec<i32>>, KafkaError> {
+    /// The ranges of those `wanted` partitions that exist, and the partitions of every topic
+    /// they name that exists. Missing topics are left out before the ListOffsets rounds, where
+    /// librdkafka would fail the whole round on them.
+    pub fn present_ranges(
+        &self,
+        wanted: &[TopicPartition],
+        unauthorized: Unauthorized,
+    ) -> Result<(TopicPartitions, HashMap<TopicPartition, PartitionRange>), KafkaError> {
+        let mut topics: Vec<String> = wanted.iter().map(|(t, _)| t.clone()).collect();
+        topics.sort_unstable();
+        topics.dedup();
+        let existing = self.topic_partitions(&topics, unauthorized)?;
+        let present: Vec<TopicPartition> =
+            wanted.iter().filter(|(t, p)| existing.get(t).is_some_and(|ps| ps.contains(p))).cloned().collect();
+        let ranges = self.ranges(&present)?;
+        Ok((existing, ranges))
+    }
+
+    /// The partitions of each topic that exists; a missing topic is left out. A topic the
+    /// principal may not describe is an error (it must not look missing), or with
+    /// [`Unauthorized::Skip`] left out with a warning.
+    pub fn topic_partitions(&self, topics: &[String], unauthorized: Unauthorized) -> Result<TopicPartitions, KafkaError> {
         let mut out = HashMap::new();
         for topic in topics {
             match self.connection.topic_metadata(&self.client, topic) {
@@ -150,6 +180,9 @@ impl<'a> Windows<'a> {
                     out.insert(topic.clone(), partitions);
                 }
                 Err(KafkaError::TopicMissing { .. }) => {}
+                Err(e @ KafkaError::Authorization { .. }) if unauthorized == Unauthorized::Skip => {
+                    tracing::warn!("{e}; {topic:?} is left out");
+                }
                 Err(e) => return Err(e),
             }
         }

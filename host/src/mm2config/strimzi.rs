@@ -71,7 +71,9 @@ pub fn flow(path: &Path, name: Option<&str>) -> Result<Flow, Mm2ConfigError> {
             _ => return Err(invalid(format!("several mirrors ({}): name one with --flow", names(&candidates)))),
         },
     };
-    let source = alias_of(&(source_cluster.clone(), Value::Null));
+    let source = str_at(&source_cluster, "alias")
+        .filter(|a| !a.is_empty())
+        .ok_or_else(|| invalid("the mirror's source cluster has no alias".into()))?;
     let at = |what: &str| format!("{}: {what}", path.display());
 
     let connector_config = mirror.get("sourceConnector").and_then(|c| c.get("config"));
@@ -106,7 +108,6 @@ pub fn flow(path: &Path, name: Option<&str>) -> Result<Flow, Mm2ConfigError> {
         source,
         target,
     })
-    .and_then(|flow| if flow.source.is_empty() { Err(invalid("the mirror's source cluster has no alias".into())) } else { Ok(flow) })
 }
 
 fn scalar(value: &Value) -> Option<String> {
