@@ -88,6 +88,7 @@ pub fn run(engine: &PluginEngine, json: bool) -> Result<(), DemoError> {
         setup: TopicSetup { create: false, partitions: 25, replication_factor: 1, check_compaction: false },
         overrides: Default::default(),
         mm2_flow: None,
+        connect: None,
     };
     let mut plugin = Plugin::load(engine, &PluginSource::resolve("replicator-to-mm2")?)?;
     plugin.configure(&[("source.cluster.alias".to_owned(), ALIAS.to_owned())])?;

@@ -11,6 +11,7 @@ use std::time::Duration;
 
 use clap::Args;
 
+use crate::connect::{ConnectClient, ConnectTarget};
 use crate::kafka::{Connection, TopicSetup};
 use crate::live::LiveOptions;
 use crate::mm2config::{ClientSettings, Mm2Config};
@@ -40,6 +41,26 @@ pub struct LiveArgs {
     /// The flow of --mm2-config or --strimzi to migrate to [default: the only enabled one].
     #[arg(long, value_name = "SOURCE->TARGET")]
     pub flow: Option<String>,
+
+    /// The REST API of the Kafka Connect cluster where MM2 runs as connectors (Strimzi, a
+    /// distributed worker), e.g. http://connect:8083: MM2's offsets are read and written through
+    /// Connect's offsets API (Kafka >= 3.6) instead of its offsets topic. Needs --connector.
+    #[arg(long, value_name = "URL", requires = "connector", conflicts_with_all = ["mm2_config", "strimzi", "target_topic"])]
+    pub connect_url: Option<String>,
+
+    /// The MirrorSourceConnector on --connect-url (Strimzi names it `<source>-><target>.MirrorSourceConnector`).
+    #[arg(long, value_name = "NAME", requires = "connect_url")]
+    pub connector: Option<String>,
+
+    /// Basic authentication and TLS for --connect-url: basic.auth.user, basic.auth.password,
+    /// ssl.ca.location, ssl.certificate.location, ssl.key.location (PEM files); repeatable.
+    #[arg(long = "connect-property", value_name = "KEY=VALUE", value_parser = parse_pair, requires = "connect_url")]
+    pub connect_properties: Vec<(String, String)>,
+
+    /// `run` with --connect-url: stop the connector when it is not stopped (and leave it stopped)
+    /// instead of refusing.
+    #[arg(long, requires = "connect_url")]
+    pub stop_connector: bool,
 
     /// Bootstrap servers of the cluster holding the old offsets topic.
     #[arg(long, value_name = "HOST:PORT,...")]
@@ -198,6 +219,8 @@ pub enum JobError {
     UnknownKey { path: PathBuf, key: String },
     #[error(transparent)]
     Mm2Config(#[from] crate::mm2config::Mm2ConfigError),
+    #[error(transparent)]
+    Connect(#[from] crate::connect::ConnectError),
     #[error("{0}")]
     Missing(String),
     #[error("{0}")]
@@ -253,17 +276,27 @@ impl LiveArgs {
     /// Applies the defaults and validates: the options every live command runs with.
     pub fn resolve(&self) -> Result<Job, JobError> {
         let (plugin, settings) = self.plugin.resolve()?;
-        let flow = match (&self.mm2_config, &self.strimzi) {
-            (Some(path), _) => Some(Mm2Config::load(path)?.flow(self.flow.as_deref())?),
-            (None, Some(path)) => Some(crate::mm2config::strimzi::flow(path, self.flow.as_deref())?),
-            (None, None) if self.flow.is_some() => {
-                return Err(JobError::Invalid("--flow names a flow of --mm2-config or --strimzi".into()));
-            }
-            (None, None) => None,
-        };
         let source_bootstrap =
             self.source_bootstrap.clone().ok_or_else(|| JobError::Missing("--source-bootstrap is required".into()))?;
         let timeout = Duration::from_secs(self.timeout.unwrap_or(30));
+        let connect = match (&self.connect_url, &self.connector) {
+            (Some(url), Some(connector)) => Some(ConnectTarget {
+                client: ConnectClient::new(url, &merge(&self.connect_properties), timeout)?,
+                connector: connector.clone(),
+                stop_connector: self.stop_connector,
+            }),
+            _ => None,
+        };
+        // MM2's configuration: its file, its Strimzi resource, or the connector's own on Connect.
+        let flow = match (&self.mm2_config, &self.strimzi, &connect) {
+            (Some(path), _, _) => Some(Mm2Config::load(path)?.flow(self.flow.as_deref())?),
+            (None, Some(path), _) => Some(crate::mm2config::strimzi::flow(path, self.flow.as_deref())?),
+            (None, None, _) if self.flow.is_some() => {
+                return Err(JobError::Invalid("--flow names a flow of --mm2-config or --strimzi".into()));
+            }
+            (None, None, Some(connect)) => Some(connect.flow()?),
+            (None, None, None) => None,
+        };
         let common = merge(&self.properties);
         // The file's client settings come first; -X and the role's own properties win per key.
         let connection = |role: &'static str, bootstrap: String, file: Option<&ClientSettings>, own: &[(String, String)]| {
@@ -324,7 +357,12 @@ impl LiveArgs {
             source_topic: self.source_topic.clone().unwrap_or_else(|| "connect-offsets".to_owned()),
             source_group: self.source_group.clone(),
             target,
-            target_topic: self.target_topic.clone().or_else(|| flow.as_ref().map(|f| f.offsets_topic.value.clone())),
+            // Through Connect there is no topic to name: Connect writes the connector's offsets.
+            target_topic: match &connect {
+                Some(_) => None,
+                None => self.target_topic.clone().or_else(|| flow.as_ref().map(|f| f.offsets_topic.value.clone())),
+            },
+            connect,
             replicated,
             data,
             replication_policy,

@@ -2,6 +2,7 @@
 
 pub mod cli;
 pub mod compaction;
+pub mod connect;
 pub mod coverage;
 pub mod input;
 pub mod interrupt;

@@ -10,10 +10,11 @@ use crate::plan::{self, PlanCounts, PlanEntry};
 use crate::plugin::{Plugin, PluginError};
 use connect_offsets::connect::parse_mm2_source_key;
 
+use crate::connect::{ConnectError, ConnectTarget, ConnectorState};
 use crate::coverage::{self, Coverage};
 use crate::kafka::{Unauthorized, Windows};
 use crate::mm2config::Flow;
-use crate::record::MappedRecord;
+use crate::record::{MappedRecord, TargetRecord};
 use crate::seam::{self, ReplicationPolicy, ResumeAt, SeamCounts, SeamSetup};
 use crate::translate::{self, RecordIssue, Report, TranslateError, TranslateOptions, Translator};
 
@@ -42,6 +43,8 @@ pub struct LiveOptions {
     pub overrides: plan::Overrides,
     /// The MM2 flow of `--mm2-config`: the offsets must be the ones this MM2 looks up.
     pub mm2_flow: Option<Flow>,
+    /// MM2 on a Connect cluster: its offsets are read and written through Connect's REST API.
+    pub connect: Option<ConnectTarget>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -54,11 +57,19 @@ pub enum LiveError {
     Plugin(#[from] PluginError),
     #[error(transparent)]
     Write(#[from] WriteFailure),
+    #[error(transparent)]
+    Connect(#[from] ConnectError),
+    #[error(
+        "refused: connector {connector:?} at {url} is {state} with {tasks} task(s); Connect alters the offsets of a \
+         STOPPED connector only, and MM2 reads them only when its tasks start. Stop it with `{stop_command}` \
+         (Strimzi: set the mirror's sourceConnector state: stopped), or pass --stop-connector; nothing was written"
+    )]
+    ConnectorRunning { connector: String, url: String, state: String, tasks: usize, stop_command: String },
     #[error("{0}")]
     Unsafe(String),
     #[error("refused: {} record(s) would be unsafe to write; nothing was written:\n{}", .0.len(), .0.iter().map(|r| format!("  - {r}")).collect::<Vec<_>>().join("\n"))]
     Refused(Vec<plan::Refusal>),
-    #[error("written records are missing from {topic:?} when read back: {}", missing.join(", "))]
+    #[error("written records are missing from {topic} when read back: {}", missing.join(", "))]
     NotConfirmed { topic: String, missing: Vec<String> },
 }
 
@@ -75,6 +86,8 @@ pub struct PlanOutcome {
     pub translation: Report,
     pub counts: PlanCounts,
     pub seam_check: SeamCheck,
+    /// MM2's offsets as read through Connect's REST API (instead of a topic).
+    pub connect: Option<ConnectSource>,
     /// The MM2 configuration the plan was made for, with where each fact came from.
     pub mm2_config: Option<Flow>,
     /// With `--mm2-config`: what MM2 does at start on every partition it will replicate.
@@ -85,6 +98,15 @@ pub struct PlanOutcome {
     pub source_ranges: Vec<kafka::PartitionRange>,
     #[serde(skip)]
     pub target_state: TargetState,
+}
+
+/// The connector whose offsets the plan read through Connect.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct ConnectSource {
+    pub url: String,
+    pub connector: String,
+    /// Its state when the plan was made.
+    pub status: ConnectorState,
 }
 
 /// Whether the seam check ran, against what, and its totals.
@@ -133,20 +155,31 @@ pub fn plan(plugin: &mut Plugin, options: &LiveOptions) -> Result<PlanOutcome, L
         check_flow(flow, &records)?;
     }
 
-    // 3. The target topic: named, or the one every output record goes to.
-    let target_topic = target_topic(options, &records)?;
-    if let Some(topic) = &target_topic
-        && *topic == options.source_topic && options.source.same_cluster(&options.target)? {
-            return Err(LiveError::Unsafe(format!(
-                "the target topic {topic:?} is the source topic on the same cluster; mm2-migrate never writes to its source"
-            )));
+    // 3. MM2's current offsets: through Connect, or in the target topic (named, or the one every
+    // output record goes to).
+    let (target_topic, target_state, target_exists, target_partitions, connect) = match &options.connect {
+        Some(connect) => {
+            let status = connect.status()?;
+            let source = ConnectSource { url: connect.client.url().to_owned(), connector: connect.connector.clone(), status };
+            (None, connect.state()?, true, 1, Some(source))
         }
-    let (target_state, target_exists, target_partitions) = match &target_topic {
-        Some(topic) => {
-            let (state, partitions) = kafka::read_target_state(&options.target, topic)?;
-            (state, partitions.is_some(), partitions.unwrap_or(to_create))
+        None => {
+            let target_topic = target_topic(options, &records)?;
+            if let Some(topic) = &target_topic
+                && *topic == options.source_topic && options.source.same_cluster(&options.target)? {
+                    return Err(LiveError::Unsafe(format!(
+                        "the target topic {topic:?} is the source topic on the same cluster; mm2-migrate never writes to its source"
+                    )));
+                }
+            let (state, exists, partitions) = match &target_topic {
+                Some(topic) => {
+                    let (state, partitions) = kafka::read_target_state(&options.target, topic)?;
+                    (state, partitions.is_some(), partitions.unwrap_or(to_create))
+                }
+                None => (TargetState::default(), false, to_create),
+            };
+            (target_topic, state, exists, partitions, None)
         }
-        None => (TargetState::default(), false, to_create),
     };
     // Partitioned once, now that the partition count is known.
     let records = translate::partition(records, target_partitions)?;
@@ -194,6 +227,7 @@ pub fn plan(plugin: &mut Plugin, options: &LiveOptions) -> Result<PlanOutcome, L
         translation,
         counts: plan::counts(&entries),
         seam_check,
+        connect,
         mm2_config: options.mm2_flow.clone(),
         coverage,
         entries,
@@ -290,11 +324,33 @@ fn target_topic(options: &LiveOptions, records: &[MappedRecord]) -> Result<Optio
 pub struct RunOutcome {
     pub plan: PlanOutcome,
     pub created_topic: bool,
+    /// The records written to the offsets topic (the topic path).
     pub written: Vec<Delivered>,
+    /// What was written through Connect (the REST path).
+    pub connect: Option<ConnectRun>,
+}
+
+/// A write through Connect's offsets API.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct ConnectRun {
+    /// Offsets altered (deletions included), each confirmed by `GET .../offsets`.
+    pub altered: usize,
+    /// Connect's own confirmation.
+    pub message: String,
+    /// Whether this run stopped the connector (`--stop-connector`); it is left stopped.
+    pub stopped_by_run: bool,
+    /// How to resume the connector once the migration is verified.
+    pub resume_command: String,
 }
 
 /// Plans, refuses what is unsafe, creates the topic if needed, writes, and reads back.
 pub fn run(plugin: &mut Plugin, options: &LiveOptions) -> Result<RunOutcome, LiveError> {
+    // Through Connect the connector is stopped first: stopping commits its last offsets, which
+    // the plan then reads.
+    let stopped_by_run = match &options.connect {
+        Some(connect) => ensure_stopped(connect)?,
+        None => false,
+    };
     let mut outcome = plan(plugin, options)?;
     let refused = plan::refusals(&outcome.entries, options.overrides);
     if !refused.is_empty() {
@@ -306,11 +362,14 @@ pub fn run(plugin: &mut Plugin, options: &LiveOptions) -> Result<RunOutcome, Liv
         }
     }
     let to_write = plan::to_write(&outcome.entries);
+    if let Some(connect) = &options.connect {
+        return run_through_connect(connect, outcome, to_write, stopped_by_run);
+    }
     let Some(topic) = outcome.target_topic.clone() else {
-        return Ok(RunOutcome { plan: outcome, created_topic: false, written: Vec::new() });
+        return Ok(RunOutcome { plan: outcome, created_topic: false, written: Vec::new(), connect: None });
     };
     if to_write.is_empty() && !outcome.target_exists {
-        return Ok(RunOutcome { plan: outcome, created_topic: false, written: Vec::new() });
+        return Ok(RunOutcome { plan: outcome, created_topic: false, written: Vec::new(), connect: None });
     }
     // Also for an existing topic with nothing to write: a non-compacted offsets topic is an error.
     let (partitions, created) = kafka::ensure_topic(&options.target, &topic, &options.setup)?;
@@ -322,7 +381,7 @@ pub fn run(plugin: &mut Plugin, options: &LiveOptions) -> Result<RunOutcome, Liv
         )));
     }
     if to_write.is_empty() {
-        return Ok(RunOutcome { plan: outcome, created_topic: created, written: Vec::new() });
+        return Ok(RunOutcome { plan: outcome, created_topic: created, written: Vec::new(), connect: None });
     }
     let written = {
         let _graceful = crate::interrupt::Graceful::begin();
@@ -330,11 +389,55 @@ pub fn run(plugin: &mut Plugin, options: &LiveOptions) -> Result<RunOutcome, Liv
     };
     let missing = plan::unconfirmed(&to_write, &kafka::read_back(&options.target, &topic)?);
     if !missing.is_empty() {
-        return Err(LiveError::NotConfirmed { topic, missing });
+        return Err(LiveError::NotConfirmed { topic: format!("{topic:?}"), missing });
     }
     // What --follow continues from: MM2's state now holds what was written.
     outcome.target_state.apply(&to_write);
-    Ok(RunOutcome { plan: outcome, created_topic: created, written })
+    Ok(RunOutcome { plan: outcome, created_topic: created, written, connect: None })
+}
+
+/// Refuses unless the connector is STOPPED with no tasks, or stops it with `--stop-connector`;
+/// whether it stopped it.
+fn ensure_stopped(connect: &ConnectTarget) -> Result<bool, LiveError> {
+    let status = connect.status()?;
+    if status.is_stopped() {
+        return Ok(false);
+    }
+    if !connect.stop_connector {
+        return Err(LiveError::ConnectorRunning {
+            connector: connect.connector.clone(),
+            url: connect.client.url().to_owned(),
+            state: status.state,
+            tasks: status.tasks,
+            stop_command: connect.stop_command(),
+        });
+    }
+    tracing::info!("stopping connector {:?} ({}, {} task(s))", connect.connector, status.state, status.tasks);
+    connect.stop()?;
+    Ok(true)
+}
+
+/// PATCHes exactly the plan's writes and confirms each with `GET .../offsets`.
+fn run_through_connect(
+    connect: &ConnectTarget,
+    mut outcome: PlanOutcome,
+    to_write: Vec<TargetRecord>,
+    stopped_by_run: bool,
+) -> Result<RunOutcome, LiveError> {
+    let mut run = ConnectRun { altered: 0, message: String::new(), stopped_by_run, resume_command: connect.resume_command() };
+    if !to_write.is_empty() {
+        run.message = connect.alter(&to_write)?;
+        let missing = plan::unconfirmed(&to_write, &connect.read_back()?);
+        if !missing.is_empty() {
+            return Err(LiveError::NotConfirmed {
+                topic: format!("connector {:?}'s offsets at {}", connect.connector, connect.client.url()),
+                missing,
+            });
+        }
+        run.altered = to_write.len();
+        outcome.target_state.apply(&to_write);
+    }
+    Ok(RunOutcome { plan: outcome, created_topic: false, written: Vec::new(), connect: Some(run) })
 }
 
 /// What `--follow` did until it was stopped.

@@ -52,14 +52,20 @@ pub fn describe_seam(s: &crate::seam::Seam) -> String {
 
 /// The plan as a readable report.
 pub fn render_plan(outcome: &PlanOutcome, with_entries: bool) -> String {
-    let mut out = format!(
-        "{}\nsource {} -> target {} ({}, {} partitions)\n",
-        outcome.policy,
-        outcome.source_topic,
-        outcome.target_topic.as_deref().unwrap_or("(nothing to write)"),
-        if outcome.target_exists { "exists" } else { "will be created" },
-        outcome.target_partitions,
-    );
+    let mut out = match &outcome.connect {
+        Some(c) => format!(
+            "{}\nsource {} -> connector {:?} at {} ({} with {} task(s); offsets through Connect's REST API)\n",
+            outcome.policy, outcome.source_topic, c.connector, c.url, c.status.state, c.status.tasks
+        ),
+        None => format!(
+            "{}\nsource {} -> target {} ({}, {} partitions)\n",
+            outcome.policy,
+            outcome.source_topic,
+            outcome.target_topic.as_deref().unwrap_or("(nothing to write)"),
+            if outcome.target_exists { "exists" } else { "will be created" },
+            outcome.target_partitions,
+        ),
+    };
     if let Some(flow) = &outcome.mm2_config {
         out.push_str(&format!("MM2 configuration {}, flow {}->{}\n", flow.file, flow.source, flow.target));
         for (fact, value, from) in flow.provenance() {

@@ -9,6 +9,7 @@ use std::sync::OnceLock;
 
 use serde_json::Value;
 
+pub(crate) mod connect;
 pub(crate) mod mirrormaker;
 
 pub(crate) const BIN: &str = env!("CARGO_BIN_EXE_mm2-migrate");

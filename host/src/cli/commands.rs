@@ -70,7 +70,7 @@ struct LiveSetup {
 }
 
 fn live_setup(engine: &PluginEngine, command: &LiveCommand) -> Result<LiveSetup, Failure> {
-    let job = command.live.resolve().map_err(usage)?;
+    let job = command.live.resolve().map_err(super::exit::job_failure)?;
     let json = command.output == Some(OutputFormat::Json);
     let mut plugin = load_unconfigured(engine, &job.plugin)?;
     let mut settings = job.settings;
@@ -124,16 +124,35 @@ fn plan_command(engine: &PluginEngine, args: LiveCommand) -> Result<(), Failure>
 fn run_command(engine: &PluginEngine, args: RunArgs) -> Result<(), Failure> {
     let LiveSetup { mut plugin, options, json } = live_setup(engine, &args.command)?;
     let follow = args.follow;
+    if follow && options.connect.is_some() {
+        return Err(usage(anyhow::anyhow!(
+            "--follow keeps writing while the old replicator runs, but through Connect the connector stays stopped \
+             while its offsets change: run once after the old replicator has stopped"
+        )));
+    }
     let outcome = live::run(&mut plugin, &options)?;
     let mut text = report::render_plan(&outcome.plan, false);
-    text.push_str(&format!(
-        "  {:<28}{}{}\n",
-        "records written",
-        outcome.written.len(),
-        if outcome.created_topic { " (topic created, compacted)" } else { "" }
-    ));
+    if outcome.connect.is_none() {
+        text.push_str(&format!(
+            "  {:<28}{}{}\n",
+            "records written",
+            outcome.written.len(),
+            if outcome.created_topic { " (topic created, compacted)" } else { "" }
+        ));
+    }
     if !outcome.written.is_empty() {
         text.push_str(&format!("  {:<28}all {} read back from the topic\n", "confirmed", outcome.written.len()));
+    }
+    if let Some(connect) = &outcome.connect {
+        if connect.altered > 0 {
+            text.push_str(&format!("  {:<28}{} (Connect: {})\n", "offsets altered", connect.altered, connect.message));
+            text.push_str(&format!("  {:<28}all {} read back from Connect's offsets API\n", "confirmed", connect.altered));
+        }
+        let stopped = if connect.stopped_by_run { "stopped by this run; " } else { "" };
+        text.push_str(&format!(
+            "  {:<28}{stopped}left STOPPED: verify, then resume it with `{}`\n",
+            "connector", connect.resume_command
+        ));
     }
     if !follow {
         plugin.close();
@@ -168,7 +187,10 @@ fn verify_command(engine: &PluginEngine, args: LiveCommand) -> Result<(), Failur
     }
     let mut text = format!(
         "verify {} against {}: {} records checked, {} differ\n  {:<28}{}\n",
-        outcome.target_topic.as_deref().unwrap_or("(no target topic)"),
+        match &outcome.connect {
+            Some(c) => format!("connector {:?} at {}", c.connector, c.url),
+            None => outcome.target_topic.clone().unwrap_or_else(|| "(no target topic)".into()),
+        },
         outcome.source_topic,
         outcome.entries.len(),
         differences.len(),

@@ -42,6 +42,19 @@ pub(crate) fn usage(e: impl Into<anyhow::Error>) -> Failure {
     Failure { status: EXIT_USAGE, error: e.into() }
 }
 
+/// A job that cannot be resolved is a usage error, unless a Connect worker could not be asked
+/// (down, refusing, no such connector): that is a failure.
+pub(crate) fn job_failure(e: crate::job::JobError) -> Failure {
+    match e {
+        crate::job::JobError::Connect(ref c)
+            if !matches!(c, crate::connect::ConnectError::Settings(_) | crate::connect::ConnectError::Config { .. }) =>
+        {
+            failed(e)
+        }
+        other => usage(other),
+    }
+}
+
 /// Setting-up errors (unknown plugin, bad configuration) are usage errors; the rest are failures.
 pub(crate) fn plugin_failure(e: PluginError) -> Failure {
     if e.is_setup() { usage(e) } else { failed(e) }
@@ -50,7 +63,7 @@ pub(crate) fn plugin_failure(e: PluginError) -> Failure {
 /// Maps a live command's failure to its exit status.
 pub(crate) fn live_failure(e: LiveError) -> Failure {
     match e {
-        LiveError::Refused(_) => Failure { status: EXIT_REFUSED, error: e.into() },
+        LiveError::Refused(_) | LiveError::ConnectorRunning { .. } => Failure { status: EXIT_REFUSED, error: e.into() },
         LiveError::Write(ref w) if w.interrupted => {
             Failure { status: crate::interrupt::exit_status().unwrap_or(crate::interrupt::EXIT_SIGINT), error: e.into() }
         }

@@ -5,6 +5,7 @@
 //! filter and the replication policy. Each fact keeps the key it came from.
 
 pub mod client;
+pub mod connector;
 pub mod properties;
 pub mod strimzi;
 

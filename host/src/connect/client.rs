@@ -1,0 +1,416 @@
+//! A small client of Kafka Connect's REST API: every request bounded by the command's timeout,
+//! errors that name the worker and what was asked, Connect's own message on a refusal, and
+//! credentials that never reach a log or an error.
+
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+use ureq::tls::{Certificate, ClientCert, PrivateKey, RootCerts, TlsConfig, TlsProvider};
+
+/// The `--connect-property` keys (named like librdkafka's, which the other flags already use).
+pub const PROPERTY_KEYS: &[&str] = &[
+    "basic.auth.user",
+    "basic.auth.password",
+    "ssl.ca.location",
+    "ssl.certificate.location",
+    "ssl.key.location",
+];
+
+/// Longest message of Connect's shown (it is the worker's text: shown escaped, and bounded).
+const MAX_MESSAGE_BYTES: usize = 2048;
+/// Answers larger than this are not Connect's (10,000 partitions' offsets take about 1 MB).
+const MAX_ANSWER_BYTES: u64 = 256 << 20;
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConnectError {
+    #[error("--connect-property: {0}")]
+    Settings(String),
+    /// The connector's configuration is not one the tool can migrate to.
+    #[error("Kafka Connect at {url}: {message}")]
+    Config { url: String, message: String },
+    #[error("Kafka Connect at {url}: {message}")]
+    Unreachable { url: String, message: String },
+    #[error("Kafka Connect at {url} answered {request} with HTTP {status}: {message}")]
+    Refused { url: String, request: String, status: u16, message: String },
+    #[error("Kafka Connect at {url} has no connector {connector:?}{}", if known.is_empty() { String::new() } else { format!(" (its connectors: {})", known.join(", ")) })]
+    UnknownConnector { url: String, connector: String, known: Vec<String> },
+    #[error("Kafka Connect at {url} answered {request} with what is not Connect's answer: {message}")]
+    Unexpected { url: String, request: String, message: String },
+}
+
+impl ConnectError {
+    /// The HTTP status Connect answered with, if it answered.
+    pub fn status(&self) -> Option<u16> {
+        match self {
+            ConnectError::Refused { status, .. } => Some(*status),
+            _ => None,
+        }
+    }
+}
+
+/// The `--connect-property` settings: basic authentication and TLS.
+#[derive(Default)]
+struct Settings {
+    user: Option<String>,
+    password: Option<String>,
+    ca: Option<PathBuf>,
+    certificate: Option<PathBuf>,
+    key: Option<PathBuf>,
+}
+
+impl Settings {
+    fn parse(pairs: &[(String, String)]) -> Result<Settings, ConnectError> {
+        let mut s = Settings::default();
+        for (key, value) in pairs {
+            match key.as_str() {
+                "basic.auth.user" => s.user = Some(value.clone()),
+                "basic.auth.password" => s.password = Some(value.clone()),
+                "ssl.ca.location" => s.ca = Some(value.into()),
+                "ssl.certificate.location" => s.certificate = Some(value.into()),
+                "ssl.key.location" => s.key = Some(value.into()),
+                other => {
+                    return Err(ConnectError::Settings(format!("unknown key {other:?}; the keys are {}", PROPERTY_KEYS.join(", "))));
+                }
+            }
+        }
+        if s.user.is_some() != s.password.is_some() {
+            return Err(ConnectError::Settings("basic.auth.user and basic.auth.password go together".into()));
+        }
+        if s.certificate.is_some() != s.key.is_some() {
+            return Err(ConnectError::Settings("ssl.certificate.location and ssl.key.location go together".into()));
+        }
+        Ok(s)
+    }
+
+    fn tls(&self) -> Result<TlsConfig, ConnectError> {
+        let read = |what: &str, path: &PathBuf| {
+            std::fs::read(path).map_err(|e| ConnectError::Settings(format!("cannot read {what} {}: {e}", path.display())))
+        };
+        let pem_error = |what: &str, path: &PathBuf, e: ureq::Error| {
+            ConnectError::Settings(format!("{what} {} is not PEM: {e}", path.display()))
+        };
+        let certificates = |what: &str, path: &PathBuf| -> Result<Vec<Certificate<'static>>, ConnectError> {
+            let bytes = read(what, path)?;
+            let mut out = Vec::new();
+            for item in ureq::tls::parse_pem(&bytes) {
+                if let ureq::tls::PemItem::Certificate(c) = item.map_err(|e| pem_error(what, path, e))? {
+                    out.push(c);
+                }
+            }
+            if out.is_empty() {
+                return Err(ConnectError::Settings(format!("{what} {} holds no certificate", path.display())));
+            }
+            Ok(out)
+        };
+        // Without a CA file, the system's trusted roots (as curl).
+        let roots = match &self.ca {
+            Some(path) => RootCerts::new_with_certs(&certificates("ssl.ca.location", path)?),
+            None => RootCerts::PlatformVerifier,
+        };
+        let mut tls = TlsConfig::builder().provider(TlsProvider::NativeTls).root_certs(roots);
+        if let (Some(cert), Some(key)) = (&self.certificate, &self.key) {
+            let chain = certificates("ssl.certificate.location", cert)?;
+            let key_bytes = read("ssl.key.location", key)?;
+            // native-tls takes PKCS#8 keys only.
+            if !String::from_utf8_lossy(&key_bytes).contains("-----BEGIN PRIVATE KEY-----") {
+                return Err(ConnectError::Settings(format!(
+                    "ssl.key.location {}: the key must be an unencrypted PKCS#8 PEM (BEGIN PRIVATE KEY); \
+                     convert it with `openssl pkcs8 -topk8 -nocrypt`",
+                    key.display()
+                )));
+            }
+            let key_pem = PrivateKey::from_pem(&key_bytes).map_err(|e| pem_error("ssl.key.location", key, e))?;
+            tls = tls.client_cert(Some(ClientCert::new_with_certs(&chain, key_pem)));
+        }
+        Ok(tls.build())
+    }
+}
+
+/// A Kafka Connect worker's REST API.
+#[derive(Clone)]
+pub struct ConnectClient {
+    /// `http(s)://host:port[/prefix]`, without a trailing slash or credentials.
+    url: String,
+    agent: ureq::Agent,
+    /// `Basic ...`; never printed.
+    authorization: Option<String>,
+    timeout: Duration,
+}
+
+impl std::fmt::Debug for ConnectClient {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ConnectClient")
+            .field("url", &self.url)
+            .field("basic_auth", &self.authorization.is_some())
+            .field("timeout", &self.timeout)
+            .finish()
+    }
+}
+
+/// One answer: its status and body.
+struct Answer {
+    status: u16,
+    body: String,
+}
+
+impl ConnectClient {
+    /// A client of the worker at `url` with the `--connect-property` settings; each request
+    /// (connecting, sending, reading the answer) takes at most `timeout`.
+    pub fn new(url: &str, properties: &[(String, String)], timeout: Duration) -> Result<ConnectClient, ConnectError> {
+        let url = url.trim().trim_end_matches('/').to_owned();
+        let Some((scheme, rest)) = url.split_once("://") else {
+            return Err(ConnectError::Settings(format!("--connect-url {url:?} is not an http:// or https:// URL")));
+        };
+        if !matches!(scheme, "http" | "https") || rest.is_empty() {
+            return Err(ConnectError::Settings(format!("--connect-url {url:?} is not an http:// or https:// URL")));
+        }
+        if rest.split('/').next().is_some_and(|authority| authority.contains('@')) {
+            // Credentials in a URL end up in logs and error messages.
+            return Err(ConnectError::Settings(
+                "--connect-url must not hold credentials; give them with --connect-property basic.auth.user=... and \
+                 basic.auth.password=..."
+                    .into(),
+            ));
+        }
+        let settings = Settings::parse(properties)?;
+        if scheme == "http" && (settings.ca.is_some() || settings.certificate.is_some()) {
+            return Err(ConnectError::Settings(format!("TLS settings are given but --connect-url {url} is not https://")));
+        }
+        let config = ureq::Agent::config_builder()
+            .http_status_as_error(false)
+            .timeout_global(Some(timeout))
+            .max_redirects(0)
+            .user_agent(concat!("mm2-migrate/", env!("CARGO_PKG_VERSION")))
+            .tls_config(settings.tls()?)
+            .build();
+        let authorization = match (&settings.user, &settings.password) {
+            (Some(user), Some(password)) => {
+                use base64::Engine as _;
+                Some(format!("Basic {}", base64::engine::general_purpose::STANDARD.encode(format!("{user}:{password}"))))
+            }
+            _ => None,
+        };
+        Ok(ConnectClient { url, agent: ureq::Agent::new_with_config(config), authorization, timeout })
+    }
+
+    pub fn url(&self) -> &str {
+        &self.url
+    }
+
+    pub fn timeout(&self) -> Duration {
+        self.timeout
+    }
+
+    fn send(&self, method: &str, path: &str, body: Option<&[u8]>) -> Result<Answer, ConnectError> {
+        let target = format!("{}{path}", self.url);
+        let request = format!("{method} {path}");
+        let unreachable = |e: ureq::Error| {
+            let message = match e {
+                ureq::Error::Timeout(_) => format!("no answer to {request} within {} s", self.timeout.as_secs()),
+                other => format!("{request} failed: {other}"),
+            };
+            ConnectError::Unreachable { url: self.url.clone(), message }
+        };
+        let json = "application/json";
+        let response = match (method, body) {
+            ("GET", _) => self.authorized(self.agent.get(&target)).header("Accept", json).call(),
+            ("PUT", None) => self.authorized(self.agent.put(&target)).header("Accept", json).send_empty(),
+            ("PATCH", Some(body)) => self.authorized(self.agent.patch(&target)).header("Accept", json).content_type(json).send(body),
+            _ => unreachable!("{method} is not a request this client makes"),
+        };
+        let mut response = response.map_err(unreachable)?;
+        let status = response.status().as_u16();
+        let body = response.body_mut().with_config().limit(MAX_ANSWER_BYTES).read_to_string().map_err(unreachable)?;
+        tracing::debug!("{method} {} -> {status}", self.url.clone() + path);
+        Ok(Answer { status, body })
+    }
+
+    fn authorized<B>(&self, builder: ureq::RequestBuilder<B>) -> ureq::RequestBuilder<B> {
+        match &self.authorization {
+            Some(value) => builder.header("Authorization", value),
+            None => builder,
+        }
+    }
+
+    /// A 2xx answer's JSON; Connect's own message for anything else.
+    fn json(&self, method: &str, path: &str, body: Option<&[u8]>) -> Result<Value, ConnectError> {
+        let answer = self.send(method, path, body)?;
+        let request = format!("{method} {path}");
+        let parsed: Option<Value> = serde_json::from_str(&answer.body).ok();
+        if !(200..300).contains(&answer.status) {
+            // Connect answers errors with {"error_code":N,"message":"..."}.
+            let message = parsed.as_ref().and_then(|v| v.get("message")).and_then(Value::as_str).unwrap_or(&answer.body);
+            let message = crate::plugin::untrusted::text(message, MAX_MESSAGE_BYTES);
+            return Err(ConnectError::Refused { url: self.url.clone(), request, status: answer.status, message });
+        }
+        if answer.body.trim().is_empty() {
+            return Ok(Value::Null);
+        }
+        parsed.ok_or_else(|| ConnectError::Unexpected {
+            url: self.url.clone(),
+            request,
+            message: format!("not JSON: {}", crate::plugin::untrusted::text(&answer.body, 200)),
+        })
+    }
+
+    fn unexpected(&self, request: String, message: String) -> ConnectError {
+        ConnectError::Unexpected { url: self.url.clone(), request, message }
+    }
+
+    /// `GET /connectors`: the names of the connectors.
+    pub fn connectors(&self) -> Result<Vec<String>, ConnectError> {
+        let value = self.json("GET", "/connectors", None)?;
+        let names = value.as_array().map(|a| a.iter().filter_map(Value::as_str).map(str::to_owned).collect());
+        names.ok_or_else(|| self.unexpected("GET /connectors".into(), "not a list of names".into()))
+    }
+
+    /// `GET /connectors/NAME/config`.
+    pub fn config(&self, connector: &str) -> Result<std::collections::BTreeMap<String, String>, ConnectError> {
+        let path = connector_path(connector, "/config");
+        let value = self.json("GET", &path, None)?;
+        let map = value.as_object().map(|m| m.iter().map(|(k, v)| (k.clone(), v.as_str().unwrap_or_default().to_owned())).collect());
+        map.ok_or_else(|| self.unexpected(format!("GET {path}"), "not a configuration object".into()))
+    }
+
+    /// `GET /connectors/NAME/status`: the connector's state and its number of tasks. A connector
+    /// just created has no status for a moment: asked again until the timeout.
+    pub fn state(&self, connector: &str) -> Result<ConnectorState, ConnectError> {
+        let path = connector_path(connector, "/status");
+        let deadline = Instant::now() + self.timeout;
+        loop {
+            match self.json("GET", &path, None) {
+                Ok(value) => {
+                    let state = value.pointer("/connector/state").and_then(Value::as_str);
+                    let tasks = value.get("tasks").and_then(Value::as_array).map(Vec::len);
+                    return match (state, tasks) {
+                        (Some(state), Some(tasks)) => Ok(ConnectorState { state: state.to_owned(), tasks }),
+                        _ => Err(self.unexpected(format!("GET {path}"), "no connector state or tasks".into())),
+                    };
+                }
+                // "No status found for connector X": known to the cluster, status not yet written.
+                Err(e) if e.status() == Some(404) && Instant::now() < deadline && self.exists(connector)? => {
+                    std::thread::sleep(Duration::from_millis(300));
+                }
+                Err(e) => return Err(e),
+            }
+        }
+    }
+
+    fn exists(&self, connector: &str) -> Result<bool, ConnectError> {
+        match self.json("GET", &connector_path(connector, ""), None) {
+            Ok(_) => Ok(true),
+            Err(e) if e.status() == Some(404) => Ok(false),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// `GET /connectors/NAME/offsets`: each `{"partition":{..},"offset":{..}}` entry.
+    pub fn offsets(&self, connector: &str) -> Result<Vec<Value>, ConnectError> {
+        let path = connector_path(connector, "/offsets");
+        let mut value = self.json("GET", &path, None)?;
+        match value.get_mut("offsets").map(Value::take) {
+            Some(Value::Array(entries)) => Ok(entries),
+            _ => Err(self.unexpected(format!("GET {path}"), "no \"offsets\" list".into())),
+        }
+    }
+
+    /// `PUT /connectors/NAME/stop`, then waits until the connector is STOPPED with no tasks.
+    pub fn stop(&self, connector: &str) -> Result<(), ConnectError> {
+        self.json("PUT", &connector_path(connector, "/stop"), None)?;
+        let deadline = Instant::now() + self.timeout;
+        loop {
+            let state = self.state(connector)?;
+            if state.is_stopped() {
+                return Ok(());
+            }
+            if Instant::now() >= deadline {
+                return Err(ConnectError::Unreachable {
+                    url: self.url.clone(),
+                    message: format!(
+                        "connector {connector:?} is still {} with {} task(s) {} s after it was asked to stop",
+                        state.state,
+                        state.tasks,
+                        self.timeout.as_secs()
+                    ),
+                });
+            }
+            std::thread::sleep(Duration::from_millis(300));
+        }
+    }
+
+    /// `PATCH /connectors/NAME/offsets` with `body`; Connect's confirmation message.
+    pub fn alter_offsets(&self, connector: &str, body: &[u8]) -> Result<String, ConnectError> {
+        let value = self.json("PATCH", &connector_path(connector, "/offsets"), Some(body))?;
+        Ok(value.get("message").and_then(Value::as_str).unwrap_or_default().to_owned())
+    }
+}
+
+/// A connector's state as `GET .../status` reports it.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct ConnectorState {
+    /// RUNNING, PAUSED, STOPPED, FAILED, UNASSIGNED.
+    pub state: String,
+    pub tasks: usize,
+}
+
+impl ConnectorState {
+    /// What Connect requires before it alters offsets: target state STOPPED and no tasks.
+    pub fn is_stopped(&self) -> bool {
+        self.state == "STOPPED" && self.tasks == 0
+    }
+}
+
+/// `/connectors/<NAME><suffix>`, the name percent-encoded (`src->tgt.MirrorSourceConnector`).
+pub fn connector_path(connector: &str, suffix: &str) -> String {
+    let mut out = String::from("/connectors/");
+    for b in connector.bytes() {
+        if b.is_ascii_alphanumeric() || b"-._~".contains(&b) {
+            out.push(b as char);
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out + suffix
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn connector_names_are_encoded_in_paths() {
+        assert_eq!(connector_path("src->tgt.MirrorSourceConnector", "/offsets"), "/connectors/src-%3Etgt.MirrorSourceConnector/offsets");
+        assert_eq!(connector_path("a b/c", ""), "/connectors/a%20b%2Fc");
+    }
+
+    #[test]
+    fn urls_and_settings_are_checked_before_anything_connects() {
+        let t = Duration::from_secs(1);
+        let err = |url: &str, props: &[(&str, &str)]| {
+            let props: Vec<(String, String)> = props.iter().map(|(k, v)| ((*k).into(), (*v).into())).collect();
+            ConnectClient::new(url, &props, t).unwrap_err().to_string()
+        };
+        assert!(err("localhost:8083", &[]).contains("not an http:// or https:// URL"));
+        assert!(err("http://admin:secret@localhost:8083", &[]).contains("must not hold credentials"));
+        assert!(err("http://localhost:8083", &[("basic.auth.user", "u")]).contains("go together"));
+        assert!(err("http://localhost:8083", &[("ssl.ca.location", "/x")]).contains("not https://"));
+        assert!(err("https://localhost:8083", &[("sasl.username", "u")]).contains("unknown key"));
+        assert!(err("https://localhost:8083", &[("ssl.ca.location", "/nonexistent/ca.pem")]).contains("cannot read ssl.ca.location"));
+        let client = ConnectClient::new("http://localhost:8083/", &[("basic.auth.user".into(), "u".into()), ("basic.auth.password".into(), "hunter2".into())], t).unwrap();
+        assert_eq!(client.url(), "http://localhost:8083");
+        assert!(!format!("{client:?}").contains("hunter2") && !format!("{client:?}").contains("aHVudGVyMg"), "{client:?}");
+    }
+
+    #[test]
+    fn a_worker_that_does_not_answer_is_named_with_its_url() {
+        // A listening socket that never answers.
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let url = format!("http://{}", listener.local_addr().unwrap());
+        let client = ConnectClient::new(&url, &[], Duration::from_secs(1)).unwrap();
+        let started = Instant::now();
+        let err = client.connectors().unwrap_err().to_string();
+        assert!(started.elapsed() < Duration::from_secs(5), "took {:?}", started.elapsed());
+        assert!(err.contains(&url) && err.contains("no answer to GET /connectors within 1 s"), "{err}");
+    }
+}

@@ -1,0 +1,170 @@
+//! MM2 on a real distributed Kafka Connect worker: Replicator's offsets migrated through
+//! Connect's offsets API (KIP-875) into a MirrorSourceConnector named as Strimzi names it, with
+//! its own offsets topic; once resumed, MM2 copies every remaining record exactly once. The same
+//! with exactly-once source support on the worker. And what the REST path refuses.
+
+mod support;
+
+use std::collections::BTreeMap;
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+use support::connect::{ConnectWorker, mirror_source_config};
+use support::*;
+
+const CONNECTOR: &str = "src->tgt.MirrorSourceConnector";
+const PARTITIONS: i32 = 2;
+/// Records per partition on the source.
+const N: usize = 20;
+/// Records per partition the old replicator had already copied.
+const K: usize = 7;
+
+fn value(p: i32, i: usize) -> String {
+    format!("orders-p{p}-{i}")
+}
+
+/// Values per partition of `topic`, in log order.
+fn values(bootstrap: &str, topic: &str) -> BTreeMap<i64, Vec<String>> {
+    let mut out: BTreeMap<i64, Vec<String>> = BTreeMap::new();
+    for r in kcat_consume(bootstrap, topic) {
+        out.entry(r["partition"].as_i64().unwrap()).or_default().push(r["payload"].as_str().unwrap().to_owned());
+    }
+    out
+}
+
+/// Records 0..N-1 of `orders` on the source; Replicator copied the first K of each partition to
+/// the target and recorded its progress (`last` = K-1) in connect-offsets on the target.
+fn replicator_scenario(src: &str, tgt: &str) {
+    create_topic(src, "orders", PARTITIONS as u32, "delete");
+    create_topic(tgt, "orders", PARTITIONS as u32, "delete");
+    let keys: Vec<String> = (0..N).map(|i| format!("k{i}")).collect();
+    for p in 0..PARTITIONS {
+        let all: Vec<String> = (0..N).map(|i| value(p, i)).collect();
+        let records: Vec<(&str, Option<&str>)> = keys.iter().zip(&all).map(|(k, v)| (k.as_str(), Some(v.as_str()))).collect();
+        kcat_produce_to(src, "orders", p, &records);
+        kcat_produce_to(tgt, "orders", p, &records[..K]);
+    }
+    create_topic(tgt, "connect-offsets", 25, "compact");
+    let offsets: Vec<(String, String)> = (0..PARTITIONS)
+        .map(|p| (format!(r#"["replicator",{{"topic":"orders","partition":{p}}}]"#), format!(r#"{{"offset":{}}}"#, K - 1)))
+        .collect();
+    let offsets: Vec<(&str, Option<&str>)> = offsets.iter().map(|(k, v)| (k.as_str(), Some(v.as_str()))).collect();
+    kcat_produce(tgt, "connect-offsets", &offsets);
+}
+
+/// `mm2-migrate COMMAND` with Replicator's offsets on `tgt` and the connector on `url`.
+fn migrate(command: &str, tgt: &str, url: &str, connector: &str, extra: &[&str]) -> std::process::Output {
+    let mut args = vec![command, "--plugin", "replicator-to-mm2", "--source-bootstrap", tgt, "--connect-url", url, "--connector", connector];
+    args.extend(extra);
+    mm2_migrate(&args)
+}
+
+fn migrate_through_connect(worker_extra: &str) {
+    let (source, target) = (Broker::start(), Broker::start());
+    let (src, tgt) = (source.bootstrap.as_str(), target.bootstrap.as_str());
+    replicator_scenario(src, tgt);
+    let worker = ConnectWorker::start(tgt, "mm2", worker_extra);
+    worker.create(CONNECTOR, mirror_source_config(src, tgt, "orders", "mm2-src-offsets"), true);
+
+    // The plan reads the connector's config (aliases, topics, policy, source cluster) and offsets.
+    let plan = migrate("plan", tgt, &worker.url, CONNECTOR, &[]);
+    assert!(plan.status.success(), "{}", stderr(&plan));
+    let text = stdout(&plan);
+    assert!(text.contains(&format!("connector \"{CONNECTOR}\" at {} (STOPPED with 0 task(s)", worker.url)), "{text}");
+    assert!(text.contains(&format!("replicated cluster          {src}  (from connector config source.cluster.bootstrap.servers)")), "{text}");
+    assert!(text.contains("new                         2"), "{text}");
+
+    let run = migrate("run", tgt, &worker.url, CONNECTOR, &["--output", "json"]);
+    assert!(run.status.success(), "{}", stderr(&run));
+    let doc: Value = serde_json::from_str(&stdout(&run)).unwrap();
+    assert_eq!(doc["connect"]["altered"], 2, "{doc}");
+    assert_eq!(doc["connect"]["stopped_by_run"], false, "{doc}");
+    assert_eq!(worker.state(CONNECTOR).as_deref(), Some("STOPPED"), "run leaves the connector stopped");
+
+    // Connect holds them (independent client: curl), in the connector's own offsets topic, in
+    // exactly the bytes the topic path writes (independent client: kcat).
+    let expected: BTreeMap<(String, i64), i64> = (0..PARTITIONS).map(|p| (("orders".to_owned(), p as i64), K as i64 - 1)).collect();
+    assert_eq!(worker.offsets(CONNECTOR), expected);
+    let keys: Vec<String> = kcat_consume(tgt, "mm2-src-offsets").iter().map(|r| r["key"].as_str().unwrap().to_owned()).collect();
+    for p in 0..PARTITIONS {
+        let key = format!(r#"["{CONNECTOR}",{{"cluster":"src","partition":{p},"topic":"orders"}}]"#);
+        assert!(keys.contains(&key), "{key} in {keys:?}");
+    }
+    let verify = migrate("verify", tgt, &worker.url, CONNECTOR, &[]);
+    assert!(verify.status.success(), "{}{}", stdout(&verify), stderr(&verify));
+    assert!(stdout(&verify).contains("2 records checked, 0 differ"), "{}", stdout(&verify));
+
+    // Resumed, MM2 copies records K..N-1 of each partition, once.
+    worker.resume(CONNECTOR);
+    let deadline = Instant::now() + Duration::from_secs(180);
+    while !(0..PARTITIONS).all(|p| values(tgt, "orders").get(&(p as i64)).map_or(0, Vec::len) >= N) {
+        assert!(Instant::now() < deadline, "MM2 did not finish copying in time; the worker's log:\n{}", worker.log_tail());
+        std::thread::sleep(Duration::from_secs(1));
+    }
+    std::thread::sleep(Duration::from_secs(5));
+    let copied = values(tgt, "orders");
+    for p in 0..PARTITIONS {
+        let expected: Vec<String> = (0..N).map(|i| value(p, i)).collect();
+        assert_eq!(copied[&(p as i64)], expected, "orders/{p}: every record exactly once, in order");
+    }
+}
+
+#[test]
+fn replicator_offsets_migrate_through_connect_and_mm2_copies_each_record_once() {
+    migrate_through_connect("");
+}
+
+#[test]
+fn the_same_with_exactly_once_source_support() {
+    migrate_through_connect("exactly.once.source.support = enabled\n");
+}
+
+#[test]
+fn what_the_rest_path_refuses() {
+    let (source, target) = (Broker::start(), Broker::start());
+    let (src, tgt) = (source.bootstrap.as_str(), target.bootstrap.as_str());
+    replicator_scenario(src, tgt);
+    let worker = ConnectWorker::start(tgt, "mm2", "");
+
+    // A running connector: refused (exit 3) with the command that stops it; nothing written.
+    worker.create(CONNECTOR, mirror_source_config(src, tgt, "none-such", "mm2-src-offsets"), false);
+    let run = migrate("run", tgt, &worker.url, CONNECTOR, &[]);
+    assert_eq!(run.status.code(), Some(3), "{}", stderr(&run));
+    let stop = format!("curl -X PUT {}/connectors/src-%3Etgt.MirrorSourceConnector/stop", worker.url);
+    assert!(stderr(&run).contains(&stop) && stderr(&run).contains("is RUNNING"), "{}", stderr(&run));
+    assert!(worker.offsets(CONNECTOR).is_empty());
+    // --stop-connector stops it, writes, and leaves it stopped.
+    let run = migrate("run", tgt, &worker.url, CONNECTOR, &["--stop-connector", "--output", "json"]);
+    assert!(run.status.success(), "{}", stderr(&run));
+    let doc: Value = serde_json::from_str(&stdout(&run)).unwrap();
+    assert_eq!((doc["connect"]["altered"].as_u64(), doc["connect"]["stopped_by_run"].as_bool()), (Some(2), Some(true)), "{doc}");
+    assert_eq!(worker.state(CONNECTOR).as_deref(), Some("STOPPED"));
+    assert_eq!(worker.offsets(CONNECTOR).len(), 2);
+
+    // An unknown connector is named with the ones the worker has.
+    let plan = migrate("plan", tgt, &worker.url, "src->tgt.MirrorSourceConnectr", &[]);
+    assert_eq!(plan.status.code(), Some(1), "{}", stderr(&plan));
+    assert!(stderr(&plan).contains(&format!("has no connector \"src->tgt.MirrorSourceConnectr\" (its connectors: {CONNECTOR})")), "{}", stderr(&plan));
+
+    // Connect's own refusal is shown as it is: here the connector's offsets topic is not
+    // compacted, which Connect refuses to read or write. (An offset MirrorSourceConnector's
+    // alterOffsets rejects, a negative one, never passes the tool's own checks.)
+    create_topic(tgt, "not-compacted", 1, "delete");
+    worker.create("bad", mirror_source_config(src, tgt, "orders", "not-compacted"), true);
+    let run = migrate("run", tgt, &worker.url, "bad", &[]);
+    assert_eq!(run.status.code(), Some(1), "{}", stderr(&run));
+    let text = stderr(&run);
+    assert!(
+        text.contains(&format!("Kafka Connect at {} answered GET /connectors/bad/offsets with HTTP 500: Failed to retrieve offsets", worker.url)),
+        "{text}"
+    );
+
+    // A worker that does not answer: the command stops after --timeout, naming the URL.
+    let silent = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}", silent.local_addr().unwrap());
+    let started = Instant::now();
+    let plan = migrate("plan", tgt, &url, CONNECTOR, &["--timeout", "2"]);
+    assert_eq!(plan.status.code(), Some(1), "{}", stderr(&plan));
+    assert!(started.elapsed() < Duration::from_secs(15), "took {:?}", started.elapsed());
+    assert!(stderr(&plan).contains(&format!("Kafka Connect at {url}: no answer to GET")) && stderr(&plan).contains("within 2 s"), "{}", stderr(&plan));
+}

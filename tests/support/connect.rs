@@ -1,0 +1,174 @@
+//! A real distributed Kafka Connect worker (connect-runtime and connect-mirror from Maven
+//! Central), killed when dropped. The tests talk to its REST API with curl, an independent client.
+
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+
+use super::repo_path;
+
+pub(crate) struct ConnectWorker {
+    child: Child,
+    dir: tempfile::TempDir,
+    pub(crate) url: String,
+}
+
+/// A free local port (bound, then released for the worker).
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+}
+
+impl ConnectWorker {
+    /// A worker of group `group` whose internal topics live on `bootstrap`; `extra` lines are
+    /// added to its worker.properties.
+    pub(crate) fn start(bootstrap: &str, group: &str, extra: &str) -> ConnectWorker {
+        let dir = tempfile::tempdir().unwrap();
+        let port = free_port();
+        let url = format!("http://127.0.0.1:{port}");
+        let config = dir.path().join("worker.properties");
+        std::fs::write(
+            &config,
+            format!(
+                "bootstrap.servers = {bootstrap}\n\
+                 group.id = {group}\n\
+                 key.converter = org.apache.kafka.connect.converters.ByteArrayConverter\n\
+                 value.converter = org.apache.kafka.connect.converters.ByteArrayConverter\n\
+                 offset.storage.topic = {group}-offsets\n\
+                 config.storage.topic = {group}-configs\n\
+                 status.storage.topic = {group}-status\n\
+                 offset.storage.replication.factor = 1\n\
+                 config.storage.replication.factor = 1\n\
+                 status.storage.replication.factor = 1\n\
+                 offset.flush.interval.ms = 2000\n\
+                 listeners = http://127.0.0.1:{port}\n\
+                 {extra}"
+            ),
+        )
+        .unwrap();
+        let log_config = dir.path().join("log4j2.properties");
+        std::fs::write(
+            &log_config,
+            format!(
+                "status = warn\nappender.file.type = File\nappender.file.name = file\n\
+                 appender.file.fileName = {}\nappender.file.layout.type = PatternLayout\n\
+                 appender.file.layout.pattern = [%d] %p %m (%c)%n\nrootLogger.level = info\n\
+                 rootLogger.appenderRef.file.ref = file\n",
+                dir.path().join("connect.log").display()
+            ),
+        )
+        .unwrap();
+        let classpath = Command::new(repo_path("tests/kafka/broker.sh")).arg("classpath").output().unwrap();
+        let classpath = String::from_utf8(classpath.stdout).unwrap().trim().to_owned();
+        let child = Command::new("java")
+            .args(["-Xmx384m", &format!("-Dlog4j2.configurationFile={}", log_config.display()), "-cp", &classpath])
+            .arg("org.apache.kafka.connect.cli.ConnectDistributed")
+            .arg(&config)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("start a Kafka Connect worker");
+        let worker = ConnectWorker { child, dir, url };
+        worker.wait_for("the REST API", 90, |w| w.curl("GET", "/connectors", None).0 == 200);
+        worker
+    }
+
+    pub(crate) fn log_tail(&self) -> String {
+        let log = std::fs::read_to_string(self.dir.path().join("connect.log")).unwrap_or_default();
+        log.lines().rev().take(40).collect::<Vec<_>>().into_iter().rev().collect::<Vec<_>>().join("\n")
+    }
+
+    /// Waits until `done` holds; panics with the worker's log after `secs`.
+    pub(crate) fn wait_for(&self, what: &str, secs: u64, mut done: impl FnMut(&ConnectWorker) -> bool) {
+        let deadline = Instant::now() + Duration::from_secs(secs);
+        while !done(self) {
+            assert!(Instant::now() < deadline, "timed out waiting for {what}; the Connect worker's log:\n{}", self.log_tail());
+            std::thread::sleep(Duration::from_millis(500));
+        }
+    }
+
+    /// One request with curl: the HTTP status and the body.
+    pub(crate) fn curl(&self, method: &str, path: &str, body: Option<&Value>) -> (u16, String) {
+        let mut cmd = Command::new("curl");
+        cmd.args(["-s", "-m", "30", "-X", method, "-w", "\n%{http_code}", &format!("{}{path}", self.url)]);
+        if let Some(body) = body {
+            cmd.args(["-H", "Content-Type: application/json", "-d", &body.to_string()]);
+        }
+        let output = cmd.output().expect("curl is installed");
+        let text = String::from_utf8_lossy(&output.stdout).into_owned();
+        let (body, status) = text.rsplit_once('\n').unwrap_or(("", "0"));
+        (status.trim().parse().unwrap_or(0), body.to_owned())
+    }
+
+    /// Creates connector `name` with `config`, STOPPED or running.
+    pub(crate) fn create(&self, name: &str, config: Value, stopped: bool) {
+        let mut request = serde_json::json!({"name": name, "config": config});
+        if stopped {
+            request["initial_state"] = "STOPPED".into();
+        }
+        let (status, body) = self.curl("POST", "/connectors", Some(&request));
+        assert_eq!(status, 201, "create connector {name}: {body}");
+        let want = if stopped { "STOPPED" } else { "RUNNING" };
+        self.wait_for(&format!("connector {name} {want}"), 60, |w| w.state(name).as_deref() == Some(want));
+    }
+
+    pub(crate) fn state(&self, name: &str) -> Option<String> {
+        let (status, body) = self.curl("GET", &path(name, "/status"), None);
+        let doc: Value = serde_json::from_str(&body).ok().filter(|_| status == 200)?;
+        doc["connector"]["state"].as_str().map(str::to_owned)
+    }
+
+    pub(crate) fn resume(&self, name: &str) {
+        let (status, body) = self.curl("PUT", &path(name, "/resume"), None);
+        assert_eq!(status, 202, "resume {name}: {body}");
+    }
+
+    /// `GET .../offsets` as (topic, partition) -> offset.
+    pub(crate) fn offsets(&self, name: &str) -> std::collections::BTreeMap<(String, i64), i64> {
+        let (status, body) = self.curl("GET", &path(name, "/offsets"), None);
+        assert_eq!(status, 200, "offsets of {name}: {body}");
+        let doc: Value = serde_json::from_str(&body).unwrap();
+        doc["offsets"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| {
+                let p = &e["partition"];
+                ((p["topic"].as_str().unwrap().to_owned(), p["partition"].as_i64().unwrap()), e["offset"]["offset"].as_i64().unwrap())
+            })
+            .collect()
+    }
+}
+
+impl Drop for ConnectWorker {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// `/connectors/<name><suffix>` with the name percent-encoded (`->` holds a `>`).
+pub(crate) fn path(name: &str, suffix: &str) -> String {
+    format!("/connectors/{}{suffix}", name.replace('>', "%3E"))
+}
+
+/// A MirrorSourceConnector copying `topics` from alias `src` at `source` to `target` (alias
+/// `tgt`) with IdentityReplicationPolicy and its own offsets topic `offsets_topic`.
+pub(crate) fn mirror_source_config(source: &str, target: &str, topics: &str, offsets_topic: &str) -> Value {
+    serde_json::json!({
+        "connector.class": "org.apache.kafka.connect.mirror.MirrorSourceConnector",
+        "source.cluster.alias": "src",
+        "target.cluster.alias": "tgt",
+        "source.cluster.bootstrap.servers": source,
+        "target.cluster.bootstrap.servers": target,
+        "topics": topics,
+        "replication.policy.class": "org.apache.kafka.connect.mirror.IdentityReplicationPolicy",
+        "offsets.storage.topic": offsets_topic,
+        "replication.factor": "1",
+        "offset-syncs.topic.replication.factor": "1",
+        "sync.topic.acls.enabled": "false",
+        "sync.topic.configs.enabled": "false",
+        "refresh.topics.interval.seconds": "5",
+        "tasks.max": "1",
+    })
+}
