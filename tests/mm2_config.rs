@@ -198,4 +198,39 @@ fn a_strimzi_resource_plans_what_the_equivalent_flags_plan() {
     assert_eq!(from_resource["plan"]["target_topic"], "mirrormaker2-cluster-offsets");
     // Strimzi's topicsPattern, its target and the policy reach the coverage report.
     assert_eq!(from_resource["plan"]["coverage"]["totals"]["resume"], 2, "{}", from_resource["plan"]["coverage"]);
+
+    // The same plan handed to Strimzi: a ConfigMap in the offsets.json format Strimzi documents
+    // for a KafkaMirrorMaker2 connector, then the kubectl commands (as YAML comments). Refused as
+    // `run` would refuse (no copies where MM2 writes: a gap), nothing on stdout, until
+    // --resume-at says what to write.
+    let strimzi = |extra: &[&str]| {
+        let mut args = vec![
+            "plan", "--plugin", "replicator-to-mm2", "--source-bootstrap", tgt, "--strimzi", resource.to_str().unwrap(),
+            "--output", "strimzi", "--strimzi-configmap", "orders-offsets",
+        ];
+        args.extend(extra);
+        mm2_migrate(&args)
+    };
+    let output = strimzi(&[]);
+    assert_eq!(output.status.code(), Some(3), "{}", stderr(&output));
+    assert!(stdout(&output).is_empty(), "{}", stdout(&output));
+    let output = strimzi(&["--resume-at", "recorded"]);
+    assert!(output.status.success(), "{}", stderr(&output));
+    let manifest = stdout(&output);
+    let doc: serde_yaml_ng::Value = serde_yaml_ng::from_str(&manifest).unwrap();
+    assert_eq!((doc["kind"].as_str(), doc["metadata"]["name"].as_str()), (Some("ConfigMap"), Some("orders-offsets")), "{manifest}");
+    let json = doc["data"]["cluster-a--cluster-b.MirrorSourceConnector.json"].as_str().expect("Strimzi's entry name");
+    let offsets: Value = serde_json::from_str(json).unwrap();
+    let expected: Vec<Value> = (0..2)
+        .map(|p| serde_json::json!({"partition": {"cluster": "cluster-a", "partition": p, "topic": "orders"}, "offset": {"offset": K - 1 + p as usize}}))
+        .collect();
+    assert_eq!(offsets, serde_json::json!({"offsets": expected}));
+    assert!(manifest.contains(
+        "#    kubectl annotate kafkamirrormaker2 my-mirror-maker-2 strimzi.io/connector-offsets=alter \
+         strimzi.io/mirrormaker-connector='cluster-a->cluster-b.MirrorSourceConnector'"
+    ), "{manifest}");
+    // Without --strimzi there is no resource to name: refused before anything connects.
+    let output = mm2_migrate(&["plan", "--plugin", "replicator-to-mm2", "--source-bootstrap", "127.0.0.1:1", "--output", "strimzi"]);
+    assert_eq!(output.status.code(), Some(2), "{}", stderr(&output));
+    assert!(stderr(&output).contains("--output strimzi needs --strimzi"), "{}", stderr(&output));
 }

@@ -79,7 +79,7 @@ pub enum Command {
     /// Translate a dump of an offsets topic (kcat -J lines) into MM2 offset records on stdout.
     Translate(TranslateArgs),
     /// Show what a migration would write to MM2's offsets topic, per record; writes nothing.
-    Plan(LiveCommand),
+    Plan(PlanArgs),
     /// Migrate: plan, refuse what is unsafe, write, read back and confirm.
     Run(RunArgs),
     /// Compare MM2's offsets topic with the plan; exit 4 on any difference.
@@ -123,6 +123,32 @@ pub enum OutputFormat {
     Text,
     /// One JSON document on stdout, for automation.
     Json,
+}
+
+/// `plan`'s options: the live options, and its output formats.
+#[derive(Debug, Args)]
+pub struct PlanArgs {
+    #[command(flatten)]
+    pub live: LiveArgs,
+
+    /// Report format [default: text]. `strimzi`: the ConfigMap Strimzi (>= 0.44) applies the
+    /// plan's offsets from, followed by the kubectl commands that apply it (needs --strimzi).
+    #[arg(long, value_enum)]
+    pub output: Option<PlanOutput>,
+
+    /// The name of the ConfigMap of --output strimzi [default: mm2-migrate-offsets].
+    #[arg(long, value_name = "NAME")]
+    pub strimzi_configmap: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum PlanOutput {
+    /// A readable report.
+    Text,
+    /// One JSON document on stdout, for automation.
+    Json,
+    /// A ConfigMap for Strimzi's `strimzi.io/connector-offsets=alter`, and the commands.
+    Strimzi,
 }
 
 #[derive(Debug, Args)]

@@ -4,7 +4,10 @@ use std::fs::File;
 use std::io::{self, BufRead, BufReader, Write};
 use std::path::PathBuf;
 
-use super::args::{Cli, Command, InputFormat, LiveCommand, OutputFormat, PluginsAction, PluginsArgs, RunArgs, TranslateArgs};
+use super::args::{
+    Cli, Command, InputFormat, LiveCommand, OutputFormat, PlanArgs, PlanOutput, PluginsAction, PluginsArgs, RunArgs, TranslateArgs,
+};
+use crate::job::LiveArgs;
 use super::exit::{EXIT_DIFFERENT, EXIT_FAILED, Failure, failed, plugin_failure, usage};
 use crate::live::{self, LiveOptions, PlanOutcome};
 use crate::plugin::{CompileCache, Plugin, PluginEngine, PluginError, PluginSource, Problem};
@@ -69,9 +72,8 @@ struct LiveSetup {
     json: bool,
 }
 
-fn live_setup(engine: &PluginEngine, command: &LiveCommand) -> Result<LiveSetup, Failure> {
-    let job = command.live.resolve().map_err(super::exit::job_failure)?;
-    let json = command.output == Some(OutputFormat::Json);
+fn live_setup(engine: &PluginEngine, live: &LiveArgs, json: bool) -> Result<LiveSetup, Failure> {
+    let job = live.resolve().map_err(super::exit::job_failure)?;
     let mut plugin = load_unconfigured(engine, &job.plugin)?;
     let mut settings = job.settings;
     if let Some(topic) = &job.live.target_topic {
@@ -103,11 +105,27 @@ fn live_setup(engine: &PluginEngine, command: &LiveCommand) -> Result<LiveSetup,
     Ok(LiveSetup { plugin, options, json })
 }
 
-fn plan_command(engine: &PluginEngine, args: LiveCommand) -> Result<(), Failure> {
-    let LiveSetup { mut plugin, options, json, .. } = live_setup(engine, &args)?;
+fn plan_command(engine: &PluginEngine, args: PlanArgs) -> Result<(), Failure> {
+    let json = args.output == Some(PlanOutput::Json);
+    // Checked before anything connects.
+    let configmap = args.strimzi_configmap.clone().unwrap_or_else(|| crate::connect::strimzi::DEFAULT_CONFIGMAP.to_owned());
+    if args.output == Some(PlanOutput::Strimzi) {
+        crate::connect::strimzi::check_configmap_name(&configmap).map_err(|e| usage(anyhow::anyhow!(e)))?;
+        if args.live.strimzi.is_none() {
+            return Err(usage(anyhow::anyhow!(
+                "--output strimzi needs --strimzi KafkaMirrorMaker2.yaml: the resource, namespace and mirror the commands name"
+            )));
+        }
+    } else if args.strimzi_configmap.is_some() {
+        return Err(usage(anyhow::anyhow!("--strimzi-configmap names the ConfigMap of --output strimzi")));
+    }
+    let LiveSetup { mut plugin, options, .. } = live_setup(engine, &args.live, json)?;
     let outcome = live::plan(&mut plugin, &options)?;
     plugin.close();
     let refusals = crate::plan::refusals(&outcome.entries, options.overrides);
+    if args.output == Some(PlanOutput::Strimzi) {
+        return strimzi_output(&outcome, refusals, &configmap);
+    }
     #[derive(serde::Serialize)]
     struct PlanJson<'a> {
         command: &'static str,
@@ -121,8 +139,31 @@ fn plan_command(engine: &PluginEngine, args: LiveCommand) -> Result<(), Failure>
     Ok(emit(json, &PlanJson { command: "plan", plan: &outcome, refusals: &refusals }, text)?)
 }
 
+/// `plan --output strimzi`: what `run` would write, handed to Strimzi: refused (exit 3, nothing
+/// on stdout) where `run` would refuse.
+fn strimzi_output(outcome: &PlanOutcome, refused: Vec<crate::plan::Refusal>, configmap: &str) -> Result<(), Failure> {
+    eprint!("{}", report::render_plan(outcome, true));
+    if !refused.is_empty() {
+        return Err(live::LiveError::Refused(refused).into());
+    }
+    let flow = outcome.mm2_config.as_ref().expect("--strimzi gives the plan its flow");
+    let mirror = flow.strimzi.as_ref().expect("a --strimzi flow knows its resource");
+    if mirror.resource.is_empty() {
+        return Err(usage(anyhow::anyhow!("{}: the resource has no metadata.name for the kubectl commands", flow.file)));
+    }
+    let to_write = crate::plan::to_write(&outcome.entries);
+    if to_write.is_empty() {
+        eprintln!("nothing to apply: MM2 already holds every planned offset");
+        return Ok(());
+    }
+    let manifest = crate::connect::strimzi::manifest(mirror, &flow.connector.value, configmap, &to_write);
+    io::stdout().lock().write_all(manifest.as_bytes())?;
+    Ok(())
+}
+
 fn run_command(engine: &PluginEngine, args: RunArgs) -> Result<(), Failure> {
-    let LiveSetup { mut plugin, options, json } = live_setup(engine, &args.command)?;
+    let json = args.command.output == Some(OutputFormat::Json);
+    let LiveSetup { mut plugin, options, json } = live_setup(engine, &args.command.live, json)?;
     let follow = args.follow;
     if follow && options.connect.is_some() {
         return Err(usage(anyhow::anyhow!(
@@ -170,7 +211,8 @@ fn run_command(engine: &PluginEngine, args: RunArgs) -> Result<(), Failure> {
 }
 
 fn verify_command(engine: &PluginEngine, args: LiveCommand) -> Result<(), Failure> {
-    let LiveSetup { mut plugin, options, json, .. } = live_setup(engine, &args)?;
+    let json = args.output == Some(OutputFormat::Json);
+    let LiveSetup { mut plugin, options, json, .. } = live_setup(engine, &args.live, json)?;
     let outcome = live::plan(&mut plugin, &options)?;
     plugin.close();
     let differences = live::differences(&outcome);

@@ -9,6 +9,7 @@
 //! keyed by the same canonical bytes, so the plan, its checks and the seam do not change.
 
 mod client;
+pub mod strimzi;
 
 use std::collections::HashMap;
 
@@ -101,7 +102,7 @@ impl ConnectTarget {
 /// source-offset records (a tombstone is `"offset": null`, which deletes the partition's offset):
 /// the body of `PATCH /connectors/NAME/offsets`, and what Strimzi applies from a ConfigMap.
 pub fn offsets_document(records: &[TargetRecord]) -> Value {
-    let entries: Vec<Value> = records
+    let mut entries: Vec<((String, String, i32), Value)> = records
         .iter()
         .map(|r| {
             let (_, cluster, topic, partition) =
@@ -110,10 +111,13 @@ pub fn offsets_document(records: &[TargetRecord]) -> Value {
                 Some(value) => serde_json::from_slice(value).expect("plan values are admitted offset JSON"),
                 None => Value::Null,
             };
-            json!({"partition": {"cluster": cluster, "partition": partition, "topic": topic}, "offset": offset})
+            let entry = json!({"partition": {"cluster": cluster, "partition": partition, "topic": topic}, "offset": offset});
+            ((cluster, topic, partition), entry)
         })
         .collect();
-    json!({ "offsets": entries })
+    // In partition order, for a reader of the ConfigMap.
+    entries.sort_by(|a, b| a.0.cmp(&b.0));
+    json!({ "offsets": entries.into_iter().map(|(_, e)| e).collect::<Vec<_>>() })
 }
 
 /// Connect's offset entries as `(key, value)` bytes of connector `connector`: the bytes Connect

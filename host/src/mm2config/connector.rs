@@ -46,6 +46,7 @@ pub fn flow(url: &str, name: &str, config: &BTreeMap<String, String>) -> Result<
         replication_policy: replication_policy(fact("replication.policy.class"), fact("replication.policy.separator"))?,
         source: source.value,
         target: target.value,
+        strimzi: None,
     })
 }
 

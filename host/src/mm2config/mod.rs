@@ -65,6 +65,9 @@ pub struct Flow {
     pub topics: Fact<Vec<String>>,
     pub topics_exclude: Fact<Vec<String>>,
     pub replication_policy: Fact<ReplicationPolicy>,
+    /// The KafkaMirrorMaker2 resource and mirror the flow was read from (`--strimzi`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub strimzi: Option<strimzi::StrimziMirror>,
 }
 
 impl Mm2Config {
@@ -197,6 +200,7 @@ impl Mm2Config {
             replication_policy,
             replicated,
             target_cluster,
+            strimzi: None,
             enabled_by: format!("{source}->{target}.enabled"),
             source,
             target,

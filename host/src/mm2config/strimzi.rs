@@ -17,6 +17,19 @@ use super::{DEFAULT_TOPICS_EXCLUDE, Fact, Flow, Mm2ConfigError, replication_poli
 /// Strimzi's default offsets topic of a KafkaMirrorMaker2's Connect cluster.
 pub const DEFAULT_OFFSETS_TOPIC: &str = "mirrormaker2-cluster-offsets";
 
+/// Where a flow sits in its KafkaMirrorMaker2 resource: what `kubectl` commands name.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct StrimziMirror {
+    /// `metadata.name`.
+    pub resource: String,
+    /// `metadata.namespace`, when the file names one.
+    pub namespace: Option<String>,
+    /// The mirror's index in `spec.mirrors`.
+    pub mirror: usize,
+    /// Whether the mirror has a `sourceConnector` section (JSON patches add to it).
+    pub has_source_connector: bool,
+}
+
 /// The flow named `SRC->TGT` of the resource at `path`, or its only mirror.
 pub fn flow(path: &Path, name: Option<&str>) -> Result<Flow, Mm2ConfigError> {
     let invalid = |message: String| Mm2ConfigError::Invalid { path: path.to_owned(), message };
@@ -31,33 +44,33 @@ pub fn flow(path: &Path, name: Option<&str>) -> Result<Flow, Mm2ConfigError> {
     let mirrors = spec.get("mirrors").and_then(Value::as_sequence).cloned().unwrap_or_default();
 
     // Each mirror as (source cluster, target cluster, the mirror), and the target's Connect config.
-    let (target_cluster, mut candidates): (Value, Vec<(Value, Value)>) = match api.as_str() {
+    let (target_cluster, mut candidates): (Value, Vec<(Value, Value, usize)>) = match api.as_str() {
         "kafka.strimzi.io/v1beta2" => {
             let clusters = spec.get("clusters").and_then(Value::as_sequence).cloned().unwrap_or_default();
             let by_alias = |alias: &str| clusters.iter().find(|c| str_at(c, "alias").as_deref() == Some(alias)).cloned();
             let connect = str_at(spec, "connectCluster").ok_or_else(|| invalid("spec.connectCluster is missing".into()))?;
             let target = by_alias(&connect).ok_or_else(|| invalid(format!("spec.connectCluster {connect:?} is not in spec.clusters")))?;
             let mut found = Vec::new();
-            for mirror in &mirrors {
+            for (index, mirror) in mirrors.iter().enumerate() {
                 let source = str_at(mirror, "sourceCluster").unwrap_or_default();
                 let cluster = by_alias(&source).ok_or_else(|| invalid(format!("mirror source {source:?} is not in spec.clusters")))?;
                 if str_at(mirror, "targetCluster").as_deref() == Some(connect.as_str()) {
-                    found.push((cluster, mirror.clone()));
+                    found.push((cluster, mirror.clone(), index));
                 }
             }
             (target, found)
         }
         "kafka.strimzi.io/v1" => {
             let target = spec.get("target").cloned().ok_or_else(|| invalid("spec.target is missing".into()))?;
-            let found = mirrors.iter().filter_map(|m| Some((m.get("source")?.clone(), m.clone()))).collect();
+            let found = mirrors.iter().enumerate().filter_map(|(i, m)| Some((m.get("source")?.clone(), m.clone(), i))).collect();
             (target, found)
         }
         other => return Err(invalid(format!("apiVersion {other:?}: kafka.strimzi.io/v1beta2 and v1 are read"))),
     };
     let target = str_at(&target_cluster, "alias").ok_or_else(|| invalid("the target cluster has no alias".into()))?;
-    let alias_of = |c: &(Value, Value)| str_at(&c.0, "alias").unwrap_or_default();
-    let names = |c: &[(Value, Value)]| c.iter().map(|m| format!("{}->{target}", alias_of(m))).collect::<Vec<_>>().join(", ");
-    let (source_cluster, mirror) = match name {
+    let alias_of = |c: &(Value, Value, usize)| str_at(&c.0, "alias").unwrap_or_default();
+    let names = |c: &[(Value, Value, usize)]| c.iter().map(|m| format!("{}->{target}", alias_of(m))).collect::<Vec<_>>().join(", ");
+    let (source_cluster, mirror, mirror_index) = match name {
         Some(name) => {
             let wanted = candidates.iter().position(|c| format!("{}->{target}", alias_of(c)) == name.replace(' ', ""));
             match wanted {
@@ -105,6 +118,12 @@ pub fn flow(path: &Path, name: Option<&str>) -> Result<Flow, Mm2ConfigError> {
         topics_exclude,
         replication_policy,
         enabled_by: at("spec.mirrors"),
+        strimzi: Some(StrimziMirror {
+            resource: doc.get("metadata").and_then(|m| str_at(m, "name")).unwrap_or_default(),
+            namespace: doc.get("metadata").and_then(|m| str_at(m, "namespace")),
+            mirror: mirror_index,
+            has_source_connector: mirror.get("sourceConnector").is_some(),
+        }),
         source,
         target,
     })
