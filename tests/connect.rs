@@ -168,3 +168,41 @@ fn what_the_rest_path_refuses() {
     assert!(started.elapsed() < Duration::from_secs(15), "took {:?}", started.elapsed());
     assert!(stderr(&plan).contains(&format!("Kafka Connect at {url}: no answer to GET")) && stderr(&plan).contains("within 2 s"), "{}", stderr(&plan));
 }
+
+#[test]
+fn a_secured_rest_api_over_tls_with_client_certificates_and_basic_auth() {
+    let (source, target) = (Broker::start(), Broker::start());
+    let (src, tgt) = (source.bootstrap.as_str(), target.bootstrap.as_str());
+    replicator_scenario(src, tgt);
+    let (worker, client) = ConnectWorker::start_secured(tgt, "mm2");
+    worker.create(CONNECTOR, mirror_source_config(src, tgt, "orders", "mm2-src-offsets"), true);
+    let tls = [
+        "--connect-property", &format!("ssl.ca.location={}", client.ca),
+        "--connect-property", &format!("ssl.certificate.location={}", client.certificate),
+        "--connect-property", &format!("ssl.key.location={}", client.key),
+    ];
+    let login = ["--connect-property", "basic.auth.user=migrator", "--connect-property", "basic.auth.password=migrator-secret"];
+
+    // Without the login, Connect's refusal; without the CA, no TLS session with the worker
+    // (mm2-migrate trusts the system's roots, which did not sign it).
+    let plan = migrate("plan", tgt, &worker.url, CONNECTOR, &tls);
+    assert_eq!(plan.status.code(), Some(1), "{}", stderr(&plan));
+    assert!(stderr(&plan).contains("with HTTP 401"), "{}", stderr(&plan));
+    let plan = migrate("plan", tgt, &worker.url, CONNECTOR, &[&tls[2..], &login[..]].concat());
+    assert_eq!(plan.status.code(), Some(1), "{}", stderr(&plan));
+    assert!(stderr(&plan).contains(&format!("Kafka Connect at {}: GET /connectors/", worker.url)), "{}", stderr(&plan));
+
+    // Without the client certificate the worker ends the TLS handshake.
+    let plan = migrate("plan", tgt, &worker.url, CONNECTOR, &[&tls[..2], &login[..]].concat());
+    assert_eq!(plan.status.code(), Some(1), "{}", stderr(&plan));
+
+    // With both, the migration; credentials appear in no output, debug logs included.
+    let run = migrate("run", tgt, &worker.url, CONNECTOR, &[&tls[..], &login[..], &["-vv"]].concat());
+    assert!(run.status.success(), "{}", stderr(&run));
+    let expected: BTreeMap<(String, i64), i64> = (0..PARTITIONS).map(|p| (("orders".to_owned(), p as i64), K as i64 - 1)).collect();
+    assert_eq!(worker.offsets(CONNECTOR), expected);
+    let all = stdout(&run) + &stderr(&run);
+    use base64::Engine as _;
+    let encoded = base64::engine::general_purpose::STANDARD.encode("migrator:migrator-secret");
+    assert!(!all.contains("migrator-secret") && !all.contains(&encoded), "{all}");
+}

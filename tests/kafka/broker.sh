@@ -28,7 +28,8 @@ here="$(cd "$(dirname "$0")" && pwd)"
 libs="$here/target/libs"
 
 fetch() {
-    if [ ! -f "$libs/.complete" ]; then
+    # Fetched again when the pom changed since (a dependency was added).
+    if [ ! -f "$libs/.complete" ] || [ "$here/pom.xml" -nt "$libs/.complete" ]; then
         mvn -q -B -f "$here/pom.xml" dependency:copy-dependencies >&2
         touch "$libs/.complete"
     fi

@@ -12,6 +12,26 @@ pub(crate) struct ConnectWorker {
     child: Child,
     dir: tempfile::TempDir,
     pub(crate) url: String,
+    /// curl's TLS and login arguments for a secured REST API.
+    curl_client: Vec<String>,
+}
+
+/// A secured REST API's client files and login, as an operator's client holds them.
+pub(crate) struct RestClient {
+    /// The CA that signed the worker's certificate (PEM).
+    pub(crate) ca: String,
+    /// The client certificate the worker requires, and its PKCS#8 key (PEM).
+    pub(crate) certificate: String,
+    pub(crate) key: String,
+    pub(crate) user: &'static str,
+    pub(crate) password: &'static str,
+}
+
+const STORE_PASSWORD: &str = "changeit";
+
+fn run(program: &str, args: &[&str]) {
+    let output = Command::new(program).args(args).output().unwrap_or_else(|e| panic!("{program}: {e}"));
+    assert!(output.status.success(), "{program} {args:?}: {}", String::from_utf8_lossy(&output.stderr));
 }
 
 /// A free local port (bound, then released for the worker).
@@ -25,7 +45,73 @@ impl ConnectWorker {
     pub(crate) fn start(bootstrap: &str, group: &str, extra: &str) -> ConnectWorker {
         let dir = tempfile::tempdir().unwrap();
         let port = free_port();
-        let url = format!("http://127.0.0.1:{port}");
+        let listener = format!("listeners = http://127.0.0.1:{port}\n");
+        ConnectWorker::launch(dir, bootstrap, group, &format!("{listener}{extra}"), &[], Vec::new(), format!("http://127.0.0.1:{port}"))
+    }
+
+    /// A worker whose REST API is secured as operators run it: HTTPS with a certificate for
+    /// 127.0.0.1, client certificates required, and basic authentication (user `migrator`).
+    pub(crate) fn start_secured(bootstrap: &str, group: &str) -> (ConnectWorker, RestClient) {
+        let dir = tempfile::tempdir().unwrap();
+        let at = |name: &str| dir.path().join(name).display().to_string();
+        let (server, ca, client_trust) = (at("server.p12"), at("ca.pem"), at("client-trust.p12"));
+        run("keytool", &[
+            "-genkeypair", "-alias", "worker", "-keyalg", "RSA", "-keysize", "2048", "-validity", "2", "-dname", "CN=127.0.0.1",
+            "-ext", "SAN=ip:127.0.0.1", "-storetype", "PKCS12", "-keystore", &server, "-storepass", STORE_PASSWORD,
+            "-keypass", STORE_PASSWORD,
+        ]);
+        let exported = Command::new("keytool")
+            .args(["-exportcert", "-rfc", "-alias", "worker", "-keystore", &server, "-storepass", STORE_PASSWORD])
+            .output()
+            .unwrap();
+        std::fs::write(&ca, exported.stdout).unwrap();
+        let (certificate, key) = (at("client.pem"), at("client.key"));
+        run("openssl", &["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", &key, "-out", &certificate, "-days", "2", "-subj", "/CN=migrator"]);
+        run("keytool", &[
+            "-importcert", "-noprompt", "-alias", "client", "-file", &certificate, "-storetype", "PKCS12", "-keystore", &client_trust,
+            "-storepass", STORE_PASSWORD,
+        ]);
+        std::fs::write(at("credentials.properties"), "migrator=migrator-secret\n").unwrap();
+        std::fs::write(
+            at("jaas.conf"),
+            format!(
+                "KafkaConnect {{\n  org.apache.kafka.connect.rest.basic.auth.extension.PropertyFileLoginModule required\n  file=\"{}\";\n}};\n",
+                at("credentials.properties")
+            ),
+        )
+        .unwrap();
+        let port = free_port();
+        let worker = format!(
+            "listeners = https://127.0.0.1:{port}\n\
+             listeners.https.ssl.keystore.type = PKCS12\n\
+             listeners.https.ssl.keystore.location = {server}\n\
+             listeners.https.ssl.keystore.password = {STORE_PASSWORD}\n\
+             listeners.https.ssl.key.password = {STORE_PASSWORD}\n\
+             listeners.https.ssl.truststore.type = PKCS12\n\
+             listeners.https.ssl.truststore.location = {client_trust}\n\
+             listeners.https.ssl.truststore.password = {STORE_PASSWORD}\n\
+             listeners.https.ssl.client.authentication = required\n\
+             rest.extension.classes = org.apache.kafka.connect.rest.basic.auth.extension.BasicAuthSecurityRestExtension\n"
+        );
+        let client = RestClient { ca, certificate, key, user: "migrator", password: "migrator-secret" };
+        let curl_client = vec![
+            "--cacert".into(), client.ca.clone(), "--cert".into(), client.certificate.clone(), "--key".into(), client.key.clone(),
+            "-u".into(), format!("{}:{}", client.user, client.password),
+        ];
+        let jaas = format!("-Djava.security.auth.login.config={}", at("jaas.conf"));
+        let worker = ConnectWorker::launch(dir, bootstrap, group, &worker, &[&jaas], curl_client, format!("https://127.0.0.1:{port}"));
+        (worker, client)
+    }
+
+    fn launch(
+        dir: tempfile::TempDir,
+        bootstrap: &str,
+        group: &str,
+        extra: &str,
+        jvm: &[&str],
+        curl_client: Vec<String>,
+        url: String,
+    ) -> ConnectWorker {
         let config = dir.path().join("worker.properties");
         std::fs::write(
             &config,
@@ -41,7 +127,6 @@ impl ConnectWorker {
                  config.storage.replication.factor = 1\n\
                  status.storage.replication.factor = 1\n\
                  offset.flush.interval.ms = 2000\n\
-                 listeners = http://127.0.0.1:{port}\n\
                  {extra}"
             ),
         )
@@ -61,14 +146,16 @@ impl ConnectWorker {
         let classpath = Command::new(repo_path("tests/kafka/broker.sh")).arg("classpath").output().unwrap();
         let classpath = String::from_utf8(classpath.stdout).unwrap().trim().to_owned();
         let child = Command::new("java")
-            .args(["-Xmx384m", &format!("-Dlog4j2.configurationFile={}", log_config.display()), "-cp", &classpath])
+            .args(["-Xmx384m", &format!("-Dlog4j2.configurationFile={}", log_config.display())])
+            .args(jvm)
+            .args(["-cp", &classpath])
             .arg("org.apache.kafka.connect.cli.ConnectDistributed")
             .arg(&config)
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
             .expect("start a Kafka Connect worker");
-        let worker = ConnectWorker { child, dir, url };
+        let worker = ConnectWorker { child, dir, url, curl_client };
         worker.wait_for("the REST API", 90, |w| w.curl("GET", "/connectors", None).0 == 200);
         worker
     }
@@ -90,7 +177,7 @@ impl ConnectWorker {
     /// One request with curl: the HTTP status and the body.
     pub(crate) fn curl(&self, method: &str, path: &str, body: Option<&Value>) -> (u16, String) {
         let mut cmd = Command::new("curl");
-        cmd.args(["-s", "-m", "30", "-X", method, "-w", "\n%{http_code}", &format!("{}{path}", self.url)]);
+        cmd.args(["-s", "-m", "30", "-X", method, "-w", "\n%{http_code}", &format!("{}{path}", self.url)]).args(&self.curl_client);
         if let Some(body) = body {
             cmd.args(["-H", "Content-Type: application/json", "-d", &body.to_string()]);
         }
