@@ -90,7 +90,7 @@ impl ConnectWorker {
              listeners.https.ssl.truststore.type = PKCS12\n\
              listeners.https.ssl.truststore.location = {client_trust}\n\
              listeners.https.ssl.truststore.password = {STORE_PASSWORD}\n\
-             listeners.https.ssl.client.authentication = required\n\
+             listeners.https.ssl.client.auth = required\n\
              rest.extension.classes = org.apache.kafka.connect.rest.basic.auth.extension.BasicAuthSecurityRestExtension\n"
         );
         let client = RestClient { ca, certificate, key, user: "migrator", password: "migrator-secret" };
