@@ -15,7 +15,7 @@ use std::collections::HashMap;
 
 use connect_offsets::connect::parse_mm2_source_key;
 use connect_offsets::jackson;
-use serde_json::{Value, json};
+use serde_json::Value;
 
 pub use client::{ConnectClient, ConnectError, ConnectorState, PROPERTY_KEYS, connector_path};
 
@@ -101,8 +101,8 @@ impl ConnectTarget {
 /// `{"offsets":[{"partition":{"cluster","partition","topic"},"offset":{"offset":V}}]}` of MM2
 /// source-offset records (a tombstone is `"offset": null`, which deletes the partition's offset):
 /// the body of `PATCH /connectors/NAME/offsets`, and what Strimzi applies from a ConfigMap.
-pub fn offsets_document(records: &[TargetRecord]) -> Value {
-    let mut entries: Vec<((String, String, i32), Value)> = records
+pub fn offsets_document(records: &[TargetRecord]) -> OffsetsDocument {
+    let mut offsets: Vec<OffsetEntry> = records
         .iter()
         .map(|r| {
             let (_, cluster, topic, partition) =
@@ -111,13 +111,35 @@ pub fn offsets_document(records: &[TargetRecord]) -> Value {
                 Some(value) => serde_json::from_slice(value).expect("plan values are admitted offset JSON"),
                 None => Value::Null,
             };
-            let entry = json!({"partition": {"cluster": cluster, "partition": partition, "topic": topic}, "offset": offset});
-            ((cluster, topic, partition), entry)
+            OffsetEntry { partition: SourcePartition { cluster, partition, topic }, offset }
         })
         .collect();
     // In partition order, for a reader of the ConfigMap.
-    entries.sort_by(|a, b| a.0.cmp(&b.0));
-    json!({ "offsets": entries.into_iter().map(|(_, e)| e).collect::<Vec<_>>() })
+    offsets.sort_by(|a, b| {
+        let key = |e: &OffsetEntry| (e.partition.cluster.clone(), e.partition.topic.clone(), e.partition.partition);
+        key(a).cmp(&key(b))
+    });
+    OffsetsDocument { offsets }
+}
+
+/// `{"offsets":[...]}`, fields in the order Connect and Strimzi show them.
+#[derive(Debug, serde::Serialize)]
+pub struct OffsetsDocument {
+    offsets: Vec<OffsetEntry>,
+}
+
+#[derive(Debug, serde::Serialize)]
+struct OffsetEntry {
+    partition: SourcePartition,
+    offset: Value,
+}
+
+/// MirrorSourceConnector's source partition.
+#[derive(Debug, serde::Serialize)]
+struct SourcePartition {
+    cluster: String,
+    partition: i32,
+    topic: String,
 }
 
 /// Connect's offset entries as `(key, value)` bytes of connector `connector`: the bytes Connect
@@ -166,7 +188,7 @@ mod tests {
         let document = offsets_document(&records);
         assert_eq!(
             serde_json::to_string(&document).unwrap(),
-            r#"{"offsets":[{"offset":{"offset":41},"partition":{"cluster":"src","partition":0,"topic":"orders"}},{"offset":null,"partition":{"cluster":"src","partition":1,"topic":"orders"}}]}"#
+            r#"{"offsets":[{"partition":{"cluster":"src","partition":0,"topic":"orders"},"offset":{"offset":41}},{"partition":{"cluster":"src","partition":1,"topic":"orders"},"offset":null}]}"#
         );
         // Read back, Connect's answer keys the same bytes the topic path writes.
         let answer: Vec<Value> = serde_json::from_str(
