@@ -66,6 +66,12 @@ pub fn render_plan(outcome: &PlanOutcome, with_entries: bool) -> String {
             outcome.target_partitions,
         ),
     };
+    if let Some(c) = outcome.connect.as_ref().filter(|c| !c.status.is_stopped()) {
+        out.push_str(&format!(
+            "note: the connector is {}: its offsets move until it is stopped, and run refuses until then\n",
+            c.status.state
+        ));
+    }
     if let Some(flow) = &outcome.mm2_config {
         out.push_str(&format!("MM2 configuration {}, flow {}->{}\n", flow.file, flow.source, flow.target));
         for (fact, value, from) in flow.provenance() {

@@ -162,15 +162,15 @@ fn strimzi_output(outcome: &PlanOutcome, refused: Vec<crate::plan::Refusal>, con
 }
 
 fn run_command(engine: &PluginEngine, args: RunArgs) -> Result<(), Failure> {
-    let json = args.command.output == Some(OutputFormat::Json);
-    let LiveSetup { mut plugin, options, json } = live_setup(engine, &args.command.live, json)?;
     let follow = args.follow;
-    if follow && options.connect.is_some() {
+    if follow && args.command.live.connect_url.is_some() {
         return Err(usage(anyhow::anyhow!(
             "--follow keeps writing while the old replicator runs, but through Connect the connector stays stopped \
              while its offsets change: run once after the old replicator has stopped"
         )));
     }
+    let json = args.command.output == Some(OutputFormat::Json);
+    let LiveSetup { mut plugin, options, json } = live_setup(engine, &args.command.live, json)?;
     let outcome = live::run(&mut plugin, &options)?;
     let mut text = report::render_plan(&outcome.plan, false);
     if outcome.connect.is_none() {
