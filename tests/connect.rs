@@ -23,14 +23,6 @@ fn value(p: i32, i: usize) -> String {
     format!("orders-p{p}-{i}")
 }
 
-/// Values per partition of `topic`, in log order.
-fn values(bootstrap: &str, topic: &str) -> BTreeMap<i64, Vec<String>> {
-    let mut out: BTreeMap<i64, Vec<String>> = BTreeMap::new();
-    for r in kcat_consume(bootstrap, topic) {
-        out.entry(r["partition"].as_i64().unwrap()).or_default().push(r["payload"].as_str().unwrap().to_owned());
-    }
-    out
-}
 
 /// Records 0..N-1 of `orders` on the source; Replicator copied the first K of each partition to
 /// the target and recorded its progress (`last` = K-1) in connect-offsets on the target.
@@ -97,12 +89,12 @@ fn migrate_through_connect(worker_extra: &str) {
     // Resumed, MM2 copies records K..N-1 of each partition, once.
     worker.resume(CONNECTOR);
     let deadline = Instant::now() + Duration::from_secs(180);
-    while !(0..PARTITIONS).all(|p| values(tgt, "orders").get(&(p as i64)).map_or(0, Vec::len) >= N) {
+    while !(0..PARTITIONS).all(|p| partition_values(tgt, "orders").get(&(p as i64)).map_or(0, Vec::len) >= N) {
         assert!(Instant::now() < deadline, "MM2 did not finish copying in time; the worker's log:\n{}", worker.log_tail());
         std::thread::sleep(Duration::from_secs(1));
     }
     std::thread::sleep(Duration::from_secs(5));
-    let copied = values(tgt, "orders");
+    let copied = partition_values(tgt, "orders");
     for p in 0..PARTITIONS {
         let expected: Vec<String> = (0..N).map(|i| value(p, i)).collect();
         assert_eq!(copied[&(p as i64)], expected, "orders/{p}: every record exactly once, in order");

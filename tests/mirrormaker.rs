@@ -5,7 +5,6 @@
 
 mod support;
 
-use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
 use support::mirrormaker::MirrorMaker;
@@ -21,14 +20,6 @@ fn value(topic: &str, partition: i32, i: usize) -> String {
     format!("{topic}-p{partition}-{i}")
 }
 
-/// Values per partition of `topic`, in log order.
-fn values(bootstrap: &str, topic: &str) -> BTreeMap<i64, Vec<String>> {
-    let mut out: BTreeMap<i64, Vec<String>> = BTreeMap::new();
-    for r in kcat_consume(bootstrap, topic) {
-        out.entry(r["partition"].as_i64().unwrap()).or_default().push(r["payload"].as_str().unwrap().to_owned());
-    }
-    out
-}
 
 #[test]
 fn mirrormaker2_resumes_exactly_after_the_migrated_offsets() {
@@ -84,7 +75,7 @@ fn mirrormaker2_resumes_exactly_after_the_migrated_offsets() {
     let deadline = Instant::now() + Duration::from_secs(180);
     loop {
         let done = ["orders", "naive"].iter().all(|topic| {
-            let v = values(tgt, topic);
+            let v = partition_values(tgt, topic);
             (0..PARTITIONS).all(|p| v.get(&(p as i64)).map_or(0, Vec::len) >= expected_total(topic))
         });
         if done {
@@ -97,13 +88,13 @@ fn mirrormaker2_resumes_exactly_after_the_migrated_offsets() {
     std::thread::sleep(Duration::from_secs(5));
     drop(mm2);
 
-    let migrated = values(tgt, "orders");
+    let migrated = partition_values(tgt, "orders");
     for p in 0..PARTITIONS {
         let expected: Vec<String> = (0..N).map(|i| value("orders", p, i)).collect();
         assert_eq!(migrated[&(p as i64)], expected, "orders/{p}: every record exactly once, in order");
     }
     // Without the migration MM2 starts from the beginning: the first K records are there twice.
-    let naive = values(tgt, "naive");
+    let naive = partition_values(tgt, "naive");
     for p in 0..PARTITIONS {
         let mut expected: Vec<String> = (0..K).map(|i| value("naive", p, i)).collect();
         expected.extend((0..N).map(|i| value("naive", p, i)));

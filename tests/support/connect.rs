@@ -1,12 +1,12 @@
 //! A real distributed Kafka Connect worker (connect-runtime and connect-mirror from Maven
 //! Central), killed when dropped. The tests talk to its REST API with curl, an independent client.
 
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Command};
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
-use super::repo_path;
+use super::{log_tail, start_java};
 
 pub(crate) struct ConnectWorker {
     child: Child,
@@ -131,38 +131,14 @@ impl ConnectWorker {
             ),
         )
         .unwrap();
-        let log_config = dir.path().join("log4j2.properties");
-        std::fs::write(
-            &log_config,
-            format!(
-                "status = warn\nappender.file.type = File\nappender.file.name = file\n\
-                 appender.file.fileName = {}\nappender.file.layout.type = PatternLayout\n\
-                 appender.file.layout.pattern = [%d] %p %m (%c)%n\nrootLogger.level = info\n\
-                 rootLogger.appenderRef.file.ref = file\n",
-                dir.path().join("connect.log").display()
-            ),
-        )
-        .unwrap();
-        let classpath = Command::new(repo_path("tests/kafka/broker.sh")).arg("classpath").output().unwrap();
-        let classpath = String::from_utf8(classpath.stdout).unwrap().trim().to_owned();
-        let child = Command::new("java")
-            .args(["-Xmx384m", &format!("-Dlog4j2.configurationFile={}", log_config.display())])
-            .args(jvm)
-            .args(["-cp", &classpath])
-            .arg("org.apache.kafka.connect.cli.ConnectDistributed")
-            .arg(&config)
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("start a Kafka Connect worker");
+        let child = start_java(dir.path(), "connect.log", jvm, "org.apache.kafka.connect.cli.ConnectDistributed", &config);
         let worker = ConnectWorker { child, dir, url, curl_client };
         worker.wait_for("the REST API", 90, |w| w.curl("GET", "/connectors", None).0 == 200);
         worker
     }
 
     pub(crate) fn log_tail(&self) -> String {
-        let log = std::fs::read_to_string(self.dir.path().join("connect.log")).unwrap_or_default();
-        log.lines().rev().take(40).collect::<Vec<_>>().into_iter().rev().collect::<Vec<_>>().join("\n")
+        log_tail(self.dir.path(), "connect.log")
     }
 
     /// Waits until `done` holds; panics with the worker's log after `secs`.

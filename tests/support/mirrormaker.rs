@@ -1,10 +1,10 @@
 //! Real MirrorMaker 2 in dedicated mode (connect-mirror from Maven Central), one flow
 //! `<alias>->tgt`, killed when dropped.
 
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Command};
 use std::time::{Duration, Instant};
 
-use super::repo_path;
+use super::{log_tail, start_java};
 
 pub(crate) struct MirrorMaker {
     child: Child,
@@ -27,34 +27,12 @@ impl MirrorMaker {
     }
 
     fn run(dir: tempfile::TempDir, config: &std::path::Path) -> MirrorMaker {
-        let log_config = dir.path().join("log4j2.properties");
-        std::fs::write(
-            &log_config,
-            format!(
-                "status = warn\nappender.file.type = File\nappender.file.name = file\n\
-                 appender.file.fileName = {}\nappender.file.layout.type = PatternLayout\n\
-                 appender.file.layout.pattern = [%d] %p %m (%c)%n\nrootLogger.level = info\n\
-                 rootLogger.appenderRef.file.ref = file\n",
-                dir.path().join("mm2.log").display()
-            ),
-        )
-        .unwrap();
-        let classpath = Command::new(repo_path("tests/kafka/broker.sh")).arg("classpath").output().unwrap();
-        let classpath = String::from_utf8(classpath.stdout).unwrap().trim().to_owned();
-        let child = Command::new("java")
-            .args(["-Xmx384m", &format!("-Dlog4j2.configurationFile={}", log_config.display()), "-cp", &classpath])
-            .arg("org.apache.kafka.connect.mirror.MirrorMaker")
-            .arg(config)
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("start MirrorMaker 2");
+        let child = start_java(dir.path(), "mm2.log", &[], "org.apache.kafka.connect.mirror.MirrorMaker", config);
         MirrorMaker { child, dir }
     }
 
     pub(crate) fn log_tail(&self) -> String {
-        let log = std::fs::read_to_string(self.dir.path().join("mm2.log")).unwrap_or_default();
-        log.lines().rev().take(40).collect::<Vec<_>>().into_iter().rev().collect::<Vec<_>>().join("\n")
+        log_tail(self.dir.path(), "mm2.log")
     }
 
     /// SIGKILL: no final offset commit.

@@ -62,6 +62,49 @@ pub(crate) fn shared_broker() -> &'static Broker {
     BROKER.get_or_init(Broker::start)
 }
 
+/// A Kafka Java program (MirrorMaker 2, a Connect worker) on the test jars' classpath with
+/// `jvm` options, logging to `dir/<log>`; its own output is discarded.
+pub(crate) fn start_java(dir: &Path, log: &str, jvm: &[&str], main: &str, config: &Path) -> std::process::Child {
+    let log_config = dir.join("log4j2.properties");
+    std::fs::write(
+        &log_config,
+        format!(
+            "status = warn\nappender.file.type = File\nappender.file.name = file\n\
+             appender.file.fileName = {}\nappender.file.layout.type = PatternLayout\n\
+             appender.file.layout.pattern = [%d] %p %m (%c)%n\nrootLogger.level = info\n\
+             rootLogger.appenderRef.file.ref = file\n",
+            dir.join(log).display()
+        ),
+    )
+    .unwrap();
+    let classpath = Command::new(broker_script()).arg("classpath").output().unwrap();
+    let classpath = String::from_utf8(classpath.stdout).unwrap().trim().to_owned();
+    Command::new("java")
+        .args(["-Xmx384m", &format!("-Dlog4j2.configurationFile={}", log_config.display())])
+        .args(jvm)
+        .args(["-cp", &classpath, main])
+        .arg(config)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap_or_else(|e| panic!("start {main}: {e}"))
+}
+
+/// The last 40 lines of the log `start_java` writes.
+pub(crate) fn log_tail(dir: &Path, log: &str) -> String {
+    let log = std::fs::read_to_string(dir.join(log)).unwrap_or_default();
+    log.lines().rev().take(40).collect::<Vec<_>>().into_iter().rev().collect::<Vec<_>>().join("\n")
+}
+
+/// Values per partition of `topic`, in log order (none while it does not exist).
+pub(crate) fn partition_values(bootstrap: &str, topic: &str) -> std::collections::BTreeMap<i64, Vec<String>> {
+    let mut out: std::collections::BTreeMap<i64, Vec<String>> = std::collections::BTreeMap::new();
+    for r in kcat_consume_if_exists(bootstrap, topic) {
+        out.entry(r["partition"].as_i64().unwrap()).or_default().push(r["payload"].as_str().unwrap().to_owned());
+    }
+    out
+}
+
 /// Kafka's own kafka-topics tool.
 pub(crate) fn kafka_topics(bootstrap: &str, args: &[&str]) -> String {
     kafka_tool("topics", bootstrap, &[], args)
