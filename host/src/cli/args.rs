@@ -227,6 +227,38 @@ mod tests {
     use super::*;
 
     #[test]
+    fn a_job_file_names_the_connect_worker_and_its_credentials() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("job.toml");
+        std::fs::write(
+            &path,
+            r#"
+plugin = "replicator-to-mm2"
+source-bootstrap = "a:9092"
+connect-url = "https://connect:8083"
+connector = "src->tgt.MirrorSourceConnector"
+stop-connector = true
+[connect-property]
+"basic.auth.user" = "migrator"
+"basic.auth.password" = "secret"
+"#,
+        )
+        .unwrap();
+        let cli = parse_from(["mm2-migrate", "run", "--job", path.to_str().unwrap()]).unwrap();
+        let Command::Run(run) = cli.command else { panic!("run") };
+        let live = &run.command.live;
+        assert_eq!(live.connect_url.as_deref(), Some("https://connect:8083"));
+        assert_eq!(live.connector.as_deref(), Some("src->tgt.MirrorSourceConnector"));
+        assert!(live.stop_connector);
+        assert_eq!(live.connect_properties.len(), 2);
+        // --connect-url and --mm2-config are two descriptions of MM2: one at a time.
+        let err = parse_from(["mm2-migrate", "plan", "--job", path.to_str().unwrap(), "--mm2-config", "x"]).unwrap_err();
+        assert!(err.to_string().contains("cannot be used with"), "{err}");
+        let err = parse_from(["mm2-migrate", "plan", "--connect-url", "http://c:8083"]).unwrap_err();
+        assert!(err.to_string().contains("--connector"), "{err}");
+    }
+
+    #[test]
     fn the_command_line_wins_over_the_job_file_and_defaults_apply() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("job.toml");

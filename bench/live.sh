@@ -1,0 +1,71 @@
+#!/usr/bin/env bash
+# The live read path at the size of a real offsets topic, against the floor Kafka's own tools set:
+# a throwaway broker (tests/kafka/broker.sh), a 25-partition compacted `connect-offsets` loaded with
+# kcat with RECORDS Replicator offset records over KEYS live keys (each key in its murmur2
+# partition, as Connect writes them), then, side by side in one run (RUNS runs each, median):
+#
+#   kcat -C -e       reading the whole topic (the floor)
+#   mm2-migrate plan reading it as a snapshot, compacting, mapping every live key in the plugin,
+#                    and reading MM2's (empty) offsets topic
+#
+# Prints both wall times, their ratio, and mm2-migrate's peak resident memory.
+#
+#   bench/live.sh                      RECORDS=1000000 KEYS=10000 RUNS=5
+set -euo pipefail
+cd "$(dirname "$0")/.."
+RECORDS="${RECORDS:-1000000}"
+KEYS="${KEYS:-10000}"
+RUNS="${RUNS:-5}"
+
+cargo build --release -q -p mm2-migrate --bin mm2-migrate
+bin=target/release/mm2-migrate
+work="$(mktemp -d)"
+trap 'tests/kafka/broker.sh stop "$work/broker" >/dev/null 2>&1 || true; rm -rf "$work"' EXIT
+broker="$(tests/kafka/broker.sh start "$work/broker")"
+tests/kafka/broker.sh topics --bootstrap-server "$broker" --create --topic connect-offsets --partitions 25 \
+    --config cleanup.policy=compact >/dev/null
+# KEYS source partitions (100 topics x KEYS/100 partitions), each updated RECORDS/KEYS times.
+python3 - "$RECORDS" "$KEYS" > "$work/records.txt" <<'PY'
+import sys
+records, keys = int(sys.argv[1]), int(sys.argv[2])
+out = sys.stdout
+for i in range(records):
+    k = i % keys
+    out.write(f'["replicator",{{"topic":"topic-{k % 100}","partition":{k // 100}}}]\t{{"offset":{i}}}\n')
+PY
+kcat -P -b "$broker" -t connect-offsets -K '\t' -X partitioner=murmur2_random -X linger.ms=50 < "$work/records.txt"
+
+# Wall seconds and peak resident KiB of one command, its output discarded.
+measure() {
+    /usr/bin/time -f '%e %M' -o "$work/time" "$@" > /dev/null 2> "$work/stderr" || { cat "$work/stderr" >&2; exit 1; }
+    cat "$work/time"
+}
+kcat_runs=()
+plan_runs=()
+for _ in $(seq "$RUNS"); do
+    kcat_runs+=("$(measure kcat -C -b "$broker" -t connect-offsets -e -q -o beginning)")
+    plan_runs+=("$(measure "$bin" plan --plugin replicator-to-mm2 --set source.cluster.alias=src \
+        --source-bootstrap "$broker" --output json)")
+done
+# The plan saw every live key.
+"$bin" plan --plugin replicator-to-mm2 --set source.cluster.alias=src --source-bootstrap "$broker" --output json \
+    > "$work/plan.json"
+python3 - "$work/plan.json" "$RECORDS" "$KEYS" <<'PY'
+import json, sys
+doc = json.load(open(sys.argv[1]))
+t = doc["plan"]["translation"]
+assert t["records_read"] == int(sys.argv[2]) and len(doc["plan"]["entries"]) == int(sys.argv[3]), (t, len(doc["plan"]["entries"]))
+PY
+python3 - "$RECORDS" "$KEYS" "${kcat_runs[*]}" "${plan_runs[*]}" <<'PY'
+import statistics, sys
+records, keys = int(sys.argv[1]), int(sys.argv[2])
+pairs = lambda s: [tuple(map(float, s.split()[i:i + 2])) for i in range(0, len(s.split()), 2)]
+kcat, plan = pairs(sys.argv[3]), pairs(sys.argv[4])
+k = statistics.median(w for w, _ in kcat)
+p = statistics.median(w for w, _ in plan)
+mem = max(m for _, m in plan) / 1024
+print(f"records {records:,}, live keys {keys:,}, 25 partitions; median of {len(kcat)} runs each")
+print(f"kcat -C -e                 {k:.2f} s")
+print(f"mm2-migrate plan           {p:.2f} s  ({records / p:,.0f} records/s), peak memory {mem:.0f} MiB")
+print(f"ratio plan / kcat          {p / k:.2f}x")
+PY
