@@ -61,10 +61,12 @@ impl Compactor {
     /// Adds a record; a keyless record cannot be compacted and is handed back. The same record
     /// twice at one position is taken once; a different one at the same position is refused.
     pub fn add(&mut self, record: SourceRecord) -> Result<(), Rejected> {
-        let Some(key) = record.key.clone() else {
+        // One lookup by the borrowed key; the key is copied only for a key not seen before.
+        let Some(key) = record.key.as_deref() else {
             return Err(Rejected::Keyless(Box::new(record)));
         };
-        if let Some(&i) = self.index.get(&key) {
+        let found = self.index.get(key).copied();
+        if let Some(i) = found {
             let slot = &self.slots[i];
             if let (Some(partition), Some(offset)) = (record.partition, record.offset)
                 && slot.partition == Some(partition) && slot.offset == Some(offset) {
@@ -81,45 +83,45 @@ impl Compactor {
         if tombstone {
             self.stats.tombstones += 1;
         }
-        let (partition, offset, origin) = (record.partition, record.offset, record.origin.clone());
-        let live = (!tombstone).then_some(record);
-        match self.index.get(&key) {
-            None => {
-                self.index.insert(key, self.slots.len());
-                self.slots.push(Slot { record: live, partition, offset, origin, several_partitions: false });
-            }
-            Some(&i) => {
-                let slot = &mut self.slots[i];
-                if slot.partition == partition {
-                    // Within a partition, a higher offset is newer whatever the line order.
-                    if let (Some(held), Some(new)) = (slot.offset, offset)
-                        && new < held {
-                            self.stats.out_of_order += 1;
-                            return Ok(());
-                        }
-                } else if !slot.several_partitions {
-                    slot.several_partitions = true;
-                    self.stats.keys_in_several_partitions += 1;
-                    tracing::warn!(
-                        "key {} appears in partitions {:?} and {:?}; the later record wins",
-                        String::from_utf8_lossy(&key),
-                        slot.partition,
-                        partition
-                    );
+        let (partition, offset) = (record.partition, record.offset);
+        let Some(i) = found else {
+            let key = key.to_vec();
+            let origin = record.origin.clone();
+            self.index.insert(key, self.slots.len());
+            self.slots.push(Slot { record: (!tombstone).then_some(record), partition, offset, origin, several_partitions: false });
+            return Ok(());
+        };
+        let slot = &mut self.slots[i];
+        if slot.partition == partition {
+            // Within a partition, a higher offset is newer whatever the line order.
+            if let (Some(held), Some(new)) = (slot.offset, offset)
+                && new < held {
+                    self.stats.out_of_order += 1;
+                    return Ok(());
                 }
-                if slot.record.is_some() {
-                    if tombstone {
-                        self.stats.deleted += 1;
-                    } else {
-                        self.stats.superseded += 1;
-                    }
-                }
-                slot.record = live;
-                slot.partition = partition;
-                slot.offset = offset;
-                slot.origin = origin;
+        } else if !slot.several_partitions {
+            slot.several_partitions = true;
+            self.stats.keys_in_several_partitions += 1;
+            tracing::warn!(
+                "key {} appears in partitions {:?} and {:?}; the later record wins",
+                String::from_utf8_lossy(key),
+                slot.partition,
+                partition
+            );
+        }
+        if slot.record.is_some() {
+            if tombstone {
+                self.stats.deleted += 1;
+            } else {
+                self.stats.superseded += 1;
             }
         }
+        // The origin is overwritten in place (no allocation per record).
+        slot.origin.clear();
+        slot.origin.push_str(&record.origin);
+        slot.partition = partition;
+        slot.offset = offset;
+        slot.record = (!tombstone).then_some(record);
         Ok(())
     }
 

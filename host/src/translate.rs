@@ -328,6 +328,9 @@ pub fn translate_group_offsets(
     translate_lines(plugin, input::group_offset_lines(reader, group), options)
 }
 
+/// A partition's last position read: offset, the key's hash, the record's origin.
+type LastRead = (i64, u64, String);
+
 fn translate_lines(
     plugin: &mut Plugin,
     lines: impl Iterator<Item = Result<Result<SourceRecord, input::MalformedLine>, InputError>>,
@@ -335,19 +338,28 @@ fn translate_lines(
 ) -> Result<(Vec<TargetRecord>, Report), TranslateError> {
     // Per partition, the last position read: a different key at the same partition and offset
     // is refused (the compactor refuses a different record for the same key at any position).
-    let mut last: HashMap<(Option<String>, i32), (i64, u64, String)> = HashMap::new();
+    // By topic, then partition, so that a record's topic is looked up without a copy, and the
+    // slot's origin is overwritten in place.
+    let mut last: HashMap<Option<String>, HashMap<i32, LastRead>> = HashMap::new();
     let records = lines.map(move |item| {
         let record = item?.map_err(|e| RecordIssue { origin: format!("line {}", e.line), message: e.reason });
         if let Ok(r) = &record
             && let (Some(partition), Some(offset)) = (r.partition, r.offset) {
                 let key = std::hash::BuildHasher::hash_one(&std::hash::BuildHasherDefault::<std::hash::DefaultHasher>::default(), &r.key);
-                let slot = last.entry((r.topic.clone(), partition)).or_insert((-1, key, String::new()));
+                let partitions = match last.get_mut(&r.topic) {
+                    Some(partitions) => partitions,
+                    None => last.entry(r.topic.clone()).or_default(),
+                };
+                let slot = partitions.entry(partition).or_insert((-1, key, String::new()));
                 if slot.0 == offset && slot.1 != key {
                     let same = Rejected::SamePosition { origin: r.origin.clone(), earlier: slot.2.clone(), partition, offset };
                     let issue = RecordIssue::from(same);
                     return Err(TranslateError::InvalidRecord { origin: issue.origin, message: issue.message });
                 }
-                *slot = (offset, key, r.origin.clone());
+                slot.0 = offset;
+                slot.1 = key;
+                slot.2.clear();
+                slot.2.push_str(&r.origin);
             }
         Ok(record)
     });
