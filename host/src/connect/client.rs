@@ -148,6 +148,24 @@ impl std::fmt::Debug for ConnectClient {
     }
 }
 
+/// The requests this client makes.
+#[derive(Clone, Copy)]
+enum Method<'a> {
+    Get,
+    Put,
+    Patch(&'a [u8]),
+}
+
+impl Method<'_> {
+    fn name(self) -> &'static str {
+        match self {
+            Method::Get => "GET",
+            Method::Put => "PUT",
+            Method::Patch(_) => "PATCH",
+        }
+    }
+}
+
 /// One answer: its status and body.
 struct Answer {
     status: u16,
@@ -198,13 +216,9 @@ impl ConnectClient {
         &self.url
     }
 
-    pub fn timeout(&self) -> Duration {
-        self.timeout
-    }
-
-    fn send(&self, method: &str, path: &str, body: Option<&[u8]>) -> Result<Answer, ConnectError> {
+    fn send(&self, method: Method<'_>, path: &str) -> Result<Answer, ConnectError> {
         let target = format!("{}{path}", self.url);
-        let request = format!("{method} {path}");
+        let request = format!("{} {path}", method.name());
         let unreachable = |e: ureq::Error| {
             let message = match e {
                 ureq::Error::Timeout(_) => format!("no answer to {request} within {} s", self.timeout.as_secs()),
@@ -213,16 +227,15 @@ impl ConnectClient {
             ConnectError::Unreachable { url: self.url.clone(), message }
         };
         let json = "application/json";
-        let response = match (method, body) {
-            ("GET", _) => self.authorized(self.agent.get(&target)).header("Accept", json).call(),
-            ("PUT", None) => self.authorized(self.agent.put(&target)).header("Accept", json).send_empty(),
-            ("PATCH", Some(body)) => self.authorized(self.agent.patch(&target)).header("Accept", json).content_type(json).send(body),
-            _ => unreachable!("{method} is not a request this client makes"),
+        let response = match method {
+            Method::Get => self.authorized(self.agent.get(&target)).header("Accept", json).call(),
+            Method::Put => self.authorized(self.agent.put(&target)).header("Accept", json).send_empty(),
+            Method::Patch(body) => self.authorized(self.agent.patch(&target)).header("Accept", json).content_type(json).send(body),
         };
         let mut response = response.map_err(unreachable)?;
         let status = response.status().as_u16();
         let body = response.body_mut().with_config().limit(MAX_ANSWER_BYTES).read_to_string().map_err(unreachable)?;
-        tracing::debug!("{method} {} -> {status}", self.url.clone() + path);
+        tracing::debug!("{request} at {} -> {status}", self.url);
         Ok(Answer { status, body })
     }
 
@@ -234,9 +247,9 @@ impl ConnectClient {
     }
 
     /// A 2xx answer's JSON; Connect's own message for anything else.
-    fn json(&self, method: &str, path: &str, body: Option<&[u8]>) -> Result<Value, ConnectError> {
-        let answer = self.send(method, path, body)?;
-        let request = format!("{method} {path}");
+    fn json(&self, method: Method<'_>, path: &str) -> Result<Value, ConnectError> {
+        let answer = self.send(method, path)?;
+        let request = format!("{} {path}", method.name());
         let parsed: Option<Value> = serde_json::from_str(&answer.body).ok();
         if !(200..300).contains(&answer.status) {
             // Connect answers errors with {"error_code":N,"message":"..."}.
@@ -260,7 +273,7 @@ impl ConnectClient {
 
     /// `GET /connectors`: the names of the connectors.
     pub fn connectors(&self) -> Result<Vec<String>, ConnectError> {
-        let value = self.json("GET", "/connectors", None)?;
+        let value = self.json(Method::Get, "/connectors")?;
         let names = value.as_array().map(|a| a.iter().filter_map(Value::as_str).map(str::to_owned).collect());
         names.ok_or_else(|| self.unexpected("GET /connectors".into(), "not a list of names".into()))
     }
@@ -268,7 +281,7 @@ impl ConnectClient {
     /// `GET /connectors/NAME/config`.
     pub fn config(&self, connector: &str) -> Result<std::collections::BTreeMap<String, String>, ConnectError> {
         let path = connector_path(connector, "/config");
-        let value = self.json("GET", &path, None)?;
+        let value = self.json(Method::Get, &path)?;
         let map = value.as_object().map(|m| m.iter().map(|(k, v)| (k.clone(), v.as_str().unwrap_or_default().to_owned())).collect());
         map.ok_or_else(|| self.unexpected(format!("GET {path}"), "not a configuration object".into()))
     }
@@ -279,7 +292,7 @@ impl ConnectClient {
         let path = connector_path(connector, "/status");
         let deadline = Instant::now() + self.timeout;
         loop {
-            match self.json("GET", &path, None) {
+            match self.json(Method::Get, &path) {
                 Ok(value) => {
                     let state = value.pointer("/connector/state").and_then(Value::as_str);
                     let tasks = value.get("tasks").and_then(Value::as_array).map(Vec::len);
@@ -298,7 +311,7 @@ impl ConnectClient {
     }
 
     fn exists(&self, connector: &str) -> Result<bool, ConnectError> {
-        match self.json("GET", &connector_path(connector, ""), None) {
+        match self.json(Method::Get, &connector_path(connector, "")) {
             Ok(_) => Ok(true),
             Err(e) if e.status() == Some(404) => Ok(false),
             Err(e) => Err(e),
@@ -308,7 +321,7 @@ impl ConnectClient {
     /// `GET /connectors/NAME/offsets`: each `{"partition":{..},"offset":{..}}` entry.
     pub fn offsets(&self, connector: &str) -> Result<Vec<Value>, ConnectError> {
         let path = connector_path(connector, "/offsets");
-        let mut value = self.json("GET", &path, None)?;
+        let mut value = self.json(Method::Get, &path)?;
         match value.get_mut("offsets").map(Value::take) {
             Some(Value::Array(entries)) => Ok(entries),
             _ => Err(self.unexpected(format!("GET {path}"), "no \"offsets\" list".into())),
@@ -317,7 +330,7 @@ impl ConnectClient {
 
     /// `PUT /connectors/NAME/stop`, then waits until the connector is STOPPED with no tasks.
     pub fn stop(&self, connector: &str) -> Result<(), ConnectError> {
-        self.json("PUT", &connector_path(connector, "/stop"), None)?;
+        self.json(Method::Put, &connector_path(connector, "/stop"))?;
         let deadline = Instant::now() + self.timeout;
         loop {
             let state = self.state(connector)?;
@@ -341,7 +354,7 @@ impl ConnectClient {
 
     /// `PATCH /connectors/NAME/offsets` with `body`; Connect's confirmation message.
     pub fn alter_offsets(&self, connector: &str, body: &[u8]) -> Result<String, ConnectError> {
-        let value = self.json("PATCH", &connector_path(connector, "/offsets"), Some(body))?;
+        let value = self.json(Method::Patch(body), &connector_path(connector, "/offsets"))?;
         Ok(value.get("message").and_then(Value::as_str).unwrap_or_default().to_owned())
     }
 }
