@@ -35,16 +35,13 @@ for i in range(records):
 PY
 kcat -P -b "$broker" -t connect-offsets -K '\t' -X partitioner=murmur2_random -X linger.ms=50 < "$work/records.txt"
 
-# Wall seconds and peak resident KiB of one command, its output discarded.
-measure() {
-    /usr/bin/time -f '%e %M' -o "$work/time" "$@" > /dev/null 2> "$work/stderr" || { cat "$work/stderr" >&2; exit 1; }
-    cat "$work/time"
-}
+WORK="$work"
+. bench/measure.sh
 kcat_runs=()
 plan_runs=()
 for _ in $(seq "$RUNS"); do
-    kcat_runs+=("$(measure kcat -C -b "$broker" -t connect-offsets -e -q -o beginning)")
-    plan_runs+=("$(measure "$bin" plan --plugin replicator-to-mm2 --set source.cluster.alias=src \
+    kcat_runs+=("$(measure /dev/null kcat -C -b "$broker" -t connect-offsets -e -q -o beginning)")
+    plan_runs+=("$(measure /dev/null "$bin" plan --plugin replicator-to-mm2 --set source.cluster.alias=src \
         --source-bootstrap "$broker" --output json)")
 done
 # The plan saw every live key.
@@ -56,16 +53,5 @@ doc = json.load(open(sys.argv[1]))
 t = doc["plan"]["translation"]
 assert t["records_read"] == int(sys.argv[2]) and len(doc["plan"]["entries"]) == int(sys.argv[3]), (t, len(doc["plan"]["entries"]))
 PY
-python3 - "$RECORDS" "$KEYS" "${kcat_runs[*]}" "${plan_runs[*]}" <<'PY'
-import statistics, sys
-records, keys = int(sys.argv[1]), int(sys.argv[2])
-pairs = lambda s: [tuple(map(float, s.split()[i:i + 2])) for i in range(0, len(s.split()), 2)]
-kcat, plan = pairs(sys.argv[3]), pairs(sys.argv[4])
-k = statistics.median(w for w, _ in kcat)
-p = statistics.median(w for w, _ in plan)
-mem = max(m for _, m in plan) / 1024
-print(f"records {records:,}, live keys {keys:,}, 25 partitions; median of {len(kcat)} runs each")
-print(f"kcat -C -e                 {k:.2f} s")
-print(f"mm2-migrate plan           {p:.2f} s  ({records / p:,.0f} records/s), peak memory {mem:.0f} MiB")
-print(f"ratio plan / kcat          {p / k:.2f}x")
-PY
+python3 bench/compare.py "records $RECORDS, live keys $KEYS, 25 partitions" "$RECORDS" \
+    "kcat -C -e" "${kcat_runs[*]}" "mm2-migrate plan" "${plan_runs[*]}" "plan / kcat"

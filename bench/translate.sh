@@ -27,28 +27,15 @@ for i in range(records):
                           "ts": 1700000000000 + i, "broker": 1, "key": key, "payload": f'{{"offset":{i}}}'},
                          separators=(",", ":")) + "\n")
 PY
-measure() {
-    /usr/bin/time -f '%e %M' -o "$work/time" "$@" < "$work/dump.jsonl" > "$work/out.jsonl" 2> "$work/stderr" \
-        || { cat "$work/stderr" >&2; exit 1; }
-    cat "$work/time"
-}
+WORK="$work"
+. bench/measure.sh
 floor_runs=()
 translate_runs=()
 for _ in $(seq "$RUNS"); do
-    floor_runs+=("$(measure target/release/examples/translate_floor)")
-    translate_runs+=("$(measure "$bin" translate --plugin replicator-to-mm2 --set source.cluster.alias=primary --input -)")
-    test "$(wc -l < "$work/out.jsonl")" -eq "$KEYS"
+    floor_runs+=("$(measure "$work/dump.jsonl" target/release/examples/translate_floor)")
+    translate_runs+=("$(measure "$work/dump.jsonl" "$bin" translate --plugin replicator-to-mm2 \
+        --set source.cluster.alias=primary --input -)")
+    test "$(wc -l < "$work/out")" -eq "$KEYS"
 done
-python3 - "$RECORDS" "$KEYS" "$(stat -c %s "$work/dump.jsonl")" "${floor_runs[*]}" "${translate_runs[*]}" <<'PY'
-import statistics, sys
-records, keys, size = int(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3])
-pairs = lambda s: [tuple(map(float, s.split()[i:i + 2])) for i in range(0, len(s.split()), 2)]
-floor, translate = pairs(sys.argv[4]), pairs(sys.argv[5])
-f = statistics.median(w for w, _ in floor)
-t = statistics.median(w for w, _ in translate)
-mem = max(m for _, m in translate) / 1024
-print(f"dump {size / 1e6:.0f} MB: {records:,} records, {keys:,} live keys; median of {len(floor)} runs each")
-print(f"native floor               {f:.2f} s  ({records / f:,.0f} records/s)")
-print(f"mm2-migrate translate      {t:.2f} s  ({records / t:,.0f} records/s), peak memory {mem:.0f} MiB")
-print(f"ratio translate / floor    {t / f:.2f}x")
-PY
+python3 bench/compare.py "dump $(( $(stat -c %s "$work/dump.jsonl") / 1000000 )) MB: $RECORDS records, $KEYS live keys" \
+    "$RECORDS" "native floor" "${floor_runs[*]}" "mm2-migrate translate" "${translate_runs[*]}" "translate / floor"

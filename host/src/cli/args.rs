@@ -226,12 +226,17 @@ mod tests {
 
     use super::*;
 
-    #[test]
-    fn a_job_file_names_the_connect_worker_and_its_credentials() {
+    /// A job file holding `text`, in a directory that lives as long as the returned guard.
+    fn job_file(text: &str) -> (tempfile::TempDir, PathBuf) {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("job.toml");
-        std::fs::write(
-            &path,
+        std::fs::write(&path, text).unwrap();
+        (dir, path)
+    }
+
+    #[test]
+    fn a_job_file_names_the_connect_worker_and_its_credentials() {
+        let (_dir, path) = job_file(
             r#"
 plugin = "replicator-to-mm2"
 source-bootstrap = "a:9092"
@@ -242,8 +247,7 @@ stop-connector = true
 "basic.auth.user" = "migrator"
 "basic.auth.password" = "secret"
 "#,
-        )
-        .unwrap();
+        );
         let cli = parse_from(["mm2-migrate", "run", "--job", path.to_str().unwrap()]).unwrap();
         let Command::Run(run) = cli.command else { panic!("run") };
         let live = &run.command.live;
@@ -260,10 +264,7 @@ stop-connector = true
 
     #[test]
     fn the_command_line_wins_over_the_job_file_and_defaults_apply() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("job.toml");
-        std::fs::write(
-            &path,
+        let (_dir, path) = job_file(
             r#"
 plugin = "replicator-to-mm2"
 source-bootstrap = "a:9092"
@@ -277,8 +278,7 @@ follow = true
 [property]
 "security.protocol" = "SSL"
 "#,
-        )
-        .unwrap();
+        );
         let job = path.to_str().unwrap();
         let cli = parse_from(["mm2-migrate", "-v", "run", "--set", "source.cluster.alias=cli", "--job", job, "--target-bootstrap", "b:9092", "--timeout", "7"]).unwrap();
         let Command::Run(run) = cli.command else { panic!("run") };
