@@ -18,25 +18,9 @@ KEYS="${KEYS:-10000}"
 RUNS="${RUNS:-5}"
 
 cargo build --release -q -p mm2-migrate --bin mm2-migrate
-bin=target/release/mm2-migrate
-work="$(mktemp -d)"
-trap 'tests/kafka/broker.sh stop "$work/broker" >/dev/null 2>&1 || true; rm -rf "$work"' EXIT
-broker="$(tests/kafka/broker.sh start "$work/broker")"
-tests/kafka/broker.sh topics --bootstrap-server "$broker" --create --topic connect-offsets --partitions 25 \
-    --config cleanup.policy=compact >/dev/null
-# KEYS source partitions (100 topics x KEYS/100 partitions), each updated RECORDS/KEYS times.
-python3 - "$RECORDS" "$KEYS" > "$work/records.txt" <<'PY'
-import sys
-records, keys = int(sys.argv[1]), int(sys.argv[2])
-out = sys.stdout
-for i in range(records):
-    k = i % keys
-    out.write(f'["replicator",{{"topic":"topic-{k % 100}","partition":{k // 100}}}]\t{{"offset":{i}}}\n')
-PY
-kcat -P -b "$broker" -t connect-offsets -K '\t' -X partitioner=murmur2_random -X linger.ms=50 < "$work/records.txt"
+. bench/common.sh
+start_loaded_broker "$RECORDS" "$KEYS"
 
-WORK="$work"
-. bench/measure.sh
 kcat_runs=()
 plan_runs=()
 for _ in $(seq "$RUNS"); do

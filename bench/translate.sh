@@ -12,23 +12,15 @@ KEYS="${KEYS:-10000}"
 RUNS="${RUNS:-5}"
 
 cargo build --release -q -p mm2-migrate --bin mm2-migrate --example translate_floor
-bin=target/release/mm2-migrate
-work="$(mktemp -d)"
-trap 'rm -rf "$work"' EXIT
+. bench/common.sh
 # What `kcat -C -J -e -t connect-offsets` prints for such a topic.
-python3 - "$RECORDS" "$KEYS" > "$work/dump.jsonl" <<'PY'
+replicator_records "$RECORDS" "$KEYS" | python3 -c '
 import json, sys
-records, keys = int(sys.argv[1]), int(sys.argv[2])
-out = sys.stdout
-for i in range(records):
-    k = i % keys
-    key = f'["replicator",{{"topic":"topic-{k % 100}","partition":{k // 100}}}]'
-    out.write(json.dumps({"topic": "connect-offsets", "partition": i % 25, "offset": i // 25, "tstype": "create",
-                          "ts": 1700000000000 + i, "broker": 1, "key": key, "payload": f'{{"offset":{i}}}'},
-                         separators=(",", ":")) + "\n")
-PY
-WORK="$work"
-. bench/measure.sh
+for i, line in enumerate(sys.stdin):
+    key, payload = line.rstrip("\n").split("\t")
+    print(json.dumps({"topic": "connect-offsets", "partition": i % 25, "offset": i // 25, "tstype": "create",
+                      "ts": 1700000000000 + i, "broker": 1, "key": key, "payload": payload}, separators=(",", ":")))
+' > "$work/dump.jsonl"
 floor_runs=()
 translate_runs=()
 for _ in $(seq "$RUNS"); do

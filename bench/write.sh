@@ -12,18 +12,8 @@ KEYS="${KEYS:-100000}"
 RUNS="${RUNS:-5}"
 
 cargo build --release -q -p mm2-migrate --bin mm2-migrate
-bin=target/release/mm2-migrate
-work="$(mktemp -d)"
-trap 'tests/kafka/broker.sh stop "$work/broker" >/dev/null 2>&1 || true; rm -rf "$work"' EXIT
-broker="$(tests/kafka/broker.sh start "$work/broker")"
-topics() { tests/kafka/broker.sh topics --bootstrap-server "$broker" "$@" >/dev/null; }
-topics --create --topic connect-offsets --partitions 25 --config cleanup.policy=compact
-python3 - "$KEYS" > "$work/records.txt" <<'PY'
-import sys
-for k in range(int(sys.argv[1])):
-    print(f'["replicator",{{"topic":"topic-{k % 100}","partition":{k // 100}}}]\t{{"offset":{k}}}')
-PY
-kcat -P -b "$broker" -t connect-offsets -K '\t' -X partitioner=murmur2_random -X linger.ms=50 < "$work/records.txt"
+. bench/common.sh
+start_loaded_broker "$KEYS" "$KEYS"
 # The very records run writes, for kcat to write.
 "$bin" translate --plugin replicator-to-mm2 --set source.cluster.alias=src --input <(
     kcat -C -b "$broker" -t connect-offsets -e -q -J) 2>/dev/null \
@@ -34,8 +24,6 @@ for line in sys.stdin:
     print(r["key"] + "\t" + r["payload"])' > "$work/mm2.txt"
 test "$(wc -l < "$work/mm2.txt")" -eq "$KEYS"
 
-WORK="$work"
-. bench/measure.sh
 kcat_path() {
     local topic="$1"
     kcat -C -b "$broker" -t connect-offsets -e -q -o beginning > /dev/null
