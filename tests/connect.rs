@@ -133,6 +133,11 @@ fn what_the_rest_path_refuses() {
     assert_eq!(worker.state(CONNECTOR).as_deref(), Some("STOPPED"));
     assert_eq!(worker.offsets(CONNECTOR).len(), 2);
 
+    // --follow would keep writing while the connector must stay stopped: refused before anything.
+    let follow = migrate("run", tgt, &worker.url, CONNECTOR, &["--follow"]);
+    assert_eq!(follow.status.code(), Some(2), "{}", stderr(&follow));
+    assert!(stderr(&follow).contains("--follow keeps writing while the old replicator runs"), "{}", stderr(&follow));
+
     // An unknown connector is named with the ones the worker has.
     let plan = migrate("plan", tgt, &worker.url, "src->tgt.MirrorSourceConnectr", &[]);
     assert_eq!(plan.status.code(), Some(1), "{}", stderr(&plan));

@@ -66,8 +66,8 @@ pub struct MalformedLine {
 
 /// The envelope as a well-formed line holds it: parsed in one typed pass, without building a
 /// JSON tree (most of `translate`'s time went there). Anything it does not take (a wrong type,
-/// a duplicate field, not JSON) is parsed again by [`parse_envelope_checked`], which says what is
-/// wrong; both apply the same checks to the values.
+/// a duplicate field, not JSON) is parsed again by [`envelope_through_tree`], which says what is
+/// wrong; the values of both are checked in one place ([`TypedEnvelope::into_record`]).
 #[derive(serde::Deserialize)]
 struct TypedEnvelope<'a> {
     #[serde(default, borrow)]
@@ -101,58 +101,56 @@ impl<'de> serde::Deserialize<'de> for Nullable {
 
 /// Parses one envelope line (1-based `line` for messages).
 pub fn parse_envelope(line: usize, text: &str) -> Result<SourceRecord, MalformedLine> {
-    let Ok(typed) = serde_json::from_str::<TypedEnvelope<'_>>(text) else {
-        return parse_envelope_checked(line, text);
+    let envelope = match serde_json::from_str::<TypedEnvelope<'_>>(text) {
+        Ok(typed) => typed,
+        Err(_) => envelope_through_tree(line, text)?,
     };
-    let bytes = |field: Nullable, name: &str| match field {
-        Nullable::Missing => Err(MalformedLine { line, reason: missing(name) }),
-        Nullable::Null => Ok(None),
-        Nullable::Text(s) => Ok(Some(s.into_bytes())),
-    };
-    let (key, value) = (bytes(typed.key, "key")?, bytes(typed.payload, "payload")?);
-    let (partition, offset) = checked_position(line, typed.partition, typed.offset)?;
-    Ok(SourceRecord {
-        origin: format!("line {line}"),
-        topic: typed.topic.map(std::borrow::Cow::into_owned),
-        partition,
-        offset,
-        timestamp: typed.ts,
-        key,
-        value,
-    })
+    envelope.into_record(line)
 }
 
-fn missing(name: &str) -> String {
-    format!("field {name:?} is missing (use null for an absent {name})")
-}
-
-/// A partition must fit an i32 and neither may be negative.
-fn checked_position(line: usize, partition: Option<i64>, offset: Option<i64>) -> Result<(Option<i32>, Option<i64>), MalformedLine> {
-    let bad = |reason: String| MalformedLine { line, reason };
-    let partition = partition
-        .map(|p| i32::try_from(p).ok().filter(|p| *p >= 0).ok_or_else(|| bad(format!("partition {p} is out of range"))))
-        .transpose()?;
-    if let Some(o) = offset.filter(|o| *o < 0) {
-        return Err(bad(format!("offset {o} is negative")));
+impl TypedEnvelope<'_> {
+    /// The record, once the values are checked: key and payload present (possibly null), a
+    /// partition that fits an i32, neither partition nor offset negative.
+    fn into_record(self, line: usize) -> Result<SourceRecord, MalformedLine> {
+        let bad = |reason: String| MalformedLine { line, reason };
+        let bytes = |field: Nullable, name: &str| match field {
+            Nullable::Missing => Err(bad(format!("field {name:?} is missing (use null for an absent {name})"))),
+            Nullable::Null => Ok(None),
+            Nullable::Text(s) => Ok(Some(s.into_bytes())),
+        };
+        let (key, value) = (bytes(self.key, "key")?, bytes(self.payload, "payload")?);
+        let partition = self
+            .partition
+            .map(|p| i32::try_from(p).ok().filter(|p| *p >= 0).ok_or_else(|| bad(format!("partition {p} is out of range"))))
+            .transpose()?;
+        if let Some(o) = self.offset.filter(|o| *o < 0) {
+            return Err(bad(format!("offset {o} is negative")));
+        }
+        Ok(SourceRecord {
+            origin: format!("line {line}"),
+            topic: self.topic.map(std::borrow::Cow::into_owned),
+            partition,
+            offset: self.offset,
+            timestamp: self.ts,
+            key,
+            value,
+        })
     }
-    Ok((partition, offset))
 }
 
-/// [`parse_envelope`] through a JSON tree: what a line that is not a well-formed envelope gets,
-/// for a message naming what is wrong.
-fn parse_envelope_checked(line: usize, text: &str) -> Result<SourceRecord, MalformedLine> {
+/// The envelope through a JSON tree: what a line the typed pass does not take gets, for a
+/// message naming what is wrong with it.
+fn envelope_through_tree(line: usize, text: &str) -> Result<TypedEnvelope<'static>, MalformedLine> {
     let bad = |reason: String| MalformedLine { line, reason };
     let value: Value = serde_json::from_str(text).map_err(|e| bad(format!("not JSON: {e}")))?;
     let Value::Object(fields) = value else {
         return Err(bad("not a JSON object".to_owned()));
     };
-    let bytes_field = |name: &str| -> Result<Option<Vec<u8>>, MalformedLine> {
-        match fields.get(name) {
-            None => Err(bad(missing(name))),
-            Some(Value::Null) => Ok(None),
-            Some(Value::String(s)) => Ok(Some(s.as_bytes().to_vec())),
-            Some(other) => Err(bad(format!("field {name:?} must be a string or null, got {}", kind(other)))),
-        }
+    let nullable = |name: &str| match fields.get(name) {
+        None => Ok(Nullable::Missing),
+        Some(Value::Null) => Ok(Nullable::Null),
+        Some(Value::String(s)) => Ok(Nullable::Text(s.clone())),
+        Some(other) => Err(bad(format!("field {name:?} must be a string or null, got {}", kind(other)))),
     };
     let int_field = |name: &str| -> Result<Option<i64>, MalformedLine> {
         match fields.get(name) {
@@ -166,18 +164,16 @@ fn parse_envelope_checked(line: usize, text: &str) -> Result<SourceRecord, Malfo
     };
     let topic = match fields.get("topic") {
         None | Some(Value::Null) => None,
-        Some(Value::String(s)) => Some(s.clone()),
+        Some(Value::String(s)) => Some(std::borrow::Cow::Owned(s.clone())),
         Some(other) => return Err(bad(format!("field \"topic\" must be a string, got {}", kind(other)))),
     };
-    let (partition, offset) = checked_position(line, int_field("partition")?, int_field("offset")?)?;
-    Ok(SourceRecord {
-        origin: format!("line {line}"),
+    Ok(TypedEnvelope {
         topic,
-        partition,
-        offset,
-        timestamp: int_field("ts")?,
-        key: bytes_field("key")?,
-        value: bytes_field("payload")?,
+        partition: int_field("partition")?,
+        offset: int_field("offset")?,
+        ts: int_field("ts")?,
+        key: nullable("key")?,
+        payload: nullable("payload")?,
     })
 }
 
@@ -310,7 +306,7 @@ mod tests {
             r#"{"key":"k","payload":"x","key":"later"}"#,
         ] {
             let typed = parse_envelope(4, text).unwrap();
-            let checked = parse_envelope_checked(4, text).unwrap();
+            let checked = envelope_through_tree(4, text).unwrap().into_record(4).unwrap();
             assert_eq!(
                 (typed.origin, typed.topic, typed.partition, typed.offset, typed.timestamp, typed.key, typed.value),
                 (checked.origin, checked.topic, checked.partition, checked.offset, checked.timestamp, checked.key, checked.value),

@@ -401,9 +401,7 @@ mod tests {
 
     #[test]
     fn a_job_file_becomes_arguments() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("job.toml");
-        std::fs::write(&path, "plugin = \"p\"\ntimeout = 5\nallow-rewind = true\nskip-invalid = false\n[set]\n\"a.b\" = \"c\"\n").unwrap();
+        let (_dir, path) = crate::testing::file("job.toml", "plugin = \"p\"\ntimeout = 5\nallow-rewind = true\nskip-invalid = false\n[set]\n\"a.b\" = \"c\"\n");
         let known: Vec<String> = ["plugin", "timeout", "allow-rewind", "skip-invalid", "set"].map(String::from).to_vec();
         let args: Vec<String> = job_arguments(&path, &known).unwrap().into_iter().map(|a| a.into_string().unwrap()).collect();
         assert_eq!(args, ["--allow-rewind", "--plugin", "p", "--set", "a.b=c", "--timeout", "5"]);

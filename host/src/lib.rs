@@ -18,3 +18,15 @@ pub mod mm2config;
 pub mod job;
 pub mod demo;
 pub mod policy;
+
+/// What the unit tests of several modules share.
+#[cfg(test)]
+pub(crate) mod testing {
+    /// A file `name` holding `text`, in a directory that lives as long as the returned guard.
+    pub(crate) fn file(name: &str, text: &str) -> (tempfile::TempDir, std::path::PathBuf) {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join(name);
+        std::fs::write(&path, text).unwrap();
+        (dir, path)
+    }
+}

@@ -161,7 +161,7 @@ pub fn plan(plugin: &mut Plugin, options: &LiveOptions) -> Result<PlanOutcome, L
         Some(connect) => {
             let status = connect.status()?;
             let source = ConnectSource { url: connect.client.url().to_owned(), connector: connect.connector.clone(), status };
-            (None, connect.state()?, true, 1, Some(source))
+            (None, connect.state()?, true, crate::connect::PARTITIONS, Some(source))
         }
         None => {
             let target_topic = target_topic(options, &records)?;
@@ -440,6 +440,11 @@ fn run_through_connect(
     Ok(RunOutcome { plan: outcome, created_topic: false, written: Vec::new(), connect: Some(run) })
 }
 
+/// Why `--follow` is refused with `--connect-url`: it would write the offsets topic itself, and
+/// Connect alters a connector's offsets only while it is stopped.
+pub const FOLLOW_THROUGH_CONNECT: &str = "--follow keeps writing while the old replicator runs, but through Connect the \
+     connector stays stopped while its offsets change: run once after the old replicator has stopped";
+
 /// What `--follow` did until it was stopped.
 #[derive(Debug, Default, Clone, serde::Serialize)]
 pub struct FollowSummary {
@@ -460,6 +465,9 @@ pub fn follow(
         return Err(LiveError::Unsafe(
             "--follow reads an offsets topic; with --source-group, run again after the old replicator stops".to_owned(),
         ));
+    }
+    if options.connect.is_some() {
+        return Err(LiveError::Unsafe(FOLLOW_THROUGH_CONNECT.to_owned()));
     }
     let mut summary = FollowSummary::default();
     let tail = kafka::Tail::from_ends(&options.source, &options.source_topic, &after.plan.source_ranges)?;

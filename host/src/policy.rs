@@ -332,9 +332,7 @@ mod tests {
     use super::*;
 
     fn parse(text: &str) -> Result<Policy, String> {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("policy.toml");
-        std::fs::write(&path, text).unwrap();
+        let (_dir, path) = crate::testing::file("policy.toml", text);
         Policy::load(&path).map_err(|e| e.to_string())
     }
 

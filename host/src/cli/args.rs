@@ -226,17 +226,9 @@ mod tests {
 
     use super::*;
 
-    /// A job file holding `text`, in a directory that lives as long as the returned guard.
-    fn job_file(text: &str) -> (tempfile::TempDir, PathBuf) {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("job.toml");
-        std::fs::write(&path, text).unwrap();
-        (dir, path)
-    }
-
     #[test]
     fn a_job_file_names_the_connect_worker_and_its_credentials() {
-        let (_dir, path) = job_file(
+        let (_dir, path) = crate::testing::file("job.toml", 
             r#"
 plugin = "replicator-to-mm2"
 source-bootstrap = "a:9092"
@@ -264,7 +256,7 @@ stop-connector = true
 
     #[test]
     fn the_command_line_wins_over_the_job_file_and_defaults_apply() {
-        let (_dir, path) = job_file(
+        let (_dir, path) = crate::testing::file("job.toml", 
             r#"
 plugin = "replicator-to-mm2"
 source-bootstrap = "a:9092"

@@ -63,16 +63,15 @@ fn load_unconfigured(engine: &PluginEngine, spec: &str) -> Result<Plugin, Failur
     Plugin::load(engine, &source).map_err(plugin_failure)
 }
 
-/// Resolves the job and loads its plugin. `--target-topic` also becomes the plugin's `target.topic`
-/// when the plugin has that key and it was not set.
-/// A live command ready to go: its configured plugin, options, and report format.
+/// A live command ready to go: its configured plugin and its options.
 struct LiveSetup {
     plugin: Plugin,
     options: LiveOptions,
-    json: bool,
 }
 
-fn live_setup(engine: &PluginEngine, live: &LiveArgs, json: bool) -> Result<LiveSetup, Failure> {
+/// Resolves the job and loads its plugin. `--target-topic` also becomes the plugin's `target.topic`
+/// when the plugin has that key and it was not set.
+fn live_setup(engine: &PluginEngine, live: &LiveArgs) -> Result<LiveSetup, Failure> {
     let job = live.resolve().map_err(super::exit::job_failure)?;
     let mut plugin = load_unconfigured(engine, &job.plugin)?;
     let mut settings = job.settings;
@@ -102,7 +101,7 @@ fn live_setup(engine: &PluginEngine, live: &LiveArgs, json: bool) -> Result<Live
     let mut options = job.live;
     // A policy's `on-bad-record = "skip"` is the operator's --skip-invalid for every run.
     options.skip_invalid |= plugin.policy().skips_bad_records();
-    Ok(LiveSetup { plugin, options, json })
+    Ok(LiveSetup { plugin, options })
 }
 
 fn plan_command(engine: &PluginEngine, args: PlanArgs) -> Result<(), Failure> {
@@ -119,7 +118,7 @@ fn plan_command(engine: &PluginEngine, args: PlanArgs) -> Result<(), Failure> {
     } else if args.strimzi_configmap.is_some() {
         return Err(usage(anyhow::anyhow!("--strimzi-configmap names the ConfigMap of --output strimzi")));
     }
-    let LiveSetup { mut plugin, options, .. } = live_setup(engine, &args.live, json)?;
+    let LiveSetup { mut plugin, options } = live_setup(engine, &args.live)?;
     let outcome = live::plan(&mut plugin, &options)?;
     plugin.close();
     let refusals = crate::plan::refusals(&outcome.entries, options.overrides);
@@ -164,13 +163,11 @@ fn strimzi_output(outcome: &PlanOutcome, refused: Vec<crate::plan::Refusal>, con
 fn run_command(engine: &PluginEngine, args: RunArgs) -> Result<(), Failure> {
     let follow = args.follow;
     if follow && args.command.live.connect_url.is_some() {
-        return Err(usage(anyhow::anyhow!(
-            "--follow keeps writing while the old replicator runs, but through Connect the connector stays stopped \
-             while its offsets change: run once after the old replicator has stopped"
-        )));
+        // Said before anything connects; live::follow refuses the same.
+        return Err(usage(anyhow::anyhow!(live::FOLLOW_THROUGH_CONNECT)));
     }
     let json = args.command.output == Some(OutputFormat::Json);
-    let LiveSetup { mut plugin, options, json } = live_setup(engine, &args.command.live, json)?;
+    let LiveSetup { mut plugin, options } = live_setup(engine, &args.command.live)?;
     let outcome = live::run(&mut plugin, &options)?;
     let mut text = report::render_plan(&outcome.plan, false);
     if outcome.connect.is_none() {
@@ -212,7 +209,7 @@ fn run_command(engine: &PluginEngine, args: RunArgs) -> Result<(), Failure> {
 
 fn verify_command(engine: &PluginEngine, args: LiveCommand) -> Result<(), Failure> {
     let json = args.output == Some(OutputFormat::Json);
-    let LiveSetup { mut plugin, options, json, .. } = live_setup(engine, &args.live, json)?;
+    let LiveSetup { mut plugin, options } = live_setup(engine, &args.live)?;
     let outcome = live::plan(&mut plugin, &options)?;
     plugin.close();
     let differences = live::differences(&outcome);

@@ -23,8 +23,10 @@ use crate::kafka::{ExistingRecord, ReadBack, TargetState};
 use crate::mm2config::Flow;
 use crate::record::TargetRecord;
 
-/// Through Connect, records are not placed by the tool: one logical partition stands for the
-/// connector's offsets (Connect's producer partitions them).
+/// Through Connect, records are not placed by the tool (Connect's producer partitions them): the
+/// plan partitions them over one logical partition, the one Connect's state is keyed in.
+pub const PARTITIONS: u32 = 1;
+/// That partition.
 pub const CONNECT_PARTITION: i32 = 0;
 
 /// The MirrorSourceConnector whose offsets are migrated, on the worker `client` talks to.
@@ -147,23 +149,18 @@ struct SourcePartition {
 fn offsets_records(connector: &str, entries: &[Value]) -> Result<HashMap<Vec<u8>, Vec<u8>>, String> {
     let mut out = HashMap::new();
     for entry in entries {
-        let partition = entry.get("partition").and_then(Value::as_object);
-        let field = |name: &str| partition.and_then(|p| p.get(name));
-        let (Some(Value::String(cluster)), Some(Value::String(topic)), Some(number), Some(3)) =
-            (field("cluster"), field("topic"), field("partition").and_then(Value::as_i64), partition.map(|p| p.len()))
-        else {
+        // The partition map checked by the rule every MM2 key is read with, then written as
+        // Connect writes the key.
+        let as_key = serde_json::to_vec(&[Value::from(connector), entry.get("partition").cloned().unwrap_or_default()])
+            .expect("a JSON value serializes");
+        let Some((_, cluster, topic, partition)) = parse_mm2_source_key(&as_key) else {
             return Err(format!("an offset entry is not a MirrorSourceConnector's: {entry}"));
         };
-        let number = i32::try_from(number).map_err(|_| format!("partition {number} is out of range in {entry}"))?;
-        let key = jackson::mm2_source_key(connector, cluster, topic, number);
-        let value = match entry.get("offset") {
-            Some(offset) => match offset.get("offset").and_then(Value::as_i64) {
-                Some(v) if offset.as_object().is_some_and(|o| o.len() == 1) => jackson::offset_value(v),
-                _ => serde_json::to_vec(offset).expect("a JSON value serializes"),
-            },
-            None => return Err(format!("an offset entry has no offset: {entry}")),
-        };
-        out.insert(key, value);
+        // `{"offset":N}` compacts to the very bytes MM2 writes; anything else stays as it is, so
+        // that the plan sees it differ.
+        let offset = entry.get("offset").ok_or_else(|| format!("an offset entry has no offset: {entry}"))?;
+        let value = serde_json::to_vec(offset).expect("a JSON value serializes");
+        out.insert(jackson::mm2_source_key(connector, &cluster, &topic, partition), value);
     }
     Ok(out)
 }

@@ -67,33 +67,29 @@ pub fn manifest(mirror: &StrimziMirror, connector: &str, configmap: &str, record
     let steps = [
         (
             "Stop the connector (plan again if it was still running when this plan was made: it commits its offsets as it stops):",
-            patch(&format!(r#"{{"op":"add","path":"{at}/state","value":"stopped"}}"#)),
+            vec![patch(&format!(r#"{{"op":"add","path":"{at}/state","value":"stopped"}}"#))],
         ),
-        ("Create this ConfigMap (this output is valid YAML):", format!("kubectl apply{ns} -f THIS-FILE.yaml")),
+        ("Create this ConfigMap (this output is valid YAML):", vec![format!("kubectl apply{ns} -f THIS-FILE.yaml")]),
         (
             "Name it as the connector's offsets to apply, and let Strimzi alter them:",
-            patch(&format!(r#"{{"op":"add","path":"{at}/alterOffsets","value":{alter}}}"#)),
-        ),
-        (
-            "",
-            format!(
-                "kubectl annotate kafkamirrormaker2 {resource}{ns} strimzi.io/connector-offsets=alter strimzi.io/mirrormaker-connector={}",
-                quote(connector)
-            ),
+            vec![
+                patch(&format!(r#"{{"op":"add","path":"{at}/alterOffsets","value":{alter}}}"#)),
+                format!(
+                    "kubectl annotate kafkamirrormaker2 {resource}{ns} strimzi.io/connector-offsets=alter strimzi.io/mirrormaker-connector={}",
+                    quote(connector)
+                ),
+            ],
         ),
         (
             "When Strimzi has removed the annotation, check the offsets (mm2-migrate verify), then resume the connector:",
-            patch(&format!(r#"{{"op":"replace","path":"{at}/state","value":"running"}}"#)),
+            vec![patch(&format!(r#"{{"op":"replace","path":"{at}/state","value":"running"}}"#))],
         ),
     ];
-    let mut step = 0;
-    for (what, command) in steps {
-        // An empty description continues the step before.
-        if !what.is_empty() {
-            step += 1;
-            out.push_str(&format!("# {step}. {what}\n"));
+    for (step, (what, commands)) in steps.iter().enumerate() {
+        out.push_str(&format!("# {}. {what}\n", step + 1));
+        for command in commands {
+            out.push_str(&format!("#    {command}\n"));
         }
-        out.push_str(&format!("#    {command}\n"));
     }
     out
 }

@@ -383,15 +383,6 @@ impl KafkaError {
 #[cfg(test)]
 mod tests {
     //! Failure paths on librdkafka's in-process mock broker, where errors can be injected.
-
-    #[test]
-    fn readers_bound_their_prefetch_unless_told_otherwise() {
-        let connection = Connection::new("source", "b:9092".into(), vec![("queued.max.messages.kbytes".into(), "512".into())], Duration::from_secs(5));
-        let config = connection.reader_config(Some("g"));
-        assert_eq!(config.get("fetch.queue.backoff.ms"), Some("10"), "no second-long pause when the queue was full");
-        assert_eq!(config.get("fetch.max.bytes"), Some("4194304"));
-        assert_eq!(config.get("queued.max.messages.kbytes"), Some("512"), "-X wins");
-    }
     use rdkafka::mocking::MockCluster;
     use rdkafka::types::{RDKafkaApiKey, RDKafkaRespErr};
 
@@ -400,6 +391,21 @@ mod tests {
 
     fn connection(bootstrap: &str) -> Connection {
         Connection::new("target", bootstrap.to_owned(), Vec::new(), Duration::from_secs(2))
+    }
+
+    /// Why the ranges of `topic` could not be read.
+    fn ranges_error(mock: &MockCluster<'_, rdkafka::producer::DefaultProducerContext>, topic: &str) -> KafkaError {
+        let connection = connection(&mock.bootstrap_servers());
+        connection.ranges_with(&connection.consumer().unwrap(), topic).unwrap_err()
+    }
+
+    #[test]
+    fn readers_bound_their_prefetch_unless_told_otherwise() {
+        let connection = Connection::new("source", "b:9092".into(), vec![("queued.max.messages.kbytes".into(), "512".into())], Duration::from_secs(5));
+        let config = connection.reader_config(Some("g"));
+        assert_eq!(config.get("fetch.queue.backoff.ms"), Some("10"), "no second-long pause when the queue was full");
+        assert_eq!(config.get("fetch.max.bytes"), Some("4194304"));
+        assert_eq!(config.get("queued.max.messages.kbytes"), Some("512"), "-X wins");
     }
 
     #[test]
@@ -499,10 +505,7 @@ mod tests {
         let mock = MockCluster::new(1).unwrap();
         mock.create_topic("secret", 1, 1).unwrap();
         mock.topic_error("secret", RDKafkaRespErr::RD_KAFKA_RESP_ERR_TOPIC_AUTHORIZATION_FAILED).unwrap();
-        let err = {
-            let conn = connection(&mock.bootstrap_servers());
-            conn.ranges_with(&conn.consumer().unwrap(), "secret").unwrap_err()
-        };
+        let err = ranges_error(&mock, "secret");
         assert!(matches!(err, KafkaError::Authorization { .. }), "{err}");
         assert!(err.to_string().contains("not authorized"), "{err}");
     }
@@ -510,10 +513,7 @@ mod tests {
     #[test]
     fn missing_topics_are_named() {
         let mock = MockCluster::new(1).unwrap();
-        let err = {
-            let conn = connection(&mock.bootstrap_servers());
-            conn.ranges_with(&conn.consumer().unwrap(), "absent").unwrap_err()
-        };
+        let err = ranges_error(&mock, "absent");
         assert!(err.to_string().contains("topic \"absent\" does not exist"), "{err}");
     }
 

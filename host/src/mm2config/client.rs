@@ -47,6 +47,11 @@ impl ClientSettings {
     }
 }
 
+/// Whether a Java client key is one of the connection settings this tool translates.
+pub(crate) fn is_client_key(key: &str) -> bool {
+    key == "bootstrap.servers" || key == "security.protocol" || key.starts_with("ssl.") || key.starts_with("sasl.")
+}
+
 /// Translates the Java client settings of cluster `alias`.
 pub fn librdkafka(alias: &str, java: &BTreeMap<String, Fact>) -> Result<ClientSettings, String> {
     let bootstrap = java

@@ -7,7 +7,7 @@
 use std::collections::BTreeMap;
 
 use super::client::{self, ClientSettings, Unsupported};
-use super::{DEFAULT_TOPICS_EXCLUDE, Fact, Flow, replication_policy, split_list};
+use super::{DEFAULT_TOPICS_EXCLUDE, Fact, Flow, listed, replication_policy};
 
 /// MirrorConnectorConfig's default aliases.
 const DEFAULT_SOURCE_ALIAS: &str = "source";
@@ -29,10 +29,6 @@ pub fn flow(url: &str, name: &str, config: &BTreeMap<String, String>) -> Result<
     };
     let source = alias("source.cluster.alias", DEFAULT_SOURCE_ALIAS);
     let target = alias("target.cluster.alias", DEFAULT_TARGET_ALIAS);
-    let listed = |key: &str, old: &str, default: &str, default_from: &str| match fact(key).or_else(|| fact(old)) {
-        Some(f) => Fact { value: split_list(&f.value), from: f.from },
-        None => Fact { value: split_list(default), from: default_from.to_owned() },
-    };
     Ok(Flow {
         file: format!("connector {name:?} at {url}"),
         enabled_by: format!("connector {name:?}"),
@@ -41,8 +37,12 @@ pub fn flow(url: &str, name: &str, config: &BTreeMap<String, String>) -> Result<
         connector: Fact { value: name.to_owned(), from: "--connector".into() },
         offsets_topic: fact("offsets.storage.topic")
             .unwrap_or(Fact { value: "(the worker's offset.storage.topic)".into(), from: "Connect writes it".into() }),
-        topics: listed("topics", "topics.whitelist", ".*", "MM2's default (every topic)"),
-        topics_exclude: listed("topics.exclude", "topics.blacklist", DEFAULT_TOPICS_EXCLUDE, "MM2's default topics.exclude"),
+        topics: listed(fact("topics").or_else(|| fact("topics.whitelist")), ".*", "MM2's default (every topic)"),
+        topics_exclude: listed(
+            fact("topics.exclude").or_else(|| fact("topics.blacklist")),
+            DEFAULT_TOPICS_EXCLUDE,
+            "MM2's default topics.exclude",
+        ),
         replication_policy: replication_policy(fact("replication.policy.class"), fact("replication.policy.separator"))?,
         source: source.value,
         target: target.value,
@@ -54,12 +54,11 @@ pub fn flow(url: &str, name: &str, config: &BTreeMap<String, String>) -> Result<
 /// is a config provider reference (`${file:...}`) is resolved only on the worker: it is named
 /// with the flag that supplies it here.
 fn cluster(config: &BTreeMap<String, String>, alias: &str, prefixes: &[&str]) -> Result<ClientSettings, String> {
-    let is_client_key = |k: &str| k == "bootstrap.servers" || k == "security.protocol" || k.starts_with("ssl.") || k.starts_with("sasl.");
     let mut java = BTreeMap::new();
     let mut on_worker = Vec::new();
     for prefix in prefixes {
         for (key, value) in config {
-            let Some(k) = key.strip_prefix(prefix).filter(|k| is_client_key(k)) else { continue };
+            let Some(k) = key.strip_prefix(prefix).filter(|k| client::is_client_key(k)) else { continue };
             if value.contains("${") {
                 on_worker.push(Unsupported {
                     key: format!("connector config {key}"),

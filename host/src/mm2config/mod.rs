@@ -169,16 +169,10 @@ impl Mm2Config {
                 .map(|v| Fact { value: v.clone(), from: flow.clone() })
                 .or_else(|| self.raw.get(key).map(|v| Fact { value: v.clone(), from: key.to_owned() }))
         };
-        let listed = |key: &str, default: &str| -> Fact<Vec<String>> {
-            let fact = setting(key).unwrap_or(Fact { value: default.to_owned(), from: format!("MM2's default {key}") });
-            Fact { value: split_list(&fact.value), from: fact.from }
-        };
         let replication_policy =
             replication_policy(setting("replication.policy.class"), setting("replication.policy.separator")).map_err(|m| self.invalid(m))?;
-        let topics_exclude = match setting("topics.exclude").or_else(|| setting("topics.blacklist")) {
-            Some(f) => Fact { value: split_list(&f.value), from: f.from },
-            None => Fact { value: split_list(DEFAULT_TOPICS_EXCLUDE), from: "MM2's default topics.exclude".into() },
-        };
+        let topics_exclude =
+            listed(setting("topics.exclude").or_else(|| setting("topics.blacklist")), DEFAULT_TOPICS_EXCLUDE, "MM2's default topics.exclude");
         // The worker's offsets topic: a top-level offset.storage.topic wins over the target's.
         let offsets_topic = self
             .raw
@@ -195,7 +189,7 @@ impl Mm2Config {
             file: self.path.display().to_string(),
             connector: Fact { value: DEDICATED_CONNECTOR.into(), from: "dedicated mode".into() },
             offsets_topic: self.transformed(offsets_topic)?,
-            topics: listed("topics", ".*"),
+            topics: listed(setting("topics"), ".*", "MM2's default topics"),
             topics_exclude,
             replication_policy,
             replicated,
@@ -217,22 +211,21 @@ impl Mm2Config {
     /// (bootstrap.servers, security.protocol, ssl.*, sasl.*); config providers resolved.
     fn client(&self, alias: &str, prefix: &str) -> Result<ClientSettings, Mm2ConfigError> {
         let mut java: BTreeMap<String, Fact> = BTreeMap::new();
-        let is_client_key = |k: &str| k == "bootstrap.servers" || k == "security.protocol" || k.starts_with("ssl.") || k.starts_with("sasl.");
         for (key, value) in &self.raw {
-            if is_client_key(key) {
+            if client::is_client_key(key) {
                 java.insert(key.clone(), Fact { value: value.clone(), from: key.clone() });
             }
         }
         let own = format!("{alias}.");
         for (key, value) in &self.raw {
-            if let Some(k) = key.strip_prefix(&own).filter(|k| is_client_key(k)) {
+            if let Some(k) = key.strip_prefix(&own).filter(|k| client::is_client_key(k)) {
                 java.insert(k.to_owned(), Fact { value: value.clone(), from: key.clone() });
             }
         }
         if !prefix.is_empty() {
             let prefixed = format!("{alias}.{prefix}");
             for (key, value) in &self.raw {
-                if let Some(k) = key.strip_prefix(&prefixed).filter(|k| is_client_key(k)) {
+                if let Some(k) = key.strip_prefix(&prefixed).filter(|k| client::is_client_key(k)) {
                     java.insert(k.to_owned(), Fact { value: value.clone(), from: key.clone() });
                 }
             }
@@ -266,6 +259,14 @@ pub(crate) fn replication_policy(class: Option<Fact>, separator: Option<Fact>) -
         }
     };
     Ok(Fact { value, from })
+}
+
+/// A list setting, or its default (with where that default comes from).
+pub(crate) fn listed(fact: Option<Fact>, default: &str, default_from: &str) -> Fact<Vec<String>> {
+    match fact {
+        Some(f) => Fact { value: split_list(&f.value), from: f.from },
+        None => Fact { value: split_list(default), from: default_from.to_owned() },
+    }
 }
 
 pub(crate) fn split_list(value: &str) -> Vec<String> {
@@ -303,9 +304,7 @@ mod tests {
     use super::*;
 
     fn config(text: &str) -> (tempfile::TempDir, Mm2Config) {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("mm2.properties");
-        std::fs::write(&path, text).unwrap();
+        let (dir, path) = crate::testing::file("mm2.properties", text);
         let config = Mm2Config::load(&path).unwrap();
         (dir, config)
     }

@@ -197,16 +197,9 @@ mod tests {
     use super::*;
     use crate::seam::ReplicationPolicy;
 
-    fn write(text: &str) -> (tempfile::TempDir, std::path::PathBuf) {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("mm2.yaml");
-        std::fs::write(&path, text).unwrap();
-        (dir, path)
-    }
-
     #[test]
     fn v1_resources_name_their_offsets_topic_and_target() {
-        let (_dir, path) = write(
+        let (_dir, path) = crate::testing::file("mm2.yaml", 
             "apiVersion: kafka.strimzi.io/v1\nkind: KafkaMirrorMaker2\nspec:\n  target:\n    alias: cluster-b\n    bootstrapServers: b:9092\n    offsetStorageTopic: my-offsets\n  mirrors:\n  - source:\n      alias: cluster-a\n      bootstrapServers: a:9092\n    sourceConnector:\n      config:\n        replication.policy.class: org.apache.kafka.connect.mirror.IdentityReplicationPolicy\n    topicsPattern: \"orders|payments\"\n",
         );
         let flow = flow(&path, None).unwrap();
@@ -219,7 +212,7 @@ mod tests {
 
     #[test]
     fn secrets_are_named_with_the_flags_that_supply_them() {
-        let (_dir, path) = write(
+        let (_dir, path) = crate::testing::file("mm2.yaml", 
             "apiVersion: kafka.strimzi.io/v1beta2\nkind: KafkaMirrorMaker2\nspec:\n  connectCluster: b\n  clusters:\n  - alias: a\n    bootstrapServers: a:9093\n    tls:\n      trustedCertificates:\n      - secretName: a-ca\n        pattern: \"*.crt\"\n    authentication:\n      type: scram-sha-512\n      username: mm2\n      passwordSecret:\n        secretName: mm2-user\n        password: password\n  - alias: b\n    bootstrapServers: b:9092\n  mirrors:\n  - sourceCluster: a\n    targetCluster: b\n    sourceConnector: {}\n",
         );
         let flow = flow(&path, Some("a->b")).unwrap();
