@@ -4,10 +4,11 @@
 //! valid input.
 
 use std::io::BufRead;
+use std::sync::Arc;
 
 use serde_json::Value;
 
-use crate::record::SourceRecord;
+use crate::record::{Origin, SourceRecord};
 
 #[derive(Debug, thiserror::Error)]
 pub enum InputError {
@@ -20,41 +21,49 @@ pub enum InputError {
 /// The longest input line read: a kcat envelope of a 1 MiB record with every byte escaped fits.
 pub const MAX_LINE_BYTES: usize = 16 << 20;
 
-/// The lines of `reader` with their 1-based numbers (without the newline), each at most
+/// The lines of a reader with their 1-based numbers (without the newline), each at most
 /// [`MAX_LINE_BYTES`]: a file without newlines (`/dev/zero`) is refused, not read into memory.
-pub fn bounded_lines(mut reader: impl BufRead) -> impl Iterator<Item = Result<(usize, Vec<u8>), InputError>> {
-    let mut line = 0;
-    let mut done = false;
-    // Sized like the line before: lines of a dump are alike, and growing a buffer byte by byte
-    // was a measurable part of `translate`.
-    let mut previous = 0;
-    std::iter::from_fn(move || {
-        if done {
+/// Each line is lent from one buffer (parsing copies out what it keeps), so reading allocates
+/// nothing per line.
+pub struct BoundedLines<R> {
+    reader: R,
+    buffer: Vec<u8>,
+    line: usize,
+    done: bool,
+}
+
+impl<R: BufRead> BoundedLines<R> {
+    pub fn new(reader: R) -> BoundedLines<R> {
+        BoundedLines { reader, buffer: Vec::new(), line: 0, done: false }
+    }
+
+    /// The next line and its number, `None` at the end; after an error, `None`.
+    pub fn next_line(&mut self) -> Option<Result<(usize, &[u8]), InputError>> {
+        if self.done {
             return None;
         }
-        line += 1;
-        let mut buf = Vec::with_capacity(previous + 64);
-        match std::io::Read::take(&mut reader, MAX_LINE_BYTES as u64 + 1).read_until(b'\n', &mut buf) {
+        self.line += 1;
+        self.buffer.clear();
+        match std::io::Read::take(&mut self.reader, MAX_LINE_BYTES as u64 + 1).read_until(b'\n', &mut self.buffer) {
             Ok(0) => {
-                done = true;
+                self.done = true;
                 None
             }
             Ok(_) => {
-                previous = buf.len();
-                if buf.last() == Some(&b'\n') {
-                    buf.pop();
-                } else if buf.len() > MAX_LINE_BYTES {
-                    done = true;
-                    return Some(Err(InputError::LineTooLong { line }));
+                if self.buffer.last() == Some(&b'\n') {
+                    self.buffer.pop();
+                } else if self.buffer.len() > MAX_LINE_BYTES {
+                    self.done = true;
+                    return Some(Err(InputError::LineTooLong { line: self.line }));
                 }
-                Some(Ok((line, buf)))
+                Some(Ok((self.line, &self.buffer)))
             }
             Err(e) => {
-                done = true;
+                self.done = true;
                 Some(Err(InputError::Io(e)))
             }
         }
-    })
+    }
 }
 
 /// A line that is not a valid envelope.
@@ -101,17 +110,35 @@ impl<'de> serde::Deserialize<'de> for Nullable {
 
 /// Parses one envelope line (1-based `line` for messages).
 pub fn parse_envelope(line: usize, text: &str) -> Result<SourceRecord, MalformedLine> {
-    let envelope = match serde_json::from_str::<TypedEnvelope<'_>>(text) {
-        Ok(typed) => typed,
-        Err(_) => envelope_through_tree(line, text)?,
-    };
-    envelope.into_record(line)
+    EnvelopeParser::default().parse(line, text)
+}
+
+/// Parses envelope lines; the records of one topic share its name (a dump is one topic, and a
+/// copy of its name per record was a measurable part of `translate`).
+#[derive(Default)]
+struct EnvelopeParser {
+    topic: Option<Arc<str>>,
+}
+
+impl EnvelopeParser {
+    fn parse(&mut self, line: usize, text: &str) -> Result<SourceRecord, MalformedLine> {
+        let envelope = match serde_json::from_str::<TypedEnvelope<'_>>(text) {
+            Ok(typed) => typed,
+            Err(_) => envelope_through_tree(line, text)?,
+        };
+        let topic = envelope.topic.as_deref().map(|topic| match &self.topic {
+            Some(shared) if **shared == *topic => Arc::clone(shared),
+            _ => Arc::clone(self.topic.insert(Arc::from(topic))),
+        });
+        envelope.into_record(line, topic)
+    }
 }
 
 impl TypedEnvelope<'_> {
-    /// The record, once the values are checked: key and payload present (possibly null), a
-    /// partition that fits an i32, neither partition nor offset negative.
-    fn into_record(self, line: usize) -> Result<SourceRecord, MalformedLine> {
+    /// The record of `topic` (this envelope's, shared), once the values are checked: key and
+    /// payload present (possibly null), a partition that fits an i32, neither partition nor
+    /// offset negative.
+    fn into_record(self, line: usize, topic: Option<Arc<str>>) -> Result<SourceRecord, MalformedLine> {
         let bad = |reason: String| MalformedLine { line, reason };
         let bytes = |field: Nullable, name: &str| match field {
             Nullable::Missing => Err(bad(format!("field {name:?} is missing (use null for an absent {name})"))),
@@ -127,8 +154,8 @@ impl TypedEnvelope<'_> {
             return Err(bad(format!("offset {o} is negative")));
         }
         Ok(SourceRecord {
-            origin: format!("line {line}"),
-            topic: self.topic.map(std::borrow::Cow::into_owned),
+            origin: Origin::Line(line),
+            topic,
             partition,
             offset: self.offset,
             timestamp: self.ts,
@@ -191,17 +218,11 @@ fn kind(v: &Value) -> &'static str {
 /// The envelopes of `reader`, line by line; blank lines are ignored. A malformed line is an
 /// item of its own so the caller decides whether it aborts the run.
 pub fn envelopes(reader: impl BufRead) -> impl Iterator<Item = Result<Result<SourceRecord, MalformedLine>, InputError>> {
-    bounded_lines(reader).filter_map(|line| {
-        let (line_no, bytes) = match line {
-            Ok(line) => line,
-            Err(e) => return Some(Err(e)),
-        };
-        let parsed = match std::str::from_utf8(&bytes) {
-            Err(e) => Err(MalformedLine { line: line_no, reason: format!("not UTF-8: {e}") }),
-            Ok(text) if text.trim().is_empty() => return None,
-            Ok(text) => parse_envelope(line_no, text),
-        };
-        Some(Ok(parsed))
+    let mut parser = EnvelopeParser::default();
+    parsed_lines(reader, move |line, bytes| match std::str::from_utf8(bytes) {
+        Err(e) => Some(Err(MalformedLine { line, reason: format!("not UTF-8: {e}") })),
+        Ok(text) if text.trim().is_empty() => None,
+        Ok(text) => Some(parser.parse(line, text)),
     })
 }
 
@@ -212,19 +233,30 @@ pub fn group_offset_lines(
     reader: impl BufRead,
     group: String,
 ) -> impl Iterator<Item = Result<Result<SourceRecord, MalformedLine>, InputError>> {
-    bounded_lines(reader).filter_map(move |line| {
-        let (line_no, bytes) = match line {
-            Ok(line) => line,
-            Err(e) => return Some(Err(e)),
-        };
-        let text = match std::str::from_utf8(&bytes) {
-            Ok(text) => text.trim(),
-            Err(e) => return Some(Ok(Err(MalformedLine { line: line_no, reason: format!("not UTF-8: {e}") }))),
-        };
-        if text.is_empty() || text.starts_with('#') {
-            return None;
+    parsed_lines(reader, move |line, bytes| match std::str::from_utf8(bytes).map(str::trim) {
+        Err(e) => Some(Err(MalformedLine { line, reason: format!("not UTF-8: {e}") })),
+        Ok(text) if text.is_empty() || text.starts_with('#') => None,
+        Ok(text) => Some(parse_group_offset(line, text, &group)),
+    })
+}
+
+/// `parse` applied to each line of `reader` (`None`: a line without a record).
+fn parsed_lines(
+    reader: impl BufRead,
+    mut parse: impl FnMut(usize, &[u8]) -> Option<Result<SourceRecord, MalformedLine>>,
+) -> impl Iterator<Item = Result<Result<SourceRecord, MalformedLine>, InputError>> {
+    let mut lines = BoundedLines::new(reader);
+    std::iter::from_fn(move || {
+        loop {
+            match lines.next_line()? {
+                Err(e) => return Some(Err(e)),
+                Ok((line, bytes)) => {
+                    if let Some(parsed) = parse(line, bytes) {
+                        return Some(Ok(parsed));
+                    }
+                }
+            }
         }
-        Some(Ok(parse_group_offset(line_no, text, &group)))
     })
 }
 
@@ -247,7 +279,7 @@ fn parse_group_offset(line: usize, text: &str, group: &str) -> Result<SourceReco
         .ok()
         .filter(|o: &i64| *o >= 0)
         .ok_or_else(|| bad(format!("offset {offset:?} is not a number >= 0")))?;
-    Ok(crate::kafka::group_record(group, topic, partition, offset, format!("line {line}")))
+    Ok(crate::kafka::group_record(group, topic, partition, offset, Origin::Line(line)))
 }
 
 #[cfg(test)]
@@ -262,7 +294,7 @@ mod tests {
         assert_eq!((r.partition, r.offset, r.timestamp), (Some(3), Some(17), Some(1_700_000_000_000)));
         assert_eq!(r.key.as_deref(), Some(br#"["replicator",{"topic":"t","partition":0}]"#.as_slice()));
         assert_eq!(r.value.as_deref(), Some(br#"{"offset":5}"#.as_slice()));
-        assert_eq!(r.origin, "line 1");
+        assert_eq!(r.origin, Origin::Line(1));
     }
 
     #[test]
@@ -273,7 +305,7 @@ mod tests {
         let first = items[0].as_ref().unwrap();
         assert_eq!(first.key.as_deref(), Some(br#"["ureplicator-g",{"topic":"orders","partition":0}]"#.as_slice()));
         assert_eq!(first.value.as_deref(), Some(br#"{"offset":100}"#.as_slice()));
-        assert_eq!(first.origin, "line 2");
+        assert_eq!(first.origin, Origin::Line(2));
         assert!(items[1].is_ok());
         assert!(items[2].as_ref().unwrap_err().reason.contains("partition \"x\""));
         assert!(items[3].as_ref().unwrap_err().reason.contains("got 2 fields"));
@@ -286,8 +318,13 @@ mod tests {
         assert!(matches!(items.next(), Some(Err(InputError::LineTooLong { line: 1 }))));
         assert!(items.next().is_none());
         let text = b"a\n\nb";
-        let lines: Vec<_> = bounded_lines(&text[..]).map(|l| l.unwrap()).collect();
-        assert_eq!(lines, [(1, b"a".to_vec()), (2, Vec::new()), (3, b"b".to_vec())]);
+        let mut lines = BoundedLines::new(&text[..]);
+        let mut seen = Vec::new();
+        while let Some(line) = lines.next_line() {
+            let (number, bytes) = line.unwrap();
+            seen.push((number, bytes.to_vec()));
+        }
+        assert_eq!(seen, [(1, b"a".to_vec()), (2, Vec::new()), (3, b"b".to_vec())]);
     }
 
     #[test]
@@ -306,7 +343,9 @@ mod tests {
             r#"{"key":"k","payload":"x","key":"later"}"#,
         ] {
             let typed = parse_envelope(4, text).unwrap();
-            let checked = envelope_through_tree(4, text).unwrap().into_record(4).unwrap();
+            let tree = envelope_through_tree(4, text).unwrap();
+            let topic = tree.topic.as_deref().map(Arc::from);
+            let checked = tree.into_record(4, topic).unwrap();
             assert_eq!(
                 (typed.origin, typed.topic, typed.partition, typed.offset, typed.timestamp, typed.key, typed.value),
                 (checked.origin, checked.topic, checked.partition, checked.offset, checked.timestamp, checked.key, checked.value),
@@ -339,7 +378,7 @@ mod tests {
     fn reads_lines_skipping_blanks_and_reporting_bad_utf8() {
         let input = b"{\"key\":\"a\",\"payload\":\"1\"}\n\n   \n\xff\xfe\n{\"key\":\"b\",\"payload\":null}";
         let seen: Vec<_> = envelopes(&input[..])
-            .map(|r| r.unwrap().map(|r| r.origin).map_err(|e| (e.line, e.reason)))
+            .map(|r| r.unwrap().map(|r| r.origin.to_string()).map_err(|e| (e.line, e.reason)))
             .collect();
         assert_eq!(seen.len(), 3);
         assert_eq!(seen[0], Ok("line 1".to_owned()));

@@ -14,7 +14,7 @@ use crate::connect::{ConnectError, ConnectTarget, ConnectorState};
 use crate::coverage::{self, Coverage};
 use crate::kafka::{Unauthorized, Windows};
 use crate::mm2config::Flow;
-use crate::record::{MappedRecord, TargetRecord};
+use crate::record::{MappedRecord, Origin, TargetRecord};
 use crate::seam::{self, ReplicationPolicy, ResumeAt, SeamCounts, SeamSetup};
 use crate::translate::{self, RecordIssue, Report, TranslateError, TranslateOptions, Translator};
 
@@ -129,7 +129,7 @@ pub fn plan(plugin: &mut Plugin, options: &LiveOptions) -> Result<PlanOutcome, L
         None => options.source_topic.as_str(),
     };
     // Checked before anything is read; the translator checks every record's topic the same way.
-    translate::check_source(plugin, &format!("topic {source_topic}"), source_topic)?;
+    translate::check_source(plugin, &Origin::Text(format!("topic {source_topic}")), source_topic)?;
     // 1. The source offsets topic, compacted as Connect would load it (or the group's commits).
     let mut compactor = Compactor::new();
     let mut issues = Vec::new();
@@ -485,7 +485,7 @@ pub fn follow(
         let mut translator = Translator::new(plugin, translate_options(options));
         for record in batch {
             if record.key.is_none() {
-                translator.invalid(record.origin, "record has no key".to_owned())?;
+                translator.invalid(record.origin.to_string(), "record has no key".to_owned())?;
             } else if record.value.is_none() {
                 // Deleting the old tool's offset says nothing about MM2's: keep MM2's.
                 *summary.skipped.entry("source-tombstone".to_owned()).or_default() += 1;

@@ -1,13 +1,37 @@
 //! Records as the host moves them between sources, plugins and sinks.
 
+use std::fmt;
+use std::sync::Arc;
+
 use crate::plugin::wit;
+
+/// Where a record came from, for messages. A line is kept as its number and spelled out only
+/// when a message shows it: formatting one string per record was a measurable part of
+/// `translate`, and nearly all records are superseded without ever being named.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Origin {
+    /// A line of an input file (1-based): `line 12`.
+    Line(usize),
+    /// Anything else, as it is shown: `connect-offsets/3@1207`.
+    Text(String),
+}
+
+impl fmt::Display for Origin {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Origin::Line(line) => write!(f, "line {line}"),
+            Origin::Text(text) => f.write_str(text),
+        }
+    }
+}
 
 /// A record read from an offsets topic or a dump of one.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SourceRecord {
-    /// Where it came from, for messages: `line 12`, `connect-offsets/3@1207`.
-    pub origin: String,
-    pub topic: Option<String>,
+    /// Where it came from, for messages.
+    pub origin: Origin,
+    /// Shared by the records of a topic.
+    pub topic: Option<Arc<str>>,
     pub partition: Option<i32>,
     pub offset: Option<i64>,
     pub timestamp: Option<i64>,
@@ -17,9 +41,9 @@ pub struct SourceRecord {
 
 impl SourceRecord {
     /// The record as it crosses the contract, and its origin (kept for messages).
-    pub(crate) fn into_wit(self) -> (String, wit::KafkaRecord) {
+    pub(crate) fn into_wit(self) -> (Origin, wit::KafkaRecord) {
         let record = wit::KafkaRecord {
-            topic: self.topic.unwrap_or_default(),
+            topic: self.topic.as_deref().unwrap_or_default().to_owned(),
             partition: self.partition,
             offset: self.offset,
             timestamp: self.timestamp,

@@ -5,13 +5,14 @@ use std::collections::hash_map::Entry;
 use std::collections::{BTreeMap, HashMap};
 
 use std::io::BufRead;
+use std::sync::Arc;
 
-use crate::compaction::{CompactionStats, Compactor, Rejected};
+use crate::compaction::{CompactionStats, Compactor, KeyHasher, Rejected};
 use crate::input::{self, InputError};
 use crate::plugin::output;
 use connect_offsets::partition::partition_for_key;
 use crate::plugin::{Plugin, PluginError, wit};
-use crate::record::{MappedRecord, SourceRecord, TargetRecord};
+use crate::record::{MappedRecord, Origin, SourceRecord, TargetRecord};
 
 #[derive(Debug, Clone)]
 pub struct TranslateOptions {
@@ -41,9 +42,9 @@ pub struct RecordIssue {
 impl From<Rejected> for RecordIssue {
     fn from(rejected: Rejected) -> RecordIssue {
         match rejected {
-            Rejected::Keyless(record) => RecordIssue { origin: record.origin, message: "record has no key".to_owned() },
+            Rejected::Keyless(record) => RecordIssue { origin: record.origin.to_string(), message: "record has no key".to_owned() },
             Rejected::SamePosition { origin, earlier, partition, offset } => RecordIssue {
-                origin,
+                origin: origin.to_string(),
                 message: format!(
                     "a different record at partition {partition} offset {offset} than {earlier}; a log holds one \
                      record per offset, so the input is not one offsets topic read once"
@@ -163,7 +164,7 @@ impl<'p> Translator<'p> {
         if self.batch.is_empty() {
             return Ok(());
         }
-        let (origins, input): (Vec<String>, Vec<wit::KafkaRecord>) =
+        let (origins, input): (Vec<Origin>, Vec<wit::KafkaRecord>) =
             std::mem::take(&mut self.batch).into_iter().map(SourceRecord::into_wit).unzip();
         let outcomes = self.plugin.apply(input)?;
         for (origin, outcome) in origins.into_iter().zip(outcomes) {
@@ -181,15 +182,15 @@ impl<'p> Translator<'p> {
                     tracing::debug!("{origin}: skipped ({}): {}", skip.reason, skip.detail);
                     self.report.skip(&skip.reason);
                 }
-                wit::Outcome::Invalid(message) => self.invalid(origin, message)?,
+                wit::Outcome::Invalid(message) => self.invalid(origin.to_string(), message)?,
             }
         }
         Ok(())
     }
 
     /// Admits one output record (`plugin::output`).
-    fn accept(&mut self, origin: &str, record: wit::KafkaRecord) -> Result<(), TranslateError> {
-        let bad = |message: String| TranslateError::BadOutput { origin: origin.to_owned(), message };
+    fn accept(&mut self, origin: &Origin, record: wit::KafkaRecord) -> Result<(), TranslateError> {
+        let bad = |message: String| TranslateError::BadOutput { origin: origin.to_string(), message };
         let key = record.key.ok_or_else(|| bad("it has no key".to_owned()))?;
         let mm2_key = output::mm2_key(&key).map_err(bad)?;
         match &record.value {
@@ -199,7 +200,7 @@ impl<'p> Translator<'p> {
             None if self.options.allow_delete => {}
             None => {
                 let key = format!("{}:{}/{}", mm2_key.cluster, mm2_key.topic, mm2_key.partition);
-                return Err(TranslateError::Deletion { origin: origin.to_owned(), key });
+                return Err(TranslateError::Deletion { origin: origin.to_string(), key });
             }
         }
         let target = MappedRecord {
@@ -207,7 +208,7 @@ impl<'p> Translator<'p> {
             key,
             value: record.value,
             declared_partition: record.partition,
-            origin: origin.to_owned(),
+            origin: origin.to_string(),
         };
         match self.by_key.entry((target.topic.clone(), target.key.clone())) {
             Entry::Occupied(e) if self.output[*e.get()].value == target.value => self.report.duplicate_outputs += 1,
@@ -284,11 +285,11 @@ impl<'p> Translator<'p> {
 }
 
 /// The policy's `topics.source` rule, for a record of `topic` from `origin`.
-pub fn check_source(plugin: &Plugin, origin: &str, topic: &str) -> Result<(), TranslateError> {
+pub fn check_source(plugin: &Plugin, origin: &Origin, topic: &str) -> Result<(), TranslateError> {
     if plugin.policy().may_read(topic) {
         Ok(())
     } else {
-        Err(TranslateError::SourceTopic { origin: origin.to_owned(), topic: topic.to_owned() })
+        Err(TranslateError::SourceTopic { origin: origin.to_string(), topic: topic.to_owned() })
     }
 }
 
@@ -328,42 +329,57 @@ pub fn translate_group_offsets(
     translate_lines(plugin, input::group_offset_lines(reader, group), options)
 }
 
-/// A partition's last position read: offset, the key's hash, the record's origin.
-type LastRead = (i64, u64, String);
-
 fn translate_lines(
     plugin: &mut Plugin,
     lines: impl Iterator<Item = Result<Result<SourceRecord, input::MalformedLine>, InputError>>,
     options: TranslateOptions,
 ) -> Result<(Vec<TargetRecord>, Report), TranslateError> {
-    // Per partition, the last position read: a different key at the same partition and offset
-    // is refused (the compactor refuses a different record for the same key at any position).
-    // By topic, then partition, so that a record's topic is looked up without a copy, and the
-    // slot's origin is overwritten in place.
-    let mut last: HashMap<Option<String>, HashMap<i32, LastRead>> = HashMap::new();
+    let mut positions = LastPositions::default();
     let records = lines.map(move |item| {
         let record = item?.map_err(|e| RecordIssue { origin: format!("line {}", e.line), message: e.reason });
-        if let Ok(r) = &record
-            && let (Some(partition), Some(offset)) = (r.partition, r.offset) {
-                let key = std::hash::BuildHasher::hash_one(&std::hash::BuildHasherDefault::<std::hash::DefaultHasher>::default(), &r.key);
-                let partitions = match last.get_mut(&r.topic) {
-                    Some(partitions) => partitions,
-                    None => last.entry(r.topic.clone()).or_default(),
-                };
-                let slot = partitions.entry(partition).or_insert((-1, key, String::new()));
-                if slot.0 == offset && slot.1 != key {
-                    let same = Rejected::SamePosition { origin: r.origin.clone(), earlier: slot.2.clone(), partition, offset };
-                    let issue = RecordIssue::from(same);
-                    return Err(TranslateError::InvalidRecord { origin: issue.origin, message: issue.message });
-                }
-                slot.0 = offset;
-                slot.1 = key;
-                slot.2.clear();
-                slot.2.push_str(&r.origin);
-            }
+        if let Ok(r) = &record {
+            positions.check(r)?;
+        }
         Ok(record)
     });
     let partitions = options.target_partitions;
     let (records, report) = Translator::new(plugin, options).translate_snapshot(records)?;
     Ok((partition(records, partitions)?, report))
+}
+
+/// Per partition of the input, the last position read: a different key at the same partition
+/// and offset is refused (the compactor refuses a different record for the same key at any
+/// position). Keys are compared by hash, so nothing is copied per record.
+#[derive(Default)]
+struct LastPositions {
+    /// By topic (a dump holds one or a few: searched in order, not hashed), then partition.
+    topics: Vec<(Option<Arc<str>>, Partitions)>,
+    hasher: KeyHasher,
+}
+
+/// By partition, the last position read: offset, the key's hash, the record's origin.
+type Partitions = HashMap<i32, (i64, u64, Origin), KeyHasher>;
+
+impl LastPositions {
+    fn check(&mut self, record: &SourceRecord) -> Result<(), TranslateError> {
+        let (Some(partition), Some(offset)) = (record.partition, record.offset) else {
+            return Ok(());
+        };
+        let key = std::hash::BuildHasher::hash_one(&self.hasher, &record.key);
+        let at = match self.topics.iter().position(|(topic, _)| *topic == record.topic) {
+            Some(at) => at,
+            None => {
+                self.topics.push((record.topic.clone(), HashMap::default()));
+                self.topics.len() - 1
+            }
+        };
+        let slot = self.topics[at].1.entry(partition).or_insert((-1, key, Origin::Line(0)));
+        if slot.0 == offset && slot.1 != key {
+            let same = Rejected::SamePosition { origin: record.origin.clone(), earlier: slot.2.clone(), partition, offset };
+            let issue = RecordIssue::from(same);
+            return Err(TranslateError::InvalidRecord { origin: issue.origin, message: issue.message });
+        }
+        *slot = (offset, key, record.origin.clone());
+        Ok(())
+    }
 }

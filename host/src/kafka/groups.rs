@@ -9,16 +9,16 @@ use rdkafka::{Offset, TopicPartitionList};
 use connect_offsets::jackson::{self, Scalar};
 
 use super::{Connection, KafkaError};
-use crate::record::SourceRecord;
+use crate::record::{Origin, SourceRecord};
 
 /// The topic consumer-group records are presented under.
 pub const GROUP_RECORDS_TOPIC: &str = "__consumer_offsets";
 
 /// The record for one committed offset.
-pub fn group_record(group: &str, topic: &str, partition: i32, offset: i64, origin: String) -> SourceRecord {
+pub fn group_record(group: &str, topic: &str, partition: i32, offset: i64, origin: Origin) -> SourceRecord {
     SourceRecord {
         origin,
-        topic: Some(GROUP_RECORDS_TOPIC.to_owned()),
+        topic: Some(GROUP_RECORDS_TOPIC.into()),
         partition: None,
         offset: None,
         timestamp: None,
@@ -62,7 +62,7 @@ pub fn read_group_offsets(connection: &Connection, group: &str) -> Result<Vec<So
                 e.topic(),
                 e.partition(),
                 n,
-                format!("group {group}: {}/{}", e.topic(), e.partition()),
+                Origin::Text(format!("group {group}: {}/{}", e.topic(), e.partition())),
             )),
             _ => None,
         })

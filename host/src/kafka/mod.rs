@@ -524,7 +524,7 @@ mod tests {
         let conn = connection(&mock.bootstrap_servers());
         write_records(&conn, &records(7)).unwrap();
         let mut seen = Vec::new();
-        let ranges = read_snapshot(&conn, "offsets", |r| seen.push(r.origin)).unwrap();
+        let ranges = read_snapshot(&conn, "offsets", |r| seen.push(r.origin.to_string())).unwrap();
         assert_eq!(ranges.iter().map(|r| r.end).sum::<i64>(), 7);
         seen.sort();
         assert_eq!(seen.len(), 7);

@@ -5,7 +5,7 @@ use rdkafka::message::Message;
 
 use super::window::{Window, read_windows_with};
 use super::{Connection, KafkaError};
-use crate::record::SourceRecord;
+use crate::record::{Origin, SourceRecord};
 
 /// A partition's log start and end offsets.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
@@ -41,8 +41,8 @@ pub fn read_snapshot(
 /// A message of `topic` as the host moves records.
 pub(crate) fn source_record(topic: &str, message: &impl Message) -> SourceRecord {
     SourceRecord {
-        origin: format!("{topic}/{}@{}", message.partition(), message.offset()),
-        topic: Some(topic.to_owned()),
+        origin: Origin::Text(format!("{topic}/{}@{}", message.partition(), message.offset())),
+        topic: Some(topic.into()),
         partition: Some(message.partition()),
         offset: Some(message.offset()),
         timestamp: message.timestamp().to_millis(),
