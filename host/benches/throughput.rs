@@ -36,30 +36,50 @@ fn dump(n: usize) -> Vec<u8> {
     out.into_bytes()
 }
 
+/// The sections to run: all, or those named on the command line (`cargo bench -p mm2-migrate
+/// -- boundary`); cargo's own `--bench` flag is not a name.
+fn wanted(section: &str) -> bool {
+    let names: Vec<String> = std::env::args().skip(1).filter(|a| !a.starts_with("--")).collect();
+    names.is_empty() || names.iter().any(|n| section.contains(n.as_str()))
+}
+
 fn main() {
     let engine = PluginEngine::new(Policy::builtin(), None).expect("engine");
     let source = PluginSource::Bundled("replicator-to-mm2");
     let settings = [("source.cluster.alias".to_owned(), "primary".to_owned())];
-
-    // Plugin start-up: compiling the component, and loading it from the compile cache.
-    let compile = measure(|| {
-        black_box(Plugin::load(&engine, &source).expect("load"));
-    });
     let cache_dir = tempfile::tempdir().unwrap();
     let cached_engine = PluginEngine::new(Policy::builtin(), CompileCache::open(cache_dir.path())).unwrap();
     Plugin::load(&cached_engine, &source).unwrap();
-    let cached = measure(|| {
-        black_box(Plugin::load(&cached_engine, &source).expect("load"));
-    });
-    println!("plugin load (compile + instantiate + describe):   {:>10.2?}", compile);
-    println!("plugin load from the compile cache:               {:>10.2?}", cached);
 
-    // The whole offline pipeline: parse, compact, map in the wasm plugin, partition.
+    if wanted("load") {
+        // Plugin start-up: compiling the component, and loading it from the compile cache.
+        let compile = measure(|| {
+            black_box(Plugin::load(&engine, &source).expect("load"));
+        });
+        let cached = measure(|| {
+            black_box(Plugin::load(&cached_engine, &source).expect("load"));
+        });
+        println!("plugin load (compile + instantiate + describe):   {:>10.2?}", compile);
+        println!("plugin load from the compile cache:               {:>10.2?}", cached);
+    }
+    if wanted("translate") {
+        translate(&cached_engine, &source, &settings);
+    }
+    if wanted("boundary") {
+        plugin_boundary(&cached_engine, &source, &settings);
+    }
+    if wanted("keys") {
+        keys();
+    }
+}
+
+/// The whole offline pipeline: parse, compact, map in the wasm plugin, partition.
+fn translate(engine: &PluginEngine, source: &PluginSource, settings: &[(String, String)]) {
     let records = 100_000;
     let input = dump(records);
     for batch_size in [1, 16, 256, 1024] {
-        let mut plugin = Plugin::load(&cached_engine, &source).unwrap();
-        plugin.configure(&settings).unwrap();
+        let mut plugin = Plugin::load(engine, source).unwrap();
+        plugin.configure(settings).unwrap();
         let options = TranslateOptions { batch_size, target_partitions: 25, ..TranslateOptions::default() };
         let elapsed = measure(|| {
             let (out, _) = translate_dump(&mut plugin, &input[..], options.clone()).expect("translate");
@@ -71,8 +91,10 @@ fn main() {
             records as f64 / elapsed.as_secs_f64()
         );
     }
+}
 
-    // The native pieces every record goes through.
+/// The native pieces every output record goes through.
+fn keys() {
     let n: i32 = 1_000_000;
     let keys: Vec<Vec<u8>> = (0..1000).map(|i: i32| mm2_source_key("MirrorSourceConnector", "primary", &format!("topic-{i}"), i % 10)).collect();
     let write = measure(|| {
@@ -87,4 +109,71 @@ fn main() {
     });
     println!("Jackson-exact MM2 key writer:                     {:>10.1} ns/key", write.as_nanos() as f64 / n as f64);
     println!("murmur2 partition of a {}-byte key:                {:>10.1} ns/key", keys[0].len(), partition.as_nanos() as f64 / n as f64);
+}
+
+/// Issue 13, goal 3: the cost of the component per live key. The same 100,000 live Replicator
+/// records (the live keys of a 1M-record topic) mapped by the bundled WASM plugin in the host's
+/// batches, and by the same mapping (the plugin crate's SDK logic) called natively.
+fn plugin_boundary(engine: &PluginEngine, source: &PluginSource, settings: &[(String, String)]) {
+    use mm2_plugin_sdk::Mapping;
+    use mm2_migrate::plugin::wit;
+
+    let live_keys = 100_000;
+    let batch_size = TranslateOptions::default().batch_size;
+    let records: Vec<wit::KafkaRecord> = (0..live_keys)
+        .map(|i| wit::KafkaRecord {
+            topic: "connect-offsets".to_owned(),
+            partition: Some((i % 25) as i32),
+            offset: Some(i as i64 * 10),
+            timestamp: Some(1_700_000_000_000 + i as i64),
+            key: Some(format!(r#"["replicator",{{"topic":"topic-{}","partition":{}}}]"#, i % 1000, i / 1000).into_bytes()),
+            value: Some(format!(r#"{{"offset":{}}}"#, i * 10).into_bytes()),
+            headers: Vec::new(),
+        })
+        .collect();
+    let native_records: Vec<mm2_plugin_sdk::Record> = records
+        .iter()
+        .map(|r| mm2_plugin_sdk::Record {
+            topic: r.topic.clone(),
+            partition: r.partition,
+            offset: r.offset,
+            timestamp: r.timestamp,
+            key: r.key.clone(),
+            value: r.value.clone(),
+            headers: Vec::new(),
+        })
+        .collect();
+
+    let mut plugin = Plugin::load(engine, source).unwrap();
+    plugin.configure(settings).unwrap();
+    let wasm = measure(|| {
+        let mut emitted = 0;
+        for batch in records.chunks(batch_size) {
+            for outcome in plugin.apply(batch.to_vec()).expect("apply") {
+                if let wit::Outcome::Emit(out) = outcome {
+                    emitted += out.len();
+                }
+            }
+        }
+        assert_eq!(emitted, live_keys);
+    });
+    let mut mapping = replicator_to_mm2::ReplicatorToMm2::from_settings(settings.to_vec()).expect("configure");
+    let native = measure(|| {
+        let mut emitted = 0;
+        for batch in native_records.chunks(batch_size) {
+            // Owned copies, as the component is handed (the same cost on both sides).
+            let batch = black_box(batch.to_vec());
+            for record in &batch {
+                if let mm2_plugin_sdk::Outcome::Emit(out) = black_box(mapping.map(record)) {
+                    emitted += out.len();
+                }
+            }
+        }
+        assert_eq!(emitted, live_keys);
+    });
+    let per_key = |d: Duration| d.as_nanos() as f64 / live_keys as f64;
+    println!("plugin boundary, {live_keys} live keys in batches of {batch_size}:");
+    println!("  the same mapping called natively:               {:>10.0} ns/key", per_key(native));
+    println!("  the WASM component (wasmtime, sandboxed):       {:>10.0} ns/key", per_key(wasm));
+    println!("  ratio WASM / native:                            {:>10.2}x", per_key(wasm) / per_key(native));
 }

@@ -25,7 +25,8 @@ fn main() {
         .map(|t| t.join("guests"))
         .unwrap_or_else(|| out_dir.join("guests"));
 
-    for path in ["guest", "wit", "Cargo.lock"] {
+    // The guests are built from guest/, the contract in wit/ and the rules they share in crates/.
+    for path in ["guest", "wit", "crates", "Cargo.lock"] {
         println!("cargo:rerun-if-changed={}", workspace.join(path).display());
     }
 

@@ -17,45 +17,66 @@ const HEX_UPPER: &[u8; 16] = b"0123456789ABCDEF";
 
 /// Appends `s` as a JSON string, quoted and escaped as Jackson's default generator does.
 pub fn write_string(out: &mut Vec<u8>, s: &str) {
+    out.reserve(s.len() + 2);
     out.push(b'"');
-    let bytes = s.as_bytes();
-    let mut start = 0;
-    for (i, &b) in bytes.iter().enumerate() {
-        let escape: &[u8] = match b {
-            b'"' => b"\\\"",
-            b'\\' => b"\\\\",
-            0x08 => b"\\b",
-            0x09 => b"\\t",
-            0x0A => b"\\n",
-            0x0C => b"\\f",
-            0x0D => b"\\r",
-            0x00..=0x1F => &[],
-            _ => continue,
-        };
-        out.extend_from_slice(&bytes[start..i]);
-        if escape.is_empty() {
+    // Runs that need no escape are copied whole (names rarely hold any): a tight scan, not a
+    // branch per byte, which matters most inside a plugin (WebAssembly).
+    let mut rest = s.as_bytes();
+    while let Some(i) = rest.iter().position(|&b| b < 0x20 || b == b'"' || b == b'\\') {
+        out.extend_from_slice(&rest[..i]);
+        write_escape(out, rest[i]);
+        rest = &rest[i + 1..];
+    }
+    out.extend_from_slice(rest);
+    out.push(b'"');
+}
+
+/// Jackson's escape of a quote, a backslash or a control character.
+fn write_escape(out: &mut Vec<u8>, b: u8) {
+    let short: &[u8] = match b {
+        b'"' => b"\\\"",
+        b'\\' => b"\\\\",
+        0x08 => b"\\b",
+        0x09 => b"\\t",
+        0x0A => b"\\n",
+        0x0C => b"\\f",
+        0x0D => b"\\r",
+        _ => {
             out.extend_from_slice(b"\\u00");
             out.push(HEX_UPPER[usize::from(b >> 4)]);
             out.push(HEX_UPPER[usize::from(b & 0x0F)]);
-        } else {
-            out.extend_from_slice(escape);
+            return;
         }
-        start = i + 1;
-    }
-    out.extend_from_slice(&bytes[start..]);
-    out.push(b'"');
+    };
+    out.extend_from_slice(short);
 }
 
 /// Appends a scalar value.
 pub fn write_scalar(out: &mut Vec<u8>, value: Scalar<'_>) {
     match value {
         Scalar::Str(s) => write_string(out, s),
-        Scalar::Int(n) => {
-            use std::io::Write;
-            // Writing into a Vec cannot fail.
-            let _ = write!(out, "{n}");
+        Scalar::Int(n) => write_int(out, n),
+    }
+}
+
+/// Appends `n` in decimal, as Java prints a long (digits by hand: `write!` costs several times
+/// as much, again most inside a plugin).
+fn write_int(out: &mut Vec<u8>, n: i64) {
+    let mut digits = [0u8; 20];
+    let mut at = digits.len();
+    let mut rest = n.unsigned_abs();
+    loop {
+        at -= 1;
+        digits[at] = b'0' + (rest % 10) as u8;
+        rest /= 10;
+        if rest == 0 {
+            break;
         }
     }
+    if n < 0 {
+        out.push(b'-');
+    }
+    out.extend_from_slice(&digits[at..]);
 }
 
 /// Appends a flat JSON object whose fields are written in exactly the given order.
@@ -193,6 +214,25 @@ mod tests {
     fn offset_values() {
         assert_eq!(offset_value(0), br#"{"offset":0}"#);
         assert_eq!(offset_value(i64::MAX), br#"{"offset":9223372036854775807}"#);
+    }
+
+    #[test]
+    fn integers_are_written_as_java_prints_a_long() {
+        let mut values = vec![0, 1, -1, 9, 10, -10, 99, 100, i64::MAX, i64::MIN, i64::MIN + 1, i64::from(i32::MAX)];
+        values.extend((0..64).map(|bit| 1i64 << bit).flat_map(|n| [n.wrapping_sub(1), n, n.wrapping_add(1), n.wrapping_neg()]));
+        for n in values {
+            let mut out = Vec::new();
+            write_scalar(&mut out, Scalar::Int(n));
+            assert_eq!(String::from_utf8(out).unwrap(), n.to_string());
+        }
+    }
+
+    #[test]
+    fn escapes_land_between_unescaped_runs() {
+        assert_eq!(s("\"abc"), r#""\"abc""#);
+        assert_eq!(s("abc\""), r#""abc\"""#);
+        assert_eq!(s("a\n\nb\u{1}"), r#""a\n\nb\u0001""#);
+        assert_eq!(s("\\\\"), r#""\\\\""#);
     }
 
     #[test]

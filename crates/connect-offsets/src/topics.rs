@@ -5,25 +5,35 @@ use regex::Regex;
 
 #[derive(Debug, Clone)]
 pub struct TopicFilter {
-    include: Regex,
+    /// `None`: every name (the default `.*`, which is then not matched name by name).
+    include: Option<Regex>,
     exclude: Option<Regex>,
 }
 
+/// The pattern that selects every topic name (with `(?s)`, see [`whole_name_pattern`]).
+const EVERY_NAME: &str = ".*";
+
 impl TopicFilter {
     /// `include` must not be empty; an empty `exclude` excludes nothing.
-    pub fn new(include: &[String], exclude: &[String]) -> Result<TopicFilter, String> {
-        if include.is_empty() {
+    pub fn new(include_list: &[String], exclude: &[String]) -> Result<TopicFilter, String> {
+        if include_list.is_empty() {
             return Err("the include list is empty, so no topic would be migrated".to_owned());
         }
+        let include = whole_name_pattern(include_list)?;
         Ok(TopicFilter {
-            include: whole_name_pattern(include)?,
+            include: (!patterns_select_all(include_list)).then_some(include),
             exclude: if exclude.is_empty() { None } else { Some(whole_name_pattern(exclude)?) },
         })
     }
 
     pub fn accepts(&self, topic: &str) -> bool {
-        self.include.is_match(topic) && !self.exclude.as_ref().is_some_and(|r| r.is_match(topic))
+        self.include.as_ref().is_none_or(|r| r.is_match(topic)) && !self.exclude.as_ref().is_some_and(|r| r.is_match(topic))
     }
+}
+
+/// Whether a list selects every name without matching: it holds `.*` itself.
+fn patterns_select_all(patterns: &[String]) -> bool {
+    patterns.iter().any(|p| p == EVERY_NAME)
 }
 
 fn whole_name_pattern(patterns: &[String]) -> Result<Regex, String> {
@@ -63,9 +73,22 @@ mod tests {
 
     #[test]
     fn dot_star_selects_every_name() {
-        let filter = TopicFilter::new(&list(&[".*"]), &[]).unwrap();
-        assert!(filter.accepts("tab\tnew\nline"));
-        assert!(filter.accepts(""));
+        for include in [list(&[".*"]), list(&["orders", ".*"])] {
+            let filter = TopicFilter::new(&include, &[]).unwrap();
+            assert!(filter.include.is_none(), "{include:?} is not matched name by name");
+            assert!(filter.accepts("tab\tnew\nline"));
+            assert!(filter.accepts(""));
+            assert!(filter.accepts("users"));
+        }
+        // The shortcut is for `.*` exactly; exclusions still apply.
+        let filter = TopicFilter::new(&list(&[".*"]), &list(&["secret.*"])).unwrap();
+        assert!(!filter.accepts("secret-1"));
+        assert!(TopicFilter::new(&list(&[".*x"]), &[]).unwrap().include.is_some());
+        // The same answers as the pattern itself.
+        let matched = whole_name_pattern(&list(&[".*"])).unwrap();
+        for name in ["", "a", "tab\tnew\nline", "orders.eu-1"] {
+            assert_eq!(matched.is_match(name), TopicFilter::new(&list(&[".*"]), &[]).unwrap().accepts(name));
+        }
     }
 
     #[test]
