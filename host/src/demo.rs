@@ -109,7 +109,7 @@ pub fn run(engine: &PluginEngine, json: bool) -> Result<(), DemoError> {
             "verify": { "checked": verify.entries.len(), "differences": differences },
             "second_run_written": second.written.len(),
         });
-        crate::report::emit(true, &document, String::new())?;
+        crate::report::emit(true, &document, String::new)?;
     } else {
         let mut out = format!(
             "mm2-migrate demo: Confluent Replicator -> MirrorMaker 2 on an in-process broker ({bootstrap})\n\n\

@@ -143,14 +143,14 @@ pub fn plan(plugin: &mut Plugin, options: &LiveOptions) -> Result<PlanOutcome, L
             kafka::read_group_offsets(&options.source, group)?.into_iter().for_each(&mut add);
             Vec::new()
         }
-        None => kafka::read_snapshot(&options.source, &options.source_topic, &mut add)?,
+        None => timed("read the source topic", || kafka::read_snapshot(&options.source, &options.source_topic, &mut add))?,
     };
 
     // 2. The plugin; records are partitioned once the target topic's partition count is known
     // (the one `run` would create it with, if it does not exist).
     let to_create = options.setup.partitions;
     let translator = Translator::new(plugin, translate_options(options));
-    let (records, translation) = translator.translate_compacted(compactor, issues)?;
+    let (records, translation) = timed("mapped the live records", || translator.translate_compacted(compactor, issues))?;
     if let Some(flow) = &options.mm2_flow {
         check_flow(flow, &records)?;
     }
@@ -173,7 +173,7 @@ pub fn plan(plugin: &mut Plugin, options: &LiveOptions) -> Result<PlanOutcome, L
                 }
             let (state, exists, partitions) = match &target_topic {
                 Some(topic) => {
-                    let (state, partitions) = kafka::read_target_state(&options.target, topic)?;
+                    let (state, partitions) = timed("read MM2's offsets", || kafka::read_target_state(&options.target, topic))?;
                     (state, partitions.is_some(), partitions.unwrap_or(to_create))
                 }
                 None => (TargetState::default(), false, to_create),
@@ -351,6 +351,11 @@ pub fn run(plugin: &mut Plugin, options: &LiveOptions) -> Result<RunOutcome, Liv
         Some(connect) => ensure_stopped(connect)?,
         None => false,
     };
+    // Started now so that it is connected, with its producer id, once the plan is made.
+    let writer = match &options.connect {
+        Some(_) => None,
+        None => Some(kafka::Writer::start(&options.target)?),
+    };
     let mut outcome = plan(plugin, options)?;
     let refused = plan::refusals(&outcome.entries, options.overrides);
     if !refused.is_empty() {
@@ -365,7 +370,7 @@ pub fn run(plugin: &mut Plugin, options: &LiveOptions) -> Result<RunOutcome, Liv
     if let Some(connect) = &options.connect {
         return run_through_connect(connect, outcome, to_write, stopped_by_run);
     }
-    let Some(topic) = outcome.target_topic.clone() else {
+    let (Some(topic), Some(writer)) = (outcome.target_topic.clone(), writer) else {
         return Ok(RunOutcome { plan: outcome, created_topic: false, written: Vec::new(), connect: None });
     };
     if to_write.is_empty() && !outcome.target_exists {
@@ -385,9 +390,10 @@ pub fn run(plugin: &mut Plugin, options: &LiveOptions) -> Result<RunOutcome, Liv
     }
     let written = {
         let _graceful = crate::interrupt::Graceful::begin();
-        kafka::write_records(&options.target, &to_write)?
+        timed("wrote the records", || writer.write(&to_write))?
     };
-    let missing = plan::unconfirmed(&to_write, &kafka::read_back(&options.target, &topic)?);
+    let read_back = timed("read the records back", || kafka::read_back(&options.target, &topic))?;
+    let missing = plan::unconfirmed(&to_write, &read_back);
     if !missing.is_empty() {
         return Err(LiveError::NotConfirmed { topic: format!("{topic:?}"), missing });
     }
@@ -475,6 +481,7 @@ pub fn follow(
     let partitions = after.plan.target_partitions;
     tracing::info!("following {} from its end; stop with Ctrl-C or SIGTERM", options.source_topic);
 
+    let writer = kafka::Writer::start(&options.target)?;
     let _graceful = crate::interrupt::Graceful::begin();
     while !crate::interrupt::requested() {
         let batch = tail.next_batch(options.batch_size, Duration::from_millis(200))?;
@@ -519,7 +526,7 @@ pub fn follow(
         if to_write.is_empty() {
             continue;
         }
-        kafka::write_records(&options.target, &to_write)?;
+        writer.write(&to_write)?;
         for r in &to_write {
             tracing::info!("forwarded {} from {}", plan::describe_key(&r.key), r.origin);
         }
@@ -541,4 +548,12 @@ pub fn unresolved_seams(plan: &PlanOutcome) -> Vec<&PlanEntry> {
 /// Entries of a plan that differ from the target: what `verify` reports.
 pub fn differences(plan: &PlanOutcome) -> Vec<&PlanEntry> {
     plan.entries.iter().filter(|e| e.change != plan::Change::Unchanged || e.misplaced_in.is_some()).collect()
+}
+
+/// Runs one step of a live command, logging how long it took (`-v`).
+fn timed<T>(step: &str, f: impl FnOnce() -> T) -> T {
+    let started = std::time::Instant::now();
+    let result = f();
+    tracing::debug!("{step} in {:.2?}", started.elapsed());
+    result
 }

@@ -224,8 +224,9 @@ pub fn refusals(entries: &[PlanEntry], overrides: Overrides) -> Vec<Refusal> {
 /// would do.
 pub fn refusal(e: &PlanEntry, overrides: Overrides) -> Vec<Refusal> {
     let mut out = Vec::new();
-    let name = describe_key(&e.key);
+    // Named only when refused: parsing every key for its name was a measurable part of a run.
     let mut refuse = |reason: RefusalReason, message: String| {
+        let name = describe_key(&e.key);
         out.push(Refusal { key: name.clone(), reason, message: format!("{name}: {message}") });
     };
     // Also where MM2 already holds the recorded offset: it would resume at the wrong place.

@@ -6,11 +6,17 @@ use crate::live::PlanOutcome;
 use crate::record::TargetRecord;
 use crate::translate::Report;
 
-/// Writes `value` as JSON, or `text`, to stdout.
-pub fn emit(json: bool, value: &impl serde::Serialize, text: String) -> io::Result<()> {
-    let out = if json { serde_json::to_string_pretty(value)? + "\n" } else { text };
-    io::stdout().lock().write_all(out.as_bytes())?;
-    Ok(())
+/// Writes `value` as JSON, or the text `render` makes, to stdout. Only the one asked for is
+/// made, and the JSON is written as it is serialized (a 100,000-entry plan is tens of MB).
+pub fn emit(json: bool, value: &impl serde::Serialize, render: impl FnOnce() -> String) -> io::Result<()> {
+    let mut out = io::BufWriter::new(io::stdout().lock());
+    if json {
+        serde_json::to_writer_pretty(&mut out, value)?;
+        out.write_all(b"\n")?;
+    } else {
+        out.write_all(render().as_bytes())?;
+    }
+    out.flush()
 }
 
 /// One plan entry as a line.

@@ -122,7 +122,8 @@ pub struct Translator<'p> {
     report: Report,
     batch: Vec<SourceRecord>,
     output: Vec<MappedRecord>,
-    by_key: HashMap<(String, Vec<u8>), usize>,
+    /// By topic, then key: the output record's index (a topic's name is not copied per record).
+    by_key: HashMap<String, HashMap<Vec<u8>, usize, KeyHasher>>,
 }
 
 impl<'p> Translator<'p> {
@@ -210,7 +211,11 @@ impl<'p> Translator<'p> {
             declared_partition: record.partition,
             origin: origin.to_string(),
         };
-        match self.by_key.entry((target.topic.clone(), target.key.clone())) {
+        let by_key = match self.by_key.get_mut(&target.topic) {
+            Some(by_key) => by_key,
+            None => self.by_key.entry(target.topic.clone()).or_default(),
+        };
+        match by_key.entry(target.key.clone()) {
             Entry::Occupied(e) if self.output[*e.get()].value == target.value => self.report.duplicate_outputs += 1,
             Entry::Occupied(e) => {
                 return Err(TranslateError::Conflict {
@@ -276,7 +281,10 @@ impl<'p> Translator<'p> {
         for issue in issues {
             self.invalid(issue.origin, issue.message)?;
         }
-        self.report.add_compaction(compactor.stats(), compactor.live_keys());
+        let live_keys = compactor.live_keys();
+        self.report.add_compaction(compactor.stats(), live_keys);
+        // Most mappings emit one record per live key.
+        self.output.reserve(live_keys);
         for record in compactor.into_live() {
             self.push(record)?;
         }

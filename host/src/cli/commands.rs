@@ -131,10 +131,13 @@ fn plan_command(engine: &PluginEngine, args: PlanArgs) -> Result<(), Failure> {
         plan: &'a PlanOutcome,
         refusals: &'a [crate::plan::Refusal],
     }
-    let mut text = report::render_plan(&outcome, true);
-    for r in &refusals {
-        text.push_str(&format!("  refused: {r}\n"));
-    }
+    let text = || {
+        let mut text = report::render_plan(&outcome, true);
+        for r in &refusals {
+            text.push_str(&format!("  refused: {r}\n"));
+        }
+        text
+    };
     Ok(emit(json, &PlanJson { command: "plan", plan: &outcome, refusals: &refusals }, text)?)
 }
 
@@ -169,34 +172,37 @@ fn run_command(engine: &PluginEngine, args: RunArgs) -> Result<(), Failure> {
     let json = args.command.output == Some(OutputFormat::Json);
     let LiveSetup { mut plugin, options } = live_setup(engine, &args.command.live)?;
     let outcome = live::run(&mut plugin, &options)?;
-    let mut text = report::render_plan(&outcome.plan, false);
-    if outcome.connect.is_none() {
-        text.push_str(&format!(
-            "  {:<28}{}{}\n",
-            "records written",
-            outcome.written.len(),
-            if outcome.created_topic { " (topic created, compacted)" } else { "" }
-        ));
-    }
-    if !outcome.written.is_empty() {
-        text.push_str(&format!("  {:<28}all {} read back from the topic\n", "confirmed", outcome.written.len()));
-    }
-    if let Some(connect) = &outcome.connect {
-        if connect.altered > 0 {
-            text.push_str(&format!("  {:<28}{} (Connect: {})\n", "offsets altered", connect.altered, connect.message));
-            text.push_str(&format!("  {:<28}all {} read back from Connect's offsets API\n", "confirmed", connect.altered));
+    let render = || {
+        let mut text = report::render_plan(&outcome.plan, false);
+        if outcome.connect.is_none() {
+            text.push_str(&format!(
+                "  {:<28}{}{}\n",
+                "records written",
+                outcome.written.len(),
+                if outcome.created_topic { " (topic created, compacted)" } else { "" }
+            ));
         }
-        let stopped = if connect.stopped_by_run { "stopped by this run; " } else { "" };
-        text.push_str(&format!(
-            "  {:<28}{stopped}left STOPPED: verify, then resume it with `{}`\n",
-            "connector", connect.resume_command
-        ));
-    }
+        if !outcome.written.is_empty() {
+            text.push_str(&format!("  {:<28}all {} read back from the topic\n", "confirmed", outcome.written.len()));
+        }
+        if let Some(connect) = &outcome.connect {
+            if connect.altered > 0 {
+                text.push_str(&format!("  {:<28}{} (Connect: {})\n", "offsets altered", connect.altered, connect.message));
+                text.push_str(&format!("  {:<28}all {} read back from Connect's offsets API\n", "confirmed", connect.altered));
+            }
+            let stopped = if connect.stopped_by_run { "stopped by this run; " } else { "" };
+            text.push_str(&format!(
+                "  {:<28}{stopped}left STOPPED: verify, then resume it with `{}`\n",
+                "connector", connect.resume_command
+            ));
+        }
+        text
+    };
     if !follow {
         plugin.close();
-        return Ok(emit(json, &outcome, text)?);
+        return Ok(emit(json, &outcome, render)?);
     }
-    eprint!("{text}");
+    eprint!("{}", render());
     let summary = live::follow(&mut plugin, &options, &outcome)?;
     plugin.close();
     let text = format!(
@@ -204,7 +210,7 @@ fn run_command(engine: &PluginEngine, args: RunArgs) -> Result<(), Failure> {
         "records seen", summary.records_seen, "forwarded", summary.forwarded, "unchanged", summary.unchanged,
         "refused", summary.refused.len()
     );
-    Ok(emit(json, &summary, text)?)
+    Ok(emit(json, &summary, || text)?)
 }
 
 fn verify_command(engine: &PluginEngine, args: LiveCommand) -> Result<(), Failure> {
@@ -250,7 +256,7 @@ fn verify_command(engine: &PluginEngine, args: LiveCommand) -> Result<(), Failur
         seam_check: &outcome.seam_check,
         unresolved_seams: unresolved.clone(),
     };
-    emit(json, &document, text)?;
+    emit(json, &document, || text)?;
     if !differences.is_empty() {
         return Err(Failure { status: EXIT_DIFFERENT, error: anyhow::anyhow!("{} record(s) differ from the plan", differences.len()) });
     }
@@ -294,7 +300,7 @@ fn translate(engine: &PluginEngine, args: TranslateArgs) -> Result<(), Failure> 
     if args.output == OutputFormat::Json {
         let records = records.iter().map(report::Envelope::of).collect::<anyhow::Result<Vec<_>>>().map_err(failed)?;
         let document = report::TranslateJson { command: "translate", plugin: plugin.label(), records, report: &summary };
-        return Ok(emit(true, &document, String::new())?);
+        return Ok(emit(true, &document, String::new)?);
     }
     let mut out = String::new();
     for record in &records {
@@ -346,7 +352,7 @@ fn inspect_plugin(engine: &PluginEngine, spec: &str, json: bool) -> Result<(), F
         (None, None) => serde_json::Value::Null,
     };
     let document = serde_json::json!({"inspection": inspection, "plugin": info_json});
-    emit(json, &document, text)?;
+    emit(json, &document, || text)?;
     match &inspection.forbidden_import {
         Some(import) => Err(Failure {
             status: EXIT_FAILED,

@@ -18,7 +18,7 @@ use rdkafka::error::{KafkaError as RdError, RDKafkaErrorCode};
 use rdkafka::metadata::Metadata;
 
 pub use groups::{GROUP_RECORDS_TOPIC, group_record, read_group_offsets};
-pub use sink::{Delivered, TopicSetup, WriteFailure, ensure_topic, write_records};
+pub use sink::{Delivered, TopicSetup, WriteFailure, Writer, ensure_topic, write_records};
 pub use snapshot::{PartitionRange, read_snapshot};
 pub use tail::Tail;
 pub use window::{OffsetQuery, TopicPartition, TopicPartitions, Unauthorized, Window, Windows};
@@ -474,7 +474,7 @@ mod tests {
         let sent = std::sync::atomic::AtomicUsize::new(0);
         // The signal arrives after four records were handed to the producer.
         let stop = || sent.fetch_add(1, std::sync::atomic::Ordering::SeqCst) >= 4;
-        let failure = sink::write_records_until(&conn, &records(10), stop).unwrap_err();
+        let failure = Writer::start(&conn).unwrap().write_until(&records(10), stop).unwrap_err();
         assert!(failure.interrupted);
         assert_eq!(failure.landed.len(), 4, "what was sent is waited for");
         assert_eq!(failure.not_sent.len(), 6);

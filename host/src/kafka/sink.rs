@@ -204,106 +204,158 @@ impl ProducerContext for DeliveryCollector {
     }
 }
 
+/// How long one wait for delivery reports lasts: rdkafka's `poll` serves reports until this time
+/// is up (its `flush` polls 100 ms at a time), so the last acknowledgement is seen this soon.
+const DELIVERY_POLL: std::time::Duration = std::time::Duration::from_millis(2);
+
 /// Writes `records` (all to their own topic and partition), waits for every acknowledgement, and
 /// says exactly which records landed.
 pub fn write_records(connection: &Connection, records: &[TargetRecord]) -> Result<Vec<Delivered>, WriteFailure> {
-    write_records_until(connection, records, crate::interrupt::requested)
-}
-
-/// [`write_records`], sending no further record once `stop` says so (SIGINT, SIGTERM): what was
-/// sent is still waited for and reported.
-pub(crate) fn write_records_until(
-    connection: &Connection,
-    records: &[TargetRecord],
-    stop: impl Fn() -> bool,
-) -> Result<Vec<Delivered>, WriteFailure> {
-    let topic = records.first().map(|r| r.topic.clone()).unwrap_or_default();
-    let fail_all = |reason: String| WriteFailure {
-        topic: topic.clone(),
-        landed: Vec::new(),
-        unacknowledged: Vec::new(),
-        not_sent: records.iter().map(|r| (r.origin.clone(), reason.clone())).collect(),
-        interrupted: false,
-        unauthorized: false,
-    };
     if records.is_empty() {
         return Ok(Vec::new());
     }
-    let mut config = connection.config();
-    config
-        .set("acks", "all")
-        .set("enable.idempotence", "true")
-        // The whole write, retries included, within the connection's timeout.
-        .set("message.timeout.ms", connection.timeout.as_millis().to_string())
-        .set("linger.ms", "5");
-    let collector = DeliveryCollector {
-        results: Mutex::new(Vec::new()),
-        unauthorized: std::sync::atomic::AtomicBool::new(false),
-        context: connection.context(),
-    };
-    let producer: BaseProducer<DeliveryCollector> =
-        BaseProducer::from_config_and_context(&config, collector).map_err(|e| fail_all(connection.error(e).to_string()))?;
+    let writer = Writer::start(connection).map_err(|e| WriteFailure::not_sent(records, e.to_string()))?;
+    writer.write(records)
+}
 
-    let mut not_sent = Vec::new();
-    let mut interrupted = false;
-    for (index, record) in records.iter().enumerate() {
-        if stop() {
-            interrupted = true;
-            not_sent.extend((index..records.len()).map(|i| (i, "interrupted before it was sent".to_owned())));
-            break;
+/// An idempotent producer for MM2's offsets topic, started before the records are known: with
+/// librdkafka 2.12 a new producer has its producer id only some 0.5 s after it connects (its id
+/// timer waits for the leader's connection), time that `run` spends planning and `--follow`
+/// spends once, not per batch (issue 13).
+pub struct Writer<'c> {
+    connection: &'c Connection,
+    producer: BaseProducer<DeliveryCollector>,
+}
+
+impl<'c> Writer<'c> {
+    /// Starts the producer (it connects and gets its id in the background).
+    pub fn start(connection: &'c Connection) -> Result<Writer<'c>, KafkaError> {
+        let mut config = connection.config();
+        config
+            .set("acks", "all")
+            .set("enable.idempotence", "true")
+            // Each write, retries included, within the connection's timeout.
+            .set("message.timeout.ms", connection.timeout.as_millis().to_string())
+            .set("linger.ms", "5");
+        let collector = DeliveryCollector {
+            results: Mutex::new(Vec::new()),
+            unauthorized: std::sync::atomic::AtomicBool::new(false),
+            context: connection.context(),
+        };
+        let producer = BaseProducer::from_config_and_context(&config, collector).map_err(|e| connection.error(e))?;
+        Ok(Writer { connection, producer })
+    }
+
+    /// Writes `records` and waits for every acknowledgement (see [`write_records`]).
+    pub fn write(&self, records: &[TargetRecord]) -> Result<Vec<Delivered>, WriteFailure> {
+        self.write_until(records, crate::interrupt::requested)
+    }
+
+    /// [`Writer::write`], sending no further record once `stop` says so (SIGINT, SIGTERM): what
+    /// was sent is still waited for and reported.
+    pub(crate) fn write_until(&self, records: &[TargetRecord], stop: impl Fn() -> bool) -> Result<Vec<Delivered>, WriteFailure> {
+        if records.is_empty() {
+            return Ok(Vec::new());
         }
-        let mut pending = BaseRecord::with_opaque_to(&record.topic, Box::new(index))
-            .key(&record.key)
-            .partition(record.partition);
-        if let Some(value) = &record.value {
-            pending = pending.payload(value);
-        }
-        loop {
-            match producer.send(pending) {
-                Ok(()) => break,
-                Err((RdError::MessageProduction(RDKafkaErrorCode::QueueFull), back)) => {
-                    pending = back;
-                    producer.poll(std::time::Duration::from_millis(50));
-                }
-                Err((e, _)) => {
-                    not_sent.push((index, e.to_string()));
-                    break;
+        let producer = &self.producer;
+        let started = std::time::Instant::now();
+        let mut not_sent = Vec::new();
+        let mut interrupted = false;
+        for (index, record) in records.iter().enumerate() {
+            if stop() {
+                interrupted = true;
+                not_sent.extend((index..records.len()).map(|i| (i, "interrupted before it was sent".to_owned())));
+                break;
+            }
+            let mut pending = BaseRecord::with_opaque_to(&record.topic, Box::new(index))
+                .key(&record.key)
+                .partition(record.partition);
+            if let Some(value) = &record.value {
+                pending = pending.payload(value);
+            }
+            loop {
+                match producer.send(pending) {
+                    Ok(()) => break,
+                    Err((RdError::MessageProduction(RDKafkaErrorCode::QueueFull), back)) => {
+                        pending = back;
+                        producer.poll(DELIVERY_POLL);
+                    }
+                    Err((e, _)) => {
+                        not_sent.push((index, e.to_string()));
+                        break;
+                    }
                 }
             }
         }
-    }
-    let flushed = producer.flush(connection.timeout);
-    producer.poll(std::time::Duration::ZERO);
-    let results = std::mem::take(&mut *producer.context().results.lock().unwrap_or_else(|p| p.into_inner()));
+        let sent = started.elapsed();
+        let acknowledged = self.wait_for_deliveries();
+        tracing::debug!("{} record(s) handed to the producer in {sent:.2?}, acknowledged after {:.2?}", records.len(), started.elapsed());
+        let results = std::mem::take(&mut *producer.context().results.lock().unwrap_or_else(|p| p.into_inner()));
 
-    let mut landed = Vec::new();
-    let mut unacknowledged = Vec::new();
-    let mut answered = vec![false; records.len()];
-    for (index, _) in &not_sent {
-        answered[*index] = true;
+        let mut landed = Vec::new();
+        let mut unacknowledged = Vec::new();
+        let mut answered = vec![false; records.len()];
+        for (index, _) in &not_sent {
+            answered[*index] = true;
+        }
+        for (index, outcome) in results {
+            answered[index] = true;
+            match outcome {
+                Ok((partition, offset)) => landed.push(Delivered { origin: records[index].origin.clone(), partition, offset }),
+                Err(e) => unacknowledged.push((index, e)),
+            }
+        }
+        for (index, done) in answered.iter().enumerate() {
+            if !done {
+                let reason = match &acknowledged {
+                    Err(e) => format!("not acknowledged: {e}"),
+                    Ok(()) => "not acknowledged".to_owned(),
+                };
+                unacknowledged.push((index, reason));
+            }
+        }
+        if unacknowledged.is_empty() && not_sent.is_empty() {
+            landed.sort_by_key(|d| (d.partition, d.offset));
+            return Ok(landed);
+        }
+        unacknowledged.sort_by_key(|(i, _)| *i);
+        let named = |list: Vec<(usize, String)>| list.into_iter().map(|(i, e)| (records[i].origin.clone(), e)).collect();
+        let unauthorized = producer.context().unauthorized.load(std::sync::atomic::Ordering::Relaxed);
+        Err(WriteFailure {
+            topic: records[0].topic.clone(),
+            landed,
+            unacknowledged: named(unacknowledged),
+            not_sent: named(not_sent),
+            interrupted,
+            unauthorized,
+        })
     }
-    for (index, outcome) in results {
-        answered[index] = true;
-        match outcome {
-            Ok((partition, offset)) => landed.push(Delivered { origin: records[index].origin.clone(), partition, offset }),
-            Err(e) => unacknowledged.push((index, e)),
+
+    /// Serves delivery reports until every record sent has one, or the connection's timeout
+    /// passes.
+    fn wait_for_deliveries(&self) -> Result<(), String> {
+        let timeout = self.connection.timeout;
+        let deadline = std::time::Instant::now() + timeout;
+        while self.producer.in_flight_count() > 0 {
+            if std::time::Instant::now() >= deadline {
+                return Err(format!("{} record(s) still in flight after {timeout:?}", self.producer.in_flight_count()));
+            }
+            self.producer.poll(DELIVERY_POLL);
+        }
+        Ok(())
+    }
+}
+
+impl WriteFailure {
+    /// Nothing of `records` was sent, for `reason`.
+    fn not_sent(records: &[TargetRecord], reason: String) -> WriteFailure {
+        WriteFailure {
+            topic: records.first().map(|r| r.topic.clone()).unwrap_or_default(),
+            landed: Vec::new(),
+            unacknowledged: Vec::new(),
+            not_sent: records.iter().map(|r| (r.origin.clone(), reason.clone())).collect(),
+            interrupted: false,
+            unauthorized: false,
         }
     }
-    for (index, done) in answered.iter().enumerate() {
-        if !done {
-            let reason = match &flushed {
-                Err(e) => format!("not acknowledged: {e}"),
-                Ok(()) => "not acknowledged".to_owned(),
-            };
-            unacknowledged.push((index, reason));
-        }
-    }
-    if unacknowledged.is_empty() && not_sent.is_empty() {
-        landed.sort_by_key(|d| (d.partition, d.offset));
-        return Ok(landed);
-    }
-    unacknowledged.sort_by_key(|(i, _)| *i);
-    let named = |list: Vec<(usize, String)>| list.into_iter().map(|(i, e)| (records[i].origin.clone(), e)).collect();
-    let unauthorized = producer.context().unauthorized.load(std::sync::atomic::Ordering::Relaxed);
-    Err(WriteFailure { topic, landed, unacknowledged: named(unacknowledged), not_sent: named(not_sent), interrupted, unauthorized })
 }

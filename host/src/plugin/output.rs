@@ -6,6 +6,8 @@
 //! offset that is not a JSON integer >= 0 (§1), so anything else would be written in vain or
 //! break MM2: it is refused, naming the input record it came from.
 
+use std::borrow::Cow;
+
 use jackson::{mm2_source_key, offset_value};
 use connect_offsets::jackson;
 use serde_json::Value;
@@ -70,6 +72,34 @@ pub struct Mm2Key {
 /// `["<connector>",{"cluster":S,"partition":P,"topic":T}]` with P an int in 0..=2^31-1, as
 /// Jackson serializes it.
 pub fn mm2_key(key: &[u8]) -> Result<Mm2Key, String> {
+    // Most keys are right: parsed in one typed pass and accepted only when they are exactly the
+    // bytes Jackson writes for what they hold; anything else goes through the checks below,
+    // which say what is wrong (the tree they build was most of the cost of admitting a record).
+    if let Ok((connector, fields)) = serde_json::from_slice::<(Cow<'_, str>, Mm2KeyFields<'_>)>(key)
+        && fields.partition >= 0
+        && !connector.is_empty()
+        && !fields.topic.is_empty()
+        && mm2_source_key(&connector, &fields.cluster, &fields.topic, fields.partition) == key
+    {
+        let (cluster, topic) = (fields.cluster.into_owned(), fields.topic.into_owned());
+        return Ok(Mm2Key { connector: connector.into_owned(), cluster, topic, partition: fields.partition });
+    }
+    mm2_key_checked(key)
+}
+
+/// The source partition of an MM2 key, as the typed pass reads it.
+#[derive(serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Mm2KeyFields<'a> {
+    #[serde(borrow)]
+    cluster: Cow<'a, str>,
+    partition: i32,
+    #[serde(borrow)]
+    topic: Cow<'a, str>,
+}
+
+/// [`mm2_key`] through a JSON tree, naming what is wrong.
+fn mm2_key_checked(key: &[u8]) -> Result<Mm2Key, String> {
     let not_mm2 = |why: &str| format!("the key is not an MM2 source-offset key ({why}): {}", preview(key));
     let value: Value = serde_json::from_slice(key).map_err(|_| not_mm2("not JSON"))?;
     let Value::Array(items) = value else { return Err(not_mm2("not a JSON array")) };
@@ -107,6 +137,24 @@ pub fn mm2_key(key: &[u8]) -> Result<Mm2Key, String> {
 
 /// Checks that `value` is exactly `{"offset":V}` with 0 <= V <= [`MAX_OFFSET`]; returns V.
 pub fn mm2_offset(value: &[u8]) -> Result<i64, String> {
+    // As for keys: the typed pass accepts exactly MM2's bytes, the checks below say what is wrong.
+    if let Ok(OffsetField { offset }) = serde_json::from_slice::<OffsetField>(value)
+        && (0..=MAX_OFFSET).contains(&offset)
+        && offset_value(offset) == value
+    {
+        return Ok(offset);
+    }
+    mm2_offset_checked(value)
+}
+
+#[derive(serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct OffsetField {
+    offset: i64,
+}
+
+/// [`mm2_offset`] through a JSON tree, naming what is wrong.
+fn mm2_offset_checked(value: &[u8]) -> Result<i64, String> {
     let bad = |why: String| format!("the value is not an MM2 source offset ({why}): {}", preview(value));
     let parsed: Value = serde_json::from_slice(value).map_err(|_| bad("not JSON".to_owned()))?;
     let Value::Object(map) = &parsed else { return Err(bad("not a JSON object".to_owned())) };
@@ -183,6 +231,28 @@ mod tests {
         ] {
             let (limit, detail) = check_batch(&policy, &outcomes).unwrap_err();
             assert_eq!(limit, "topics.target", "{detail}");
+        }
+    }
+
+    #[test]
+    fn the_typed_pass_admits_only_what_the_checks_admit() {
+        let keys = [
+            K,
+            r#"["c",{"cluster":"a","partition":2147483647,"topic":"é/\"x"}]"#,
+            r#"["MirrorSourceConnector",{"cluster":"a","partition":-1,"topic":"t"}]"#,
+            r#"["MirrorSourceConnector",{"cluster":"a","topic":"t","partition":0}]"#,
+            r#"["MirrorSourceConnector",{"cluster":"a","partition":0,"topic":"t","x":1}]"#,
+            r#"["MirrorSourceConnector",{"cluster":"a","partition":0,"topic":"t","topic":"t"}]"#,
+            r#"["",{"cluster":"a","partition":0,"topic":"t"}]"#,
+            r#"["c",{"cluster":"a","partition":0,"topic":""}]"#,
+            r#"["c",{"cluster":"\u0061","partition":0,"topic":"t"}]"#,
+            r#"["c",{"cluster":"a","partition":0,"topic":"t"}] "#,
+        ];
+        for key in keys {
+            assert_eq!(mm2_key(key.as_bytes()), mm2_key_checked(key.as_bytes()), "{key}");
+        }
+        for value in [r#"{"offset":0}"#, r#"{"offset":-1}"#, r#"{"offset":1,"offset":1}"#, r#"{"offset":01}"#, r#"{"offset":9223372036854775807}"#, r#"{"offset":5,"x":1}"#, r#"{ "offset":5}"#] {
+            assert_eq!(mm2_offset(value.as_bytes()), mm2_offset_checked(value.as_bytes()), "{value}");
         }
     }
 
