@@ -2,6 +2,8 @@
 //! `{sourceOffset}`. Keys are parsed as JSON (any field order or spacing); whether the bytes are
 //! the ones the tool itself would have written is a separate question ([`is_canonical`]).
 
+use std::borrow::Cow;
+
 use serde_json::{Map, Value};
 
 use crate::jackson::{self, Scalar};
@@ -95,6 +97,23 @@ pub fn parse_mm2_source_key(bytes: &[u8]) -> Option<(String, String, String, i32
     Some((key.connector, cluster, topic, partition))
 }
 
+/// A `[connector,{"topic":T,"partition":P}]` key in exactly the bytes Connect writes for it
+/// (Replicator's, Mirus's, consumer groups' as the host presents them), read in one typed pass:
+/// `None` for anything else, which [`parse_key`] and [`is_canonical`] then examine. Nearly every
+/// key is canonical, and the JSON tree was most of a mapping's cost (issue 13).
+pub fn canonical_topic_partition_key(bytes: &[u8]) -> Option<(Cow<'_, str>, Cow<'_, str>, i32)> {
+    #[derive(serde::Deserialize)]
+    #[serde(deny_unknown_fields)]
+    struct Fields<'a> {
+        #[serde(borrow)]
+        topic: Cow<'a, str>,
+        partition: i32,
+    }
+    let (connector, fields): (Cow<'_, str>, Fields<'_>) = serde_json::from_slice(bytes).ok()?;
+    let canonical = [("topic", Scalar::Str(&fields.topic)), ("partition", Scalar::Int(i64::from(fields.partition)))];
+    (fields.partition >= 0 && is_canonical(bytes, &connector, &canonical)).then_some((connector, fields.topic, fields.partition))
+}
+
 /// Whether `bytes` are exactly the bytes Connect writes for this key with fields in `order`.
 pub fn is_canonical(bytes: &[u8], connector: &str, fields: &[(&str, Scalar<'_>)]) -> bool {
     bytes == jackson::connect_key(connector, fields).as_slice()
@@ -102,6 +121,18 @@ pub fn is_canonical(bytes: &[u8], connector: &str, fields: &[(&str, Scalar<'_>)]
 
 /// Reads the offset from a Connect offset value `{"offset":N,...}`: N must be a JSON integer >= 0.
 pub fn parse_offset_value(bytes: &[u8]) -> Result<i64, String> {
+    // A JSON object read in one typed pass when it is one (a struct would also take an array);
+    // anything it does not take goes through the tree, which says what is wrong.
+    #[derive(serde::Deserialize)]
+    struct Offset {
+        offset: i64,
+    }
+    if bytes.trim_ascii_start().starts_with(b"{")
+        && let Ok(Offset { offset }) = serde_json::from_slice(bytes)
+        && offset >= 0
+    {
+        return Ok(offset);
+    }
     parse_offset_field(bytes, "offset")
 }
 
@@ -133,6 +164,32 @@ pub fn preview(bytes: &[u8]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_typed_passes_agree_with_the_tree() {
+        for key in [
+            r#"["rep",{"topic":"a","partition":3}]"#,
+            r#"["rep",{"topic":"a\"b","partition":0}]"#,
+            r#"["rep",{"partition":3,"topic":"a"}]"#,
+            r#"["rep", {"topic":"a","partition":3}]"#,
+            r#"["rep",{"topic":"a","partition":-1}]"#,
+            r#"["rep",{"topic":"a","partition":3,"x":1}]"#,
+            r#"["rep",{"topic":"\u0061","partition":3}]"#,
+            r#"["rep",["a",3]]"#,
+            r#"["rep",{"topic":"a","partition":3.0}]"#,
+        ] {
+            let typed = canonical_topic_partition_key(key.as_bytes()).map(|(c, t, p)| (c.into_owned(), t.into_owned(), p));
+            let tree = parse_key(key.as_bytes()).ok().and_then(|k| {
+                let (topic, partition) = k.topic_partition().ok()?;
+                let canonical = [("topic", Scalar::Str(&topic)), ("partition", Scalar::Int(i64::from(partition)))];
+                is_canonical(key.as_bytes(), &k.connector, &canonical).then_some((k.connector.clone(), topic, partition))
+            });
+            assert_eq!(typed, tree, "{key}");
+        }
+        for value in [r#"{"offset":5}"#, r#" {"offset":5,"x":[1]}"#, r#"[5]"#, r#"{"offset":-1}"#, r#"{"offset":5,"offset":6}"#, r#"{"offset":1.0}"#, r#"{"offset":9223372036854775808}"#, r#"{}"#] {
+            assert_eq!(parse_offset_value(value.as_bytes()).ok(), parse_offset_field(value.as_bytes(), "offset").ok(), "{value}");
+        }
+    }
 
     #[test]
     fn parses_keys_in_any_order_and_spacing() {

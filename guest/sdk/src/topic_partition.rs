@@ -191,10 +191,17 @@ pub fn selected_key<'r>(
 ) -> Result<(&'r [u8], connect::ConnectKey), Outcome> {
     let key = record.key.as_deref().ok_or_else(|| Outcome::Invalid("record has no key".to_owned()))?;
     let parsed = connect::parse_key(key).map_err(Outcome::Invalid)?;
-    if !names.is_empty() && !names.contains(&parsed.connector) {
-        return Err(Outcome::skipped(&format!("other-{kind}"), format!("{kind} {:?} is not in {names_key}", parsed.connector)));
+    match not_selected(&parsed.connector, names, kind, names_key) {
+        Some(skipped) => Err(skipped),
+        None => Ok((key, parsed)),
     }
-    Ok((key, parsed))
+}
+
+/// The outcome for a record of a name (connector, group) not in `names`, or `None` when it is
+/// selected (every name is when `names` is empty).
+fn not_selected(name: &str, names: &[String], kind: &str, names_key: &str) -> Option<Outcome> {
+    (!names.is_empty() && !names.iter().any(|n| n == name))
+        .then(|| Outcome::skipped(&format!("other-{kind}"), format!("{kind} {name:?} is not in {names_key}")))
 }
 
 /// Reads `topics.include` and `topics.exclude`.
@@ -235,6 +242,20 @@ impl TopicPartitionMapping {
     }
 
     pub fn map(&self, record: &Record) -> Outcome {
+        // A canonical key (nearly all) in one typed pass; any other through the checks below.
+        if let Some(key) = record.key.as_deref()
+            && let Some((connector, topic, partition)) = connect::canonical_topic_partition_key(key)
+        {
+            if let Some(skipped) = not_selected(&connector, &self.names, self.flavor.name_kind, self.flavor.names_key) {
+                return skipped;
+            }
+            return self.selected(&topic, partition, record);
+        }
+        self.map_checked(record)
+    }
+
+    /// [`TopicPartitionMapping::map`] for a key the typed pass did not take: says what it is.
+    fn map_checked(&self, record: &Record) -> Outcome {
         let kind = self.flavor.name_kind;
         let (key, parsed) = match selected_key(record, &self.names, kind, self.flavor.names_key) {
             Ok(selected) => selected,
@@ -262,10 +283,15 @@ impl TopicPartitionMapping {
                 ),
             );
         }
-        if !self.topics.accepts(&topic) {
+        self.selected(&topic, partition, record)
+    }
+
+    /// The outcome for a canonical key of a selected name: the topic filter, then the offset.
+    fn selected(&self, topic: &str, partition: i32, record: &Record) -> Outcome {
+        if !self.topics.accepts(topic) {
             return Outcome::skipped("topic-excluded", format!("topic {topic:?} is not selected by {TOPICS_INCLUDE}/{TOPICS_EXCLUDE}"));
         }
-        self.target.offset_outcome(&topic, partition, record.value.as_deref(), self.semantics, connect::parse_offset_value)
+        self.target.offset_outcome(topic, partition, record.value.as_deref(), self.semantics, connect::parse_offset_value)
     }
 }
 
@@ -301,4 +327,44 @@ macro_rules! topic_partition_plugin {
 
         $crate::export_mapping!($ty);
     };
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const FLAVOR: Flavor = Flavor {
+        names_key: "connector.names",
+        name_kind: "connector",
+        default_names: Some("rep"),
+        default_semantics: OffsetSemantics::Last,
+    };
+
+    #[test]
+    fn the_typed_pass_maps_as_the_checks_do() {
+        let settings = vec![
+            (SOURCE_CLUSTER_ALIAS.to_owned(), "src".to_owned()),
+            (TOPICS_EXCLUDE.to_owned(), "secret.*".to_owned()),
+        ];
+        let config = Config::parse(&definition(&FLAVOR), settings).unwrap();
+        let mapping = TopicPartitionMapping::from_config(FLAVOR, &config).unwrap();
+        let record = |key: &str, value: Option<&str>| Record {
+            topic: "connect-offsets".to_owned(),
+            key: Some(key.as_bytes().to_vec()),
+            value: value.map(|v| v.as_bytes().to_vec()),
+            ..Record::default()
+        };
+        for (key, value) in [
+            (r#"["rep",{"topic":"orders","partition":3}]"#, Some(r#"{"offset":41}"#)),
+            (r#"["rep",{"topic":"orders","partition":3}]"#, None),
+            (r#"["rep",{"topic":"orders","partition":3}]"#, Some(r#"{"offset":-4}"#)),
+            (r#"["rep",{"topic":"secret-1","partition":0}]"#, Some(r#"{"offset":1}"#)),
+            (r#"["other",{"topic":"orders","partition":3}]"#, Some(r#"{"offset":1}"#)),
+            (r#"["rep",{"partition":3,"topic":"orders"}]"#, Some(r#"{"offset":1}"#)),
+            (r#"["rep",{"topic":"orders","partition":-3}]"#, Some(r#"{"offset":1}"#)),
+        ] {
+            let r = record(key, value);
+            assert_eq!(mapping.map(&r), mapping.map_checked(&r), "{key} {value:?}");
+        }
+    }
 }
