@@ -344,7 +344,7 @@ fn translate_lines(
 ) -> Result<(Vec<TargetRecord>, Report), TranslateError> {
     let mut positions = LastPositions::default();
     let records = lines.map(move |item| {
-        let record = item?.map_err(|e| RecordIssue { origin: format!("line {}", e.line), message: e.reason });
+        let record = item?.map_err(|e| RecordIssue { origin: Origin::Line(e.line).to_string(), message: e.reason });
         if let Ok(r) = &record {
             positions.check(r)?;
         }

@@ -89,12 +89,42 @@ impl ConnectKey {
 /// The source partition of an MM2 source-offset key `[connector,{"cluster","partition","topic"}]`:
 /// `(connector, cluster, topic, partition)`. `None` for any other key shape (checkpoints, heartbeats).
 pub fn parse_mm2_source_key(bytes: &[u8]) -> Option<(String, String, String, i32)> {
+    if let Some((connector, cluster, topic, partition)) = canonical_mm2_source_key(bytes) {
+        return Some((connector.into_owned(), cluster.into_owned(), topic.into_owned(), partition));
+    }
+    mm2_source_key_through_tree(bytes)
+}
+
+/// [`parse_mm2_source_key`] for a key in any field order and spacing.
+fn mm2_source_key_through_tree(bytes: &[u8]) -> Option<(String, String, String, i32)> {
     let key = parse_key(bytes).ok()?;
     key.only_fields(&["cluster", "partition", "topic"]).ok()?;
     let cluster = key.string_field("cluster").ok()?.to_owned();
     let topic = key.string_field("topic").ok()?.to_owned();
     let partition = key.partition_field("partition").ok()?;
     Some((key.connector, cluster, topic, partition))
+}
+
+/// `(connector, cluster, topic, partition)` of an MM2 key, borrowed from its bytes where they
+/// hold no escapes.
+pub type CanonicalMm2Key<'a> = (Cow<'a, str>, Cow<'a, str>, Cow<'a, str>, i32);
+
+/// An MM2 source-offset key in exactly the bytes MM2 writes for it, read in one typed pass:
+/// `(connector, cluster, topic, partition)`, `None` for anything else.
+pub fn canonical_mm2_source_key(bytes: &[u8]) -> Option<CanonicalMm2Key<'_>> {
+    #[derive(serde::Deserialize)]
+    #[serde(deny_unknown_fields)]
+    struct Fields<'a> {
+        #[serde(borrow)]
+        cluster: Cow<'a, str>,
+        partition: i32,
+        #[serde(borrow)]
+        topic: Cow<'a, str>,
+    }
+    let (connector, fields) = canonical_key(bytes, |connector, f: &Fields<'_>| {
+        f.partition >= 0 && jackson::mm2_source_key(connector, &f.cluster, &f.topic, f.partition) == bytes
+    })?;
+    Some((connector, fields.cluster, fields.topic, fields.partition))
 }
 
 /// A `[connector,{"topic":T,"partition":P}]` key in exactly the bytes Connect writes for it
@@ -109,9 +139,22 @@ pub fn canonical_topic_partition_key(bytes: &[u8]) -> Option<(Cow<'_, str>, Cow<
         topic: Cow<'a, str>,
         partition: i32,
     }
-    let (connector, fields): (Cow<'_, str>, Fields<'_>) = serde_json::from_slice(bytes).ok()?;
-    let canonical = [("topic", Scalar::Str(&fields.topic)), ("partition", Scalar::Int(i64::from(fields.partition)))];
-    (fields.partition >= 0 && is_canonical(bytes, &connector, &canonical)).then_some((connector, fields.topic, fields.partition))
+    let (connector, fields) = canonical_key(bytes, |connector, f: &Fields<'_>| {
+        let canonical = [("topic", Scalar::Str(&f.topic)), ("partition", Scalar::Int(i64::from(f.partition)))];
+        f.partition >= 0 && is_canonical(bytes, connector, &canonical)
+    })?;
+    Some((connector, fields.topic, fields.partition))
+}
+
+/// The typed pass of the canonical-key readers: `bytes` as `[connector, fields]`, kept only when
+/// `canonical` says they are exactly the bytes written for what they hold (a struct would also
+/// take an array, another field order or spacing: the byte comparison refuses those).
+fn canonical_key<'a, F: serde::Deserialize<'a>>(
+    bytes: &'a [u8],
+    canonical: impl FnOnce(&str, &F) -> bool,
+) -> Option<(Cow<'a, str>, F)> {
+    let (connector, fields): (Cow<'a, str>, F) = serde_json::from_slice(bytes).ok()?;
+    canonical(&connector, &fields).then_some((connector, fields))
 }
 
 /// Whether `bytes` are exactly the bytes Connect writes for this key with fields in `order`.
@@ -185,6 +228,23 @@ mod tests {
                 is_canonical(key.as_bytes(), &k.connector, &canonical).then_some((k.connector.clone(), topic, partition))
             });
             assert_eq!(typed, tree, "{key}");
+        }
+        for key in [
+            r#"["MirrorSourceConnector",{"cluster":"a","partition":0,"topic":"t"}]"#,
+            r#"["c",{"cluster":"","partition":2147483647,"topic":"\"x"}]"#,
+            r#"["c",{"cluster":"a","topic":"t","partition":0}]"#,
+            r#"["c",{"cluster":"a","partition":-1,"topic":"t"}]"#,
+            r#"["c",{"cluster":"a","partition":0,"topic":"t","x":1}]"#,
+            r#"["c",["a",0,"t"]]"#,
+            r#"["c",{"cluster":"\u0061","partition":0,"topic":"t"}]"#,
+        ] {
+            let typed = canonical_mm2_source_key(key.as_bytes())
+                .map(|(c, cl, t, p)| (c.into_owned(), cl.into_owned(), t.into_owned(), p));
+            let tree = mm2_source_key_through_tree(key.as_bytes()).filter(|(c, cl, t, p)| {
+                jackson::mm2_source_key(c, cl, t, *p) == key.as_bytes()
+            });
+            assert_eq!(typed, tree, "{key}");
+            assert_eq!(parse_mm2_source_key(key.as_bytes()), mm2_source_key_through_tree(key.as_bytes()), "{key}");
         }
         for value in [r#"{"offset":5}"#, r#" {"offset":5,"x":[1]}"#, r#"[5]"#, r#"{"offset":-1}"#, r#"{"offset":5,"offset":6}"#, r#"{"offset":1.0}"#, r#"{"offset":9223372036854775808}"#, r#"{}"#] {
             assert_eq!(parse_offset_value(value.as_bytes()).ok(), parse_offset_field(value.as_bytes(), "offset").ok(), "{value}");

@@ -18,7 +18,9 @@ use rdkafka::error::{KafkaError as RdError, RDKafkaErrorCode};
 use rdkafka::metadata::Metadata;
 
 pub use groups::{GROUP_RECORDS_TOPIC, group_record, read_group_offsets};
-pub use sink::{Delivered, TopicSetup, WriteFailure, Writer, ensure_topic, write_records};
+pub use sink::{Delivered, TopicSetup, WriteFailure, Writer, ensure_topic};
+#[cfg(test)]
+pub(crate) use sink::write_records;
 pub use snapshot::{PartitionRange, read_snapshot};
 pub use tail::Tail;
 pub use window::{OffsetQuery, TopicPartition, TopicPartitions, Unauthorized, Window, Windows};

@@ -208,14 +208,10 @@ impl ProducerContext for DeliveryCollector {
 /// is up (its `flush` polls 100 ms at a time), so the last acknowledgement is seen this soon.
 const DELIVERY_POLL: std::time::Duration = std::time::Duration::from_millis(2);
 
-/// Writes `records` (all to their own topic and partition), waits for every acknowledgement, and
-/// says exactly which records landed.
-pub fn write_records(connection: &Connection, records: &[TargetRecord]) -> Result<Vec<Delivered>, WriteFailure> {
-    if records.is_empty() {
-        return Ok(Vec::new());
-    }
-    let writer = Writer::start(connection).map_err(|e| WriteFailure::not_sent(records, e.to_string()))?;
-    writer.write(records)
+/// [`Writer::write`] with a producer of its own, for the tests.
+#[cfg(test)]
+pub(crate) fn write_records(connection: &Connection, records: &[TargetRecord]) -> Result<Vec<Delivered>, WriteFailure> {
+    Writer::start(connection).expect("a producer").write(records)
 }
 
 /// An idempotent producer for MM2's offsets topic, started before the records are known: with
@@ -246,7 +242,8 @@ impl<'c> Writer<'c> {
         Ok(Writer { connection, producer })
     }
 
-    /// Writes `records` and waits for every acknowledgement (see [`write_records`]).
+    /// Writes `records` (each to its own topic and partition), waits for every acknowledgement,
+    /// and says exactly which records landed.
     pub fn write(&self, records: &[TargetRecord]) -> Result<Vec<Delivered>, WriteFailure> {
         self.write_until(records, crate::interrupt::requested)
     }
@@ -346,16 +343,3 @@ impl<'c> Writer<'c> {
     }
 }
 
-impl WriteFailure {
-    /// Nothing of `records` was sent, for `reason`.
-    fn not_sent(records: &[TargetRecord], reason: String) -> WriteFailure {
-        WriteFailure {
-            topic: records.first().map(|r| r.topic.clone()).unwrap_or_default(),
-            landed: Vec::new(),
-            unacknowledged: Vec::new(),
-            not_sent: records.iter().map(|r| (r.origin.clone(), reason.clone())).collect(),
-            interrupted: false,
-            unauthorized: false,
-        }
-    }
-}

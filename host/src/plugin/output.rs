@@ -6,10 +6,8 @@
 //! offset that is not a JSON integer >= 0 (§1), so anything else would be written in vain or
 //! break MM2: it is refused, naming the input record it came from.
 
-use std::borrow::Cow;
-
-use jackson::{mm2_source_key, offset_value};
-use connect_offsets::jackson;
+use connect_offsets::connect::{canonical_mm2_source_key, parse_offset_value};
+use connect_offsets::jackson::{mm2_source_key, offset_value};
 use serde_json::Value;
 
 use super::wit;
@@ -75,27 +73,13 @@ pub fn mm2_key(key: &[u8]) -> Result<Mm2Key, String> {
     // Most keys are right: parsed in one typed pass and accepted only when they are exactly the
     // bytes Jackson writes for what they hold; anything else goes through the checks below,
     // which say what is wrong (the tree they build was most of the cost of admitting a record).
-    if let Ok((connector, fields)) = serde_json::from_slice::<(Cow<'_, str>, Mm2KeyFields<'_>)>(key)
-        && fields.partition >= 0
+    if let Some((connector, cluster, topic, partition)) = canonical_mm2_source_key(key)
         && !connector.is_empty()
-        && !fields.topic.is_empty()
-        && mm2_source_key(&connector, &fields.cluster, &fields.topic, fields.partition) == key
+        && !topic.is_empty()
     {
-        let (cluster, topic) = (fields.cluster.into_owned(), fields.topic.into_owned());
-        return Ok(Mm2Key { connector: connector.into_owned(), cluster, topic, partition: fields.partition });
+        return Ok(Mm2Key { connector: connector.into_owned(), cluster: cluster.into_owned(), topic: topic.into_owned(), partition });
     }
     mm2_key_checked(key)
-}
-
-/// The source partition of an MM2 key, as the typed pass reads it.
-#[derive(serde::Deserialize)]
-#[serde(deny_unknown_fields)]
-struct Mm2KeyFields<'a> {
-    #[serde(borrow)]
-    cluster: Cow<'a, str>,
-    partition: i32,
-    #[serde(borrow)]
-    topic: Cow<'a, str>,
 }
 
 /// [`mm2_key`] through a JSON tree, naming what is wrong.
@@ -138,19 +122,13 @@ fn mm2_key_checked(key: &[u8]) -> Result<Mm2Key, String> {
 /// Checks that `value` is exactly `{"offset":V}` with 0 <= V <= [`MAX_OFFSET`]; returns V.
 pub fn mm2_offset(value: &[u8]) -> Result<i64, String> {
     // As for keys: the typed pass accepts exactly MM2's bytes, the checks below say what is wrong.
-    if let Ok(OffsetField { offset }) = serde_json::from_slice::<OffsetField>(value)
-        && (0..=MAX_OFFSET).contains(&offset)
+    if let Ok(offset) = parse_offset_value(value)
+        && offset <= MAX_OFFSET
         && offset_value(offset) == value
     {
         return Ok(offset);
     }
     mm2_offset_checked(value)
-}
-
-#[derive(serde::Deserialize)]
-#[serde(deny_unknown_fields)]
-struct OffsetField {
-    offset: i64,
 }
 
 /// [`mm2_offset`] through a JSON tree, naming what is wrong.
