@@ -304,7 +304,12 @@ impl Connection {
 
     /// Metadata of one topic; a missing topic is [`KafkaError::TopicMissing`].
     pub(crate) fn topic_metadata(&self, consumer: &BaseConsumer<Context>, topic: &str) -> Result<Metadata, KafkaError> {
-        let metadata = consumer.fetch_metadata(Some(topic), self.timeout).map_err(|e| self.fail(consumer, e))?;
+        let metadata = self
+            .while_leaderless(
+                || consumer.fetch_metadata(Some(topic), self.timeout),
+                |metadata| metadata.topics().iter().find(|t| t.name() == topic).and_then(|t| t.error()).map(RDKafkaErrorCode::from),
+            )
+            .map_err(|e| self.fail(consumer, e))?;
         match metadata.topics().iter().find(|t| t.name() == topic) {
             Some(t) => match t.error() {
                 None if !t.partitions().is_empty() => Ok(metadata),
@@ -354,13 +359,39 @@ impl Connection {
         Ok(normalize(&self.bootstrap) == normalize(&other.bootstrap))
     }
 
+    /// `request` asked again, 100 ms apart within the timeout, while its answer says a partition
+    /// has no settled leader (LeaderNotAvailable, NotLeaderForPartition), as an error or as the
+    /// code `answered_code` finds in an answer: a topic `run` has just created, then writes and
+    /// reads back at once, or one whose leader is moving, says so for a moment, and the run
+    /// must not fail for it after its records landed.
+    fn while_leaderless<T>(
+        &self,
+        mut request: impl FnMut() -> Result<T, RdError>,
+        answered_code: impl Fn(&T) -> Option<RDKafkaErrorCode>,
+    ) -> Result<T, RdError> {
+        let deadline = std::time::Instant::now() + self.timeout;
+        loop {
+            let answer = request();
+            let code = match &answer {
+                Ok(value) => answered_code(value),
+                Err(RdError::MetadataFetch(code)) => Some(*code),
+                Err(_) => None,
+            };
+            let leaderless = matches!(code, Some(RDKafkaErrorCode::LeaderNotAvailable | RDKafkaErrorCode::NotLeaderForPartition));
+            if !leaderless || std::time::Instant::now() >= deadline {
+                return answer;
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+
     pub(crate) fn ranges_with(&self, consumer: &BaseConsumer<Context>, topic: &str) -> Result<Vec<PartitionRange>, KafkaError> {
         let metadata = self.topic_metadata(consumer, topic)?;
         let mut ranges = Vec::new();
         let partitions = metadata.topics().iter().find(|t| t.name() == topic).map(|t| t.partitions()).unwrap_or_default();
         for p in partitions {
-            let (start, end) = consumer
-                .fetch_watermarks(topic, p.id(), self.timeout)
+            let (start, end) = self
+                .while_leaderless(|| consumer.fetch_watermarks(topic, p.id(), self.timeout), |_| None)
                 .map_err(|e| self.fail(consumer, e).with_context(&format!("topic {topic:?}")))?;
             ranges.push(PartitionRange { partition: p.id(), start, end });
         }
@@ -510,6 +541,18 @@ mod tests {
         let err = ranges_error(&mock, "secret");
         assert!(matches!(err, KafkaError::Authorization { .. }), "{err}");
         assert!(err.to_string().contains("not authorized"), "{err}");
+    }
+
+    #[test]
+    fn a_topic_without_a_leader_is_asked_again_until_the_timeout() {
+        let mock = MockCluster::new(1).unwrap();
+        mock.create_topic("fresh", 1, 1).unwrap();
+        mock.topic_error("fresh", RDKafkaRespErr::RD_KAFKA_RESP_ERR_LEADER_NOT_AVAILABLE).unwrap();
+        let started = std::time::Instant::now();
+        let err = ranges_error(&mock, "fresh");
+        // The connection's timeout is 2 s: it kept asking (it failed at once before), then said why.
+        assert!(started.elapsed() >= Duration::from_millis(1500), "gave up after {:?}", started.elapsed());
+        assert!(err.to_string().contains("Leader not available") || err.to_string().contains("LeaderNotAvailable"), "{err}");
     }
 
     #[test]
