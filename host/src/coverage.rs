@@ -68,7 +68,7 @@ pub fn build(
     let migrated: BTreeMap<(String, i32), &PlanEntry> = entries
         .iter()
         .filter_map(|e| {
-            let (_, cluster, topic, partition) = parse_mm2_source_key(&e.key)?;
+            let (_, cluster, topic, partition) = parse_mm2_source_key(&e.record.key)?;
             (cluster == flow.source).then_some(((topic, partition), e))
         })
         .collect();

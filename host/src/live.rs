@@ -14,7 +14,7 @@ use crate::connect::{ConnectError, ConnectTarget, ConnectorState};
 use crate::coverage::{self, Coverage};
 use crate::kafka::{Unauthorized, Windows};
 use crate::mm2config::Flow;
-use crate::record::{MappedRecord, Origin, TargetRecord};
+use crate::record::{MappedRecord, Origin};
 use crate::seam::{self, ReplicationPolicy, ResumeAt, SeamCounts, SeamSetup};
 use crate::translate::{self, RecordIssue, Report, TranslateError, TranslateOptions, Translator};
 
@@ -363,13 +363,13 @@ pub fn run(plugin: &mut Plugin, options: &LiveOptions) -> Result<RunOutcome, Liv
     }
     for e in &outcome.entries {
         if let Some(found) = e.seam.as_ref().filter(|s| s.status == seam::SeamStatus::Unproven) {
-            tracing::warn!("{}: seam unproven, written as recorded: {}", plan::describe_key(&e.key), found.detail);
+            tracing::warn!("{}: seam unproven, written as recorded: {}", plan::describe_key(&e.record.key), found.detail);
         }
     }
-    let to_write = plan::to_write(&outcome.entries);
     if let Some(connect) = &options.connect {
-        return run_through_connect(connect, outcome, to_write, stopped_by_run);
+        return run_through_connect(connect, outcome, stopped_by_run);
     }
+    let to_write = plan::to_write(&outcome.entries);
     let (Some(topic), Some(writer)) = (outcome.target_topic.clone(), writer) else {
         return Ok(RunOutcome { plan: outcome, created_topic: false, written: Vec::new(), connect: None });
     };
@@ -427,10 +427,10 @@ fn ensure_stopped(connect: &ConnectTarget) -> Result<bool, LiveError> {
 fn run_through_connect(
     connect: &ConnectTarget,
     mut outcome: PlanOutcome,
-    to_write: Vec<TargetRecord>,
     stopped_by_run: bool,
 ) -> Result<RunOutcome, LiveError> {
     let mut run = ConnectRun { altered: 0, message: String::new(), stopped_by_run, resume_command: connect.resume_command() };
+    let to_write = plan::to_write(&outcome.entries);
     if !to_write.is_empty() {
         run.message = connect.alter(&to_write)?;
         let missing = plan::unconfirmed(&to_write, &connect.read_back()?);

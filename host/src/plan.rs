@@ -1,6 +1,7 @@
 //! What a migration would change in MM2's offsets topic, and whether it is safe: pure rules over
 //! facts the kafka module reads (`kafka::target`).
 
+use std::borrow::Borrow;
 use std::collections::BTreeMap;
 
 use connect_offsets::connect::{parse_mm2_source_key, parse_offset_value};
@@ -47,15 +48,11 @@ impl RangeCheck {
     }
 }
 
-/// One record of the plan.
-#[derive(Debug, Clone, serde::Serialize)]
+/// One record of the plan: the record to write (its key, partition, value and origin are the
+/// plan's, not copies of them) and how it compares with what the target holds.
+#[derive(Debug, Clone)]
 pub struct PlanEntry {
-    #[serde(serialize_with = "as_text")]
-    pub key: Vec<u8>,
-    pub partition: i32,
-    #[serde(serialize_with = "as_text_opt")]
-    pub value: Option<Vec<u8>>,
-    pub origin: String,
+    pub record: TargetRecord,
     /// The MM2 offset V, when the value is an offset record.
     pub offset: Option<i64>,
     pub change: Change,
@@ -65,21 +62,26 @@ pub struct PlanEntry {
     pub misplaced_in: Option<i32>,
     /// Where the old tool's copies end, when the seam check ran and the key is an MM2 offset.
     pub seam: Option<Seam>,
-    #[serde(skip)]
-    pub record: TargetRecord,
 }
 
-fn as_text<S: serde::Serializer>(bytes: &[u8], s: S) -> Result<S::Ok, S::Error> {
-    s.serialize_str(&String::from_utf8_lossy(bytes))
-}
-
-fn as_text_opt<S: serde::Serializer>(bytes: &Option<Vec<u8>>, s: S) -> Result<S::Ok, S::Error> {
-    match bytes {
-        Some(b) => as_text(b, s),
-        None => s.serialize_none(),
+/// `{"key","partition","value","origin","offset","change","range","misplaced_in","seam"}`, key
+/// and value as text.
+impl serde::Serialize for PlanEntry {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct;
+        let mut entry = s.serialize_struct("PlanEntry", 9)?;
+        entry.serialize_field("key", &String::from_utf8_lossy(&self.record.key))?;
+        entry.serialize_field("partition", &self.record.partition)?;
+        entry.serialize_field("value", &self.record.value.as_deref().map(String::from_utf8_lossy))?;
+        entry.serialize_field("origin", &self.record.origin)?;
+        entry.serialize_field("offset", &self.offset)?;
+        entry.serialize_field("change", &self.change)?;
+        entry.serialize_field("range", &self.range)?;
+        entry.serialize_field("misplaced_in", &self.misplaced_in)?;
+        entry.serialize_field("seam", &self.seam)?;
+        entry.end()
     }
 }
-
 
 /// Compares each planned record with the target state (and the replicated ranges and the
 /// seams, when known).
@@ -117,10 +119,6 @@ pub fn build(
                 })
             });
             PlanEntry {
-                key: record.key.clone(),
-                partition: record.partition,
-                value: record.value.clone(),
-                origin: record.origin.clone(),
                 offset,
                 change,
                 range,
@@ -226,7 +224,7 @@ pub fn refusal(e: &PlanEntry, overrides: Overrides) -> Vec<Refusal> {
     let mut out = Vec::new();
     // Named only when refused: parsing every key for its name was a measurable part of a run.
     let mut refuse = |reason: RefusalReason, message: String| {
-        let name = describe_key(&e.key);
+        let name = describe_key(&e.record.key);
         out.push(Refusal { key: name.clone(), reason, message: format!("{name}: {message}") });
     };
     // Also where MM2 already holds the recorded offset: it would resume at the wrong place.
@@ -244,12 +242,12 @@ pub fn refusal(e: &PlanEntry, overrides: Overrides) -> Vec<Refusal> {
     let v = e.offset.unwrap_or_default();
     if let (Some(stray), false) = (e.misplaced_in, overrides.misplaced) {
         refuse(
-            RefusalReason::Misplaced { partition: e.partition, found_in: stray },
+            RefusalReason::Misplaced { partition: e.record.partition, found_in: stray },
             format!(
                 "a record for this key sits in partition {stray}, not in partition {} where Connect's \
                  producer puts it; it is never compacted away, and whichever of the two MM2 reads last wins \
                  at each restart. Remove it first, or override with --allow-misplaced.",
-                e.partition
+                e.record.partition
             ),
         );
     }
@@ -332,11 +330,11 @@ fn seam_refusal(seam: &Seam) -> String {
 
 /// The records to write: everything that changes (or is only in a wrong partition so far), once
 /// the refusals are settled.
-pub fn to_write(entries: &[PlanEntry]) -> Vec<TargetRecord> {
+pub fn to_write(entries: &[PlanEntry]) -> Vec<&TargetRecord> {
     entries
         .iter()
         .filter(|e| e.change != Change::Unchanged || e.misplaced_in.is_some())
-        .map(|e| e.record.clone())
+        .map(|e| &e.record)
         .collect()
 }
 
@@ -352,10 +350,11 @@ pub fn describe_key(key: &[u8]) -> String {
 
 
 /// Records written by a run that the target does not hold afterwards.
-pub fn unconfirmed(written: &[TargetRecord], latest: &ReadBack) -> Vec<String> {
+pub fn unconfirmed<R: Borrow<TargetRecord>>(written: &[R], latest: &ReadBack) -> Vec<String> {
     written
         .iter()
-        .filter(|r| latest.get(&(r.partition, r.key.clone())) != r.value.as_ref())
+        .map(Borrow::borrow)
+        .filter(|r: &&TargetRecord| latest.get(&(r.partition, r.key.clone())) != r.value.as_ref())
         .map(|r| describe_key(&r.key))
         .collect()
 }
@@ -405,6 +404,26 @@ mod tests {
         assert_eq!(build(r(), &state(r#"{"offset":4}"#, 3), None, None)[0].change, Change::Forward { from: 4 });
         assert_eq!(build(r(), &state(r#"{"offset":12}"#, 3), None, None)[0].change, Change::Backward { from: 12 });
         assert_eq!(build(r(), &state(r#"{"offset":10}"#, 7), None, None)[0].misplaced_in, Some(7));
+    }
+
+    #[test]
+    fn an_entry_shows_its_record_as_text_in_a_fixed_field_order() {
+        let entry = &build(vec![target(K, r#"{"offset":10}"#, 3)], &state(r#"{"offset":4}"#, 7), None, None)[0];
+        let json = serde_json::to_string(entry).unwrap();
+        let expected = serde_json::json!({
+            "key": K, "partition": 3, "value": r#"{"offset":10}"#, "origin": "line 1", "offset": 10,
+            "change": serde_json::to_value(Change::Forward { from: 4 }).unwrap(), "range": null, "misplaced_in": 7, "seam": null,
+        });
+        assert_eq!(serde_json::from_str::<serde_json::Value>(&json).unwrap(), expected);
+        let order: Vec<usize> = ["\"key\"", "\"partition\"", "\"value\"", "\"origin\"", "\"offset\"", "\"change\"", "\"range\"", "\"misplaced_in\"", "\"seam\""]
+            .iter()
+            .map(|field| json.find(field).unwrap_or_else(|| panic!("{field} missing from {json}")))
+            .collect();
+        assert!(order.is_sorted(), "{json}");
+        let mut tombstone = target(K, "", 3);
+        tombstone.value = None;
+        let json = serde_json::to_value(&build(vec![tombstone], &TargetState::default(), None, None)[0]).unwrap();
+        assert!(json["value"].is_null(), "{json}");
     }
 
     #[test]

@@ -22,7 +22,7 @@ pub fn emit(json: bool, value: &impl serde::Serialize, render: impl FnOnce() -> 
 /// One plan entry as a line.
 pub fn describe_entry(e: &crate::plan::PlanEntry) -> String {
     use crate::plan::{Change, RangeCheck};
-    let name = crate::plan::describe_key(&e.key);
+    let name = crate::plan::describe_key(&e.record.key);
     let offset = e.offset.map(|o| o.to_string()).unwrap_or_else(|| "?".into());
     let change = match &e.change {
         Change::New => format!("new         {name} -> offset {offset}"),
@@ -40,7 +40,7 @@ pub fn describe_entry(e: &crate::plan::PlanEntry) -> String {
     };
     let misplaced = e.misplaced_in.map(|p| format!("  (existing record in wrong partition {p})")).unwrap_or_default();
     let seam = e.seam.as_ref().map(|s| format!("\n      seam {}", describe_seam(s))).unwrap_or_default();
-    format!("{change}  [partition {}]{range}{misplaced}{seam}", e.partition)
+    format!("{change}  [partition {}]{range}{misplaced}{seam}", e.record.partition)
 }
 
 /// A partition's seam: `exact`, `overlap 12`, `gap 3` or `unproven`, the offsets and why.

@@ -11,6 +11,7 @@
 mod client;
 pub mod strimzi;
 
+use std::borrow::Borrow;
 use std::collections::HashMap;
 
 use connect_offsets::connect::parse_mm2_source_key;
@@ -85,7 +86,7 @@ impl ConnectTarget {
     }
 
     /// PATCHes `records`; Connect's confirmation.
-    pub fn alter(&self, records: &[TargetRecord]) -> Result<String, ConnectError> {
+    pub fn alter<R: Borrow<TargetRecord>>(&self, records: &[R]) -> Result<String, ConnectError> {
         let body = serde_json::to_vec(&offsets_document(records)).expect("a JSON value serializes");
         self.client.alter_offsets(&self.connector, &body).map_err(|e| self.named(e))
     }
@@ -103,10 +104,11 @@ impl ConnectTarget {
 /// `{"offsets":[{"partition":{"cluster","partition","topic"},"offset":{"offset":V}}]}` of MM2
 /// source-offset records (a tombstone is `"offset": null`, which deletes the partition's offset):
 /// the body of `PATCH /connectors/NAME/offsets`, and what Strimzi applies from a ConfigMap.
-pub fn offsets_document(records: &[TargetRecord]) -> OffsetsDocument {
+pub fn offsets_document<R: Borrow<TargetRecord>>(records: &[R]) -> OffsetsDocument {
     let mut offsets: Vec<OffsetEntry> = records
         .iter()
         .map(|r| {
+            let r = r.borrow();
             let (_, cluster, topic, partition) =
                 parse_mm2_source_key(&r.key).expect("plan records are admitted MM2 source-offset keys");
             let offset = match &r.value {

@@ -4,6 +4,7 @@
 //! `{"offsets":[...]}` document, and the `kubectl` commands that stop the connector, point it at
 //! the ConfigMap, trigger `strimzi.io/connector-offsets=alter` and resume it.
 
+use std::borrow::Borrow;
 use crate::mm2config::strimzi::StrimziMirror;
 use crate::record::TargetRecord;
 
@@ -36,7 +37,7 @@ pub fn data_key(connector: &str) -> String {
 
 /// The ConfigMap (YAML) holding `records` for `connector`, followed by the commands that apply
 /// it, as YAML comments: the whole output can be piped to `kubectl apply -f -`.
-pub fn manifest(mirror: &StrimziMirror, connector: &str, configmap: &str, records: &[TargetRecord]) -> String {
+pub fn manifest<R: Borrow<TargetRecord>>(mirror: &StrimziMirror, connector: &str, configmap: &str, records: &[R]) -> String {
     let document = serde_json::to_string_pretty(&super::offsets_document(records)).expect("a JSON value serializes");
     let namespace_line = mirror.namespace.as_ref().map(|n| format!("  namespace: {n}\n")).unwrap_or_default();
     let mut out = format!(

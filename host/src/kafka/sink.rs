@@ -1,6 +1,7 @@
 //! Writing offset records the way Connect's offset writer does: acks=all, idempotent producer,
 //! and an explicit partition computed like Kafka's Java producer (librdkafka's default differs).
 
+use std::borrow::Borrow;
 use std::sync::Mutex;
 
 use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, ResourceSpecifier, TopicReplication};
@@ -244,13 +245,17 @@ impl<'c> Writer<'c> {
 
     /// Writes `records` (each to its own topic and partition), waits for every acknowledgement,
     /// and says exactly which records landed.
-    pub fn write(&self, records: &[TargetRecord]) -> Result<Vec<Delivered>, WriteFailure> {
+    pub fn write<R: Borrow<TargetRecord>>(&self, records: &[R]) -> Result<Vec<Delivered>, WriteFailure> {
         self.write_until(records, crate::interrupt::requested)
     }
 
     /// [`Writer::write`], sending no further record once `stop` says so (SIGINT, SIGTERM): what
     /// was sent is still waited for and reported.
-    pub(crate) fn write_until(&self, records: &[TargetRecord], stop: impl Fn() -> bool) -> Result<Vec<Delivered>, WriteFailure> {
+    pub(crate) fn write_until<R: Borrow<TargetRecord>>(
+        &self,
+        records: &[R],
+        stop: impl Fn() -> bool,
+    ) -> Result<Vec<Delivered>, WriteFailure> {
         if records.is_empty() {
             return Ok(Vec::new());
         }
@@ -258,7 +263,7 @@ impl<'c> Writer<'c> {
         let started = std::time::Instant::now();
         let mut not_sent = Vec::new();
         let mut interrupted = false;
-        for (index, record) in records.iter().enumerate() {
+        for (index, record) in records.iter().map(Borrow::borrow).enumerate() {
             if stop() {
                 interrupted = true;
                 not_sent.extend((index..records.len()).map(|i| (i, "interrupted before it was sent".to_owned())));
@@ -298,7 +303,7 @@ impl<'c> Writer<'c> {
         for (index, outcome) in results {
             answered[index] = true;
             match outcome {
-                Ok((partition, offset)) => landed.push(Delivered { origin: records[index].origin.clone(), partition, offset }),
+                Ok((partition, offset)) => landed.push(Delivered { origin: records[index].borrow().origin.clone(), partition, offset }),
                 Err(e) => unacknowledged.push((index, e)),
             }
         }
@@ -316,10 +321,10 @@ impl<'c> Writer<'c> {
             return Ok(landed);
         }
         unacknowledged.sort_by_key(|(i, _)| *i);
-        let named = |list: Vec<(usize, String)>| list.into_iter().map(|(i, e)| (records[i].origin.clone(), e)).collect();
+        let named = |list: Vec<(usize, String)>| list.into_iter().map(|(i, e)| (records[i].borrow().origin.clone(), e)).collect();
         let unauthorized = producer.context().unauthorized.load(std::sync::atomic::Ordering::Relaxed);
         Err(WriteFailure {
-            topic: records[0].topic.clone(),
+            topic: records[0].borrow().topic.clone(),
             landed,
             unacknowledged: named(unacknowledged),
             not_sent: named(not_sent),

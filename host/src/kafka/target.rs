@@ -1,6 +1,7 @@
 //! What the plan needs to know of the clusters: MM2's offsets topic as Connect would load it, the
 //! log ranges of the replicated partitions, and the read-back that confirms a write.
 
+use std::borrow::Borrow;
 use std::collections::{BTreeSet, HashMap};
 
 use connect_offsets::connect::parse_mm2_source_key;
@@ -37,8 +38,9 @@ impl TargetState {
 
     /// What MM2's topic holds once `written` landed: a value replaces the key's record, a
     /// tombstone deletes it.
-    pub fn apply(&mut self, written: &[TargetRecord]) {
+    pub fn apply<R: Borrow<TargetRecord>>(&mut self, written: &[R]) {
         for r in written {
+            let r = r.borrow();
             match &r.value {
                 Some(value) => {
                     self.records.insert(r.key.clone(), ExistingRecord { value: value.clone(), partition: r.partition });
