@@ -5,6 +5,7 @@
 //! the ConfigMap, trigger `strimzi.io/connector-offsets=alter` and resume it.
 
 use std::borrow::Borrow;
+
 use crate::mm2config::strimzi::StrimziMirror;
 use crate::record::TargetRecord;
 
