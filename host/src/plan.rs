@@ -354,7 +354,7 @@ pub fn unconfirmed<R: Borrow<TargetRecord>>(written: &[R], latest: &ReadBack) ->
     written
         .iter()
         .map(Borrow::borrow)
-        .filter(|r: &&TargetRecord| latest.get(&(r.partition, r.key.clone())) != r.value.as_ref())
+        .filter(|r: &&TargetRecord| latest.get(r.partition, &r.key) != r.value.as_ref())
         .map(|r| describe_key(&r.key))
         .collect()
 }
@@ -424,6 +424,26 @@ mod tests {
         tombstone.value = None;
         let json = serde_json::to_value(&build(vec![tombstone], &TargetState::default(), None, None)[0]).unwrap();
         assert!(json["value"].is_null(), "{json}");
+    }
+
+    #[test]
+    fn a_write_is_confirmed_only_by_the_same_value_in_the_same_partition() {
+        let other = r#"["MirrorSourceConnector",{"cluster":"a","partition":1,"topic":"t"}]"#;
+        let mut deleted = target(other, "", 4);
+        deleted.value = None;
+        let written = [target(K, r#"{"offset":10}"#, 3), deleted];
+        let mut latest = ReadBack::default();
+        latest.apply(3, K.as_bytes().to_vec(), Some(br#"{"offset":10}"#.to_vec()));
+        latest.apply(4, other.as_bytes().to_vec(), Some(br#"{"offset":1}"#.to_vec()));
+        latest.apply(4, other.as_bytes().to_vec(), None);
+        assert!(unconfirmed(&written, &latest).is_empty(), "the value landed and the tombstone deleted");
+        let mut elsewhere = ReadBack::default();
+        elsewhere.apply(2, K.as_bytes().to_vec(), Some(br#"{"offset":10}"#.to_vec()));
+        elsewhere.apply(4, other.as_bytes().to_vec(), Some(br#"{"offset":1}"#.to_vec()));
+        assert_eq!(unconfirmed(&written, &elsewhere), ["a:t/0", "a:t/1"], "another partition, and a key still held");
+        let mut older = ReadBack::default();
+        older.apply(3, K.as_bytes().to_vec(), Some(br#"{"offset":9}"#.to_vec()));
+        assert_eq!(unconfirmed(&written.iter().collect::<Vec<_>>()[..1], &older), ["a:t/0"]);
     }
 
     #[test]

@@ -82,7 +82,11 @@ impl ConnectTarget {
 
     /// What Connect holds now, as a topic read-back would report it.
     pub fn read_back(&self) -> Result<ReadBack, ConnectError> {
-        Ok(self.state()?.records.into_iter().map(|(key, e)| ((CONNECT_PARTITION, key), e.value)).collect())
+        let mut latest = ReadBack::default();
+        for (key, e) in self.state()?.records {
+            latest.apply(CONNECT_PARTITION, key, Some(e.value));
+        }
+        Ok(latest)
     }
 
     /// PATCHes `records`; Connect's confirmation.

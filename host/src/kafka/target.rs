@@ -56,8 +56,26 @@ impl TargetState {
 /// Log ranges of replicated partitions, by (topic, partition).
 pub type ReplicatedRanges = HashMap<TopicPartition, PartitionRange>;
 
-/// The latest value per (partition, key) of a topic, as read back after a write.
-pub type ReadBack = HashMap<(i32, Vec<u8>), Vec<u8>>;
+/// The latest value per partition and key of a topic, as read back after a write: by partition
+/// first, so that a written record is looked up by its borrowed key.
+#[derive(Debug, Default)]
+pub struct ReadBack(HashMap<i32, HashMap<Vec<u8>, Vec<u8>>>);
+
+impl ReadBack {
+    /// Applies a record: a value replaces the key's, a tombstone (`None`) deletes it.
+    pub fn apply(&mut self, partition: i32, key: Vec<u8>, value: Option<Vec<u8>>) {
+        let keys = self.0.entry(partition).or_default();
+        match value {
+            Some(value) => keys.insert(key, value),
+            None => keys.remove(&key),
+        };
+    }
+
+    /// The value `partition` holds for `key`.
+    pub fn get(&self, partition: i32, key: &[u8]) -> Option<&Vec<u8>> {
+        self.0.get(&partition)?.get(key)
+    }
+}
 
 /// Reads MM2's offsets topic as a snapshot, with its partition count; a missing topic is an
 /// empty state and `None`.
@@ -89,13 +107,10 @@ pub fn replicated_ranges(connection: &Connection, records: &[TargetRecord]) -> R
 /// The latest value per (partition, key) of a topic: what a run checks its writes against, in the
 /// very partition it wrote (a stray copy elsewhere must not hide or fake a write).
 pub fn read_back(connection: &Connection, topic: &str) -> Result<ReadBack, KafkaError> {
-    let mut latest = HashMap::new();
+    let mut latest = ReadBack::default();
     read_snapshot(connection, topic, |r| {
         if let (Some(partition), Some(key)) = (r.partition, r.key) {
-            match r.value {
-                Some(value) => latest.insert((partition, key), value),
-                None => latest.remove(&(partition, key)),
-            };
+            latest.apply(partition, key, r.value);
         }
     })?;
     Ok(latest)
