@@ -547,7 +547,7 @@ pub fn unresolved_seams(plan: &PlanOutcome) -> Vec<&PlanEntry> {
 
 /// Entries of a plan that differ from the target: what `verify` reports.
 pub fn differences(plan: &PlanOutcome) -> Vec<&PlanEntry> {
-    plan.entries.iter().filter(|e| e.change != plan::Change::Unchanged || e.misplaced_in.is_some()).collect()
+    plan.entries.iter().filter(|e| e.is_written()).collect()
 }
 
 /// Runs one step of a live command, logging how long it took (`-v`).

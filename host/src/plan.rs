@@ -64,6 +64,14 @@ pub struct PlanEntry {
     pub seam: Option<Seam>,
 }
 
+impl PlanEntry {
+    /// Whether a run writes this entry: it changes the target, or the target holds the key only
+    /// in a wrong partition so far.
+    pub fn is_written(&self) -> bool {
+        self.change != Change::Unchanged || self.misplaced_in.is_some()
+    }
+}
+
 /// `{"key","partition","value","origin","offset","change","range","misplaced_in","seam"}`, key
 /// and value as text.
 impl serde::Serialize for PlanEntry {
@@ -236,7 +244,7 @@ pub fn refusal(e: &PlanEntry, overrides: Overrides) -> Vec<Refusal> {
             seam_refusal(seam),
         );
     }
-    if e.change == Change::Unchanged && e.misplaced_in.is_none() {
+    if !e.is_written() {
         return out;
     }
     let v = e.offset.unwrap_or_default();
@@ -331,11 +339,7 @@ fn seam_refusal(seam: &Seam) -> String {
 /// The records to write: everything that changes (or is only in a wrong partition so far), once
 /// the refusals are settled.
 pub fn to_write(entries: &[PlanEntry]) -> Vec<&TargetRecord> {
-    entries
-        .iter()
-        .filter(|e| e.change != Change::Unchanged || e.misplaced_in.is_some())
-        .map(|e| &e.record)
-        .collect()
+    entries.iter().filter(|e| e.is_written()).map(|e| &e.record).collect()
 }
 
 /// `topic/partition` of an MM2 key, else the key itself.

@@ -15,7 +15,7 @@ use rdkafka::ClientConfig;
 use rdkafka::client::ClientContext;
 use rdkafka::consumer::{BaseConsumer, Consumer, ConsumerContext};
 use rdkafka::error::{KafkaError as RdError, RDKafkaErrorCode};
-use rdkafka::metadata::Metadata;
+use rdkafka::metadata::{Metadata, MetadataTopic};
 
 pub use groups::{GROUP_RECORDS_TOPIC, group_record, read_group_offsets};
 pub use sink::{Delivered, TopicSetup, WriteFailure, Writer, ensure_topic};
@@ -172,6 +172,11 @@ pub enum KafkaError {
     Stalled { role: &'static str, bootstrap: String, what: String, secs: u64, pending: String },
 }
 
+/// `topic`'s entry in a metadata answer.
+pub(crate) fn topic_entry<'m>(metadata: &'m Metadata, topic: &str) -> Option<&'m MetadataTopic> {
+    metadata.topics().iter().find(|t| t.name() == topic)
+}
+
 /// The prefetch of every reading consumer (bench/live.sh measures them against kcat).
 const READ_DEFAULTS: &[(&str, &str)] = &[
     ("fetch.queue.backoff.ms", "10"),
@@ -307,10 +312,10 @@ impl Connection {
         let metadata = self
             .while_leaderless(
                 || consumer.fetch_metadata(Some(topic), self.timeout),
-                |metadata| metadata.topics().iter().find(|t| t.name() == topic).and_then(|t| t.error()).map(RDKafkaErrorCode::from),
+                |metadata| topic_entry(metadata, topic).and_then(|t| t.error()).map(RDKafkaErrorCode::from),
             )
             .map_err(|e| self.fail(consumer, e))?;
-        match metadata.topics().iter().find(|t| t.name() == topic) {
+        match topic_entry(&metadata, topic) {
             Some(t) => match t.error() {
                 None if !t.partitions().is_empty() => Ok(metadata),
                 Some(code) => {
@@ -388,7 +393,7 @@ impl Connection {
     pub(crate) fn ranges_with(&self, consumer: &BaseConsumer<Context>, topic: &str) -> Result<Vec<PartitionRange>, KafkaError> {
         let metadata = self.topic_metadata(consumer, topic)?;
         let mut ranges = Vec::new();
-        let partitions = metadata.topics().iter().find(|t| t.name() == topic).map(|t| t.partitions()).unwrap_or_default();
+        let partitions = topic_entry(&metadata, topic).map(|t| t.partitions()).unwrap_or_default();
         for p in partitions {
             let (start, end) = self
                 .while_leaderless(|| consumer.fetch_watermarks(topic, p.id(), self.timeout), |_| None)

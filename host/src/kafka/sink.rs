@@ -36,7 +36,7 @@ pub fn ensure_topic(connection: &Connection, topic: &str, setup: &TopicSetup) ->
             if setup.check_compaction {
                 check_compacted(connection, topic)?;
             }
-            let partitions = metadata.topics().iter().find(|t| t.name() == topic).map_or(0, |t| t.partitions().len());
+            let partitions = super::topic_entry(&metadata, topic).map_or(0, |t| t.partitions().len());
             Ok((partitions as u32, false))
         }
         Err(KafkaError::TopicMissing { .. }) if setup.create => {
@@ -56,7 +56,7 @@ pub fn ensure_topic(connection: &Connection, topic: &str, setup: &TopicSetup) ->
             let deadline = std::time::Instant::now() + connection.timeout;
             loop {
                 if let Ok(metadata) = connection.topic_metadata(&consumer, topic) {
-                    let count = metadata.topics().iter().find(|t| t.name() == topic).map_or(0, |t| t.partitions().len());
+                    let count = super::topic_entry(&metadata, topic).map_or(0, |t| t.partitions().len());
                     if count == setup.partitions as usize {
                         return Ok((count as u32, true));
                     }
