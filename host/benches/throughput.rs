@@ -132,27 +132,18 @@ fn keys() {
 
 /// Issue 13, goal 3: the cost of the component per live key. The same 100,000 live Replicator
 /// records (the live keys of a 1M-record topic) mapped by the bundled WASM plugin in the host's
-/// batches, and by the same mapping (the plugin crate's SDK logic) called natively.
+/// batches, and by the same mapping (the plugin crate's SDK logic) called natively. Then the
+/// yardstick: the same code run natively and in WebAssembly with no boundary in between.
 fn plugin_boundary(engine: &PluginEngine, source: &PluginSource, settings: &[(String, String)]) {
     use mm2_plugin_sdk::Mapping;
     use mm2_migrate::plugin::wit;
 
     let live_keys = 100_000;
     let batch_size = TranslateOptions::default().batch_size;
-    let records: Vec<wit::KafkaRecord> = (0..live_keys)
-        .map(|i| wit::KafkaRecord {
-            topic: "connect-offsets".to_owned(),
-            partition: Some((i % 25) as i32),
-            offset: Some(i as i64 * 10),
-            timestamp: Some(1_700_000_000_000 + i as i64),
-            key: Some(format!(r#"["replicator",{{"topic":"topic-{}","partition":{}}}]"#, i % 1000, i / 1000).into_bytes()),
-            value: Some(format!(r#"{{"offset":{}}}"#, i * 10).into_bytes()),
-            headers: Vec::new(),
-        })
-        .collect();
-    let native_records: Vec<mm2_plugin_sdk::Record> = records
+    let native_records: Vec<mm2_plugin_sdk::Record> = (0..live_keys).map(adversarial::live_key_record).collect();
+    let records: Vec<wit::KafkaRecord> = native_records
         .iter()
-        .map(|r| mm2_plugin_sdk::Record {
+        .map(|r| wit::KafkaRecord {
             topic: r.topic.clone(),
             partition: r.partition,
             offset: r.offset,
@@ -196,4 +187,22 @@ fn plugin_boundary(engine: &PluginEngine, source: &PluginSource, settings: &[(St
     println!("  the same mapping called natively:               {:>10.0} ns/key", per_key(native));
     println!("  the WASM component (wasmtime, sandboxed):       {:>10.0} ns/key", per_key(wasm));
     println!("  ratio WASM / native:                            {:>10.2}x", per_key(wasm) / per_key(native));
+
+    // The yardstick: how much slower this code is in WebAssembly at all. The test guest makes and
+    // maps the records in one call, natively and in the component: no boundary per record.
+    let test_guest = mm2_migrate_bundled::test_guest_path("adversarial").expect("built with the tool");
+    let mut in_guest = Plugin::load(engine, &PluginSource::File(test_guest.into())).unwrap();
+    in_guest.configure(&[("behavior".to_owned(), "map-loop".to_owned())]).unwrap();
+    let call = wit::KafkaRecord { value: Some(live_keys.to_string().into_bytes()), ..records[0].clone() };
+    let mut wasm = || match in_guest.apply(vec![call.clone()]).expect("apply").as_slice() {
+        [wit::Outcome::Skipped(s)] => assert_eq!(s.detail, live_keys.to_string()),
+        other => panic!("unexpected outcome {other:?}"),
+    };
+    let mut native = || assert_eq!(black_box(adversarial::map_loop(live_keys)), live_keys);
+    let (native, wasm) = side_by_side(&mut native, &mut wasm);
+    println!("the same records made and mapped in one call, no boundary crossed per record:");
+    println!("  natively:                                       {:>10.0} ns/key", per_key(native));
+    println!("  inside the WASM component:                      {:>10.0} ns/key", per_key(wasm));
+    println!("  ratio WASM / native:                            {:>10.2}x", per_key(wasm) / per_key(native));
 }
+

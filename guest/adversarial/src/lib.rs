@@ -35,6 +35,7 @@ pub const BEHAVIORS: &[&str] = &[
     "max-offset",
     "entropy",
     "passthrough",
+    "map-loop",
 ];
 
 /// What the "mm2-lookalike" behaviour emits for the input at each position: keys and values that
@@ -110,6 +111,11 @@ impl Mapping for Adversarial {
             "huge-error" => Outcome::Invalid(format!("{HOSTILE_TEXT}{}", "x".repeat(20 << 20))),
             "empty-emit" => Outcome::Emit(Vec::new()),
             // The input's value, as it is, under a well-formed key.
+            // Not hostile: the benchmark's yardstick for WebAssembly's own speed (see map_loop).
+            "map-loop" => {
+                let n = String::from_utf8_lossy(&value).parse().unwrap_or(0);
+                Outcome::Skipped { reason: "map-loop".to_owned(), detail: map_loop(n).to_string() }
+            }
             "passthrough" => Outcome::Emit(vec![Record { value: Some(value), ..echo }]),
             "tombstone" => Outcome::Emit(vec![Record {
                 topic: self.topic.clone(),
@@ -212,3 +218,40 @@ impl Mapping for Adversarial {
 }
 
 mm2_plugin_sdk::export_mapping!(Adversarial);
+
+/// The `i`-th live Replicator record of the plugin-boundary benchmark: 1000 topics, 100 partitions.
+pub fn live_key_record(i: usize) -> Record {
+    Record {
+        topic: "connect-offsets".to_owned(),
+        partition: Some((i % 25) as i32),
+        offset: Some(i as i64 * 10),
+        timestamp: Some(1_700_000_000_000 + i as i64),
+        key: Some(format!(r#"["replicator",{{"topic":"topic-{}","partition":{}}}]"#, i % 1000, i / 1000).into_bytes()),
+        value: Some(format!(r#"{{"offset":{}}}"#, i * 10).into_bytes()),
+        headers: Vec::new(),
+    }
+}
+
+/// Makes and maps `n` benchmark records with the SDK's mapping as `replicator-to-mm2` configures
+/// it, all inside one call: the benchmark runs this natively and in the component, so the ratio is
+/// WebAssembly's own speed on this code, with no boundary crossed per record. Returns how many
+/// records were emitted.
+pub fn map_loop(n: usize) -> usize {
+    use mm2_plugin_sdk::topic_partition::{Flavor, OffsetSemantics, SOURCE_CLUSTER_ALIAS, TopicPartitionMapping, definition};
+    // replicator-to-mm2's flavor (that crate exports its own component, so it cannot be linked here).
+    const REPLICATOR: Flavor = Flavor {
+        names_key: "replicator.connector.names",
+        name_kind: "connector",
+        default_names: Some("replicator"),
+        default_semantics: OffsetSemantics::Last,
+    };
+    let settings = vec![(SOURCE_CLUSTER_ALIAS.to_owned(), "primary".to_owned())];
+    let config = Config::parse(&definition(&REPLICATOR), settings).expect("settings");
+    let mapping = TopicPartitionMapping::from_config(REPLICATOR, &config).expect("configure");
+    (0..n)
+        .map(|i| match std::hint::black_box(mapping.map(&live_key_record(i))) {
+            Outcome::Emit(out) => out.len(),
+            _ => 0,
+        })
+        .sum()
+}
