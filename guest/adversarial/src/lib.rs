@@ -219,6 +219,21 @@ impl Mapping for Adversarial {
 
 mm2_plugin_sdk::export_mapping!(Adversarial);
 
+/// `replicator-to-mm2`'s mapping with `source.cluster.alias=primary`, built from the SDK here (that
+/// crate exports its own component, so a component cannot link it).
+fn replicator_mapping() -> mm2_plugin_sdk::topic_partition::TopicPartitionMapping {
+    use mm2_plugin_sdk::topic_partition::{Flavor, OffsetSemantics, SOURCE_CLUSTER_ALIAS, TopicPartitionMapping, definition};
+    const REPLICATOR: Flavor = Flavor {
+        names_key: "replicator.connector.names",
+        name_kind: "connector",
+        default_names: Some("replicator"),
+        default_semantics: OffsetSemantics::Last,
+    };
+    let settings = vec![(SOURCE_CLUSTER_ALIAS.to_owned(), "primary".to_owned())];
+    let config = Config::parse(&definition(&REPLICATOR), settings).expect("settings");
+    TopicPartitionMapping::from_config(REPLICATOR, &config).expect("configure")
+}
+
 /// The `i`-th live Replicator record of the plugin-boundary benchmark: 1000 topics, 100 partitions.
 pub fn live_key_record(i: usize) -> Record {
     Record {
@@ -237,21 +252,32 @@ pub fn live_key_record(i: usize) -> Record {
 /// WebAssembly's own speed on this code, with no boundary crossed per record. Returns how many
 /// records were emitted.
 pub fn map_loop(n: usize) -> usize {
-    use mm2_plugin_sdk::topic_partition::{Flavor, OffsetSemantics, SOURCE_CLUSTER_ALIAS, TopicPartitionMapping, definition};
-    // replicator-to-mm2's flavor (that crate exports its own component, so it cannot be linked here).
-    const REPLICATOR: Flavor = Flavor {
-        names_key: "replicator.connector.names",
-        name_kind: "connector",
-        default_names: Some("replicator"),
-        default_semantics: OffsetSemantics::Last,
-    };
-    let settings = vec![(SOURCE_CLUSTER_ALIAS.to_owned(), "primary".to_owned())];
-    let config = Config::parse(&definition(&REPLICATOR), settings).expect("settings");
-    let mapping = TopicPartitionMapping::from_config(REPLICATOR, &config).expect("configure");
+    let mapping = replicator_mapping();
     (0..n)
         .map(|i| match std::hint::black_box(mapping.map(&live_key_record(i))) {
             Outcome::Emit(out) => out.len(),
             _ => 0,
         })
         .sum()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_map_loop_maps_every_benchmark_record_as_replicator_to_mm2_does() {
+        assert_eq!(map_loop(2_000), 2_000);
+        let settings = vec![("source.cluster.alias".to_owned(), "primary".to_owned())];
+        let mut bundled = replicator_to_mm2::ReplicatorToMm2::from_settings(settings).unwrap();
+        let copy = replicator_mapping();
+        for i in [0, 999, 1_000, 99_999] {
+            assert_eq!(copy.map(&live_key_record(i)), bundled.map(&live_key_record(i)));
+        }
+        let other_connector = Record { key: Some(br#"["rep",{"topic":"t","partition":0}]"#.to_vec()), ..live_key_record(0) };
+        assert_eq!(copy.map(&other_connector), bundled.map(&other_connector));
+        let record = live_key_record(1_234);
+        assert_eq!(record.key.as_deref(), Some(&br#"["replicator",{"topic":"topic-234","partition":1}]"#[..]));
+        assert_eq!(record.value.as_deref(), Some(&br#"{"offset":12340}"#[..]));
+    }
 }
