@@ -205,4 +205,3 @@ fn plugin_boundary(engine: &PluginEngine, source: &PluginSource, settings: &[(St
     println!("  inside the WASM component:                      {:>10.0} ns/key", per_key(wasm));
     println!("  ratio WASM / native:                            {:>10.2}x", per_key(wasm) / per_key(native));
 }
-

@@ -110,12 +110,12 @@ impl Mapping for Adversarial {
             "escape-text" => Outcome::Skipped { reason: HOSTILE_TEXT.to_owned(), detail: HOSTILE_TEXT.repeat(1000) },
             "huge-error" => Outcome::Invalid(format!("{HOSTILE_TEXT}{}", "x".repeat(20 << 20))),
             "empty-emit" => Outcome::Emit(Vec::new()),
-            // The input's value, as it is, under a well-formed key.
             // Not hostile: the benchmark's yardstick for WebAssembly's own speed (see map_loop).
             "map-loop" => {
                 let n = String::from_utf8_lossy(&value).parse().unwrap_or(0);
                 Outcome::Skipped { reason: "map-loop".to_owned(), detail: map_loop(n).to_string() }
             }
+            // The input's value, as it is, under a well-formed key.
             "passthrough" => Outcome::Emit(vec![Record { value: Some(value), ..echo }]),
             "tombstone" => Outcome::Emit(vec![Record {
                 topic: self.topic.clone(),
@@ -234,7 +234,8 @@ fn replicator_mapping() -> mm2_plugin_sdk::topic_partition::TopicPartitionMappin
     TopicPartitionMapping::from_config(REPLICATOR, &config).expect("configure")
 }
 
-/// The `i`-th live Replicator record of the plugin-boundary benchmark: 1000 topics, 100 partitions.
+/// The `i`-th live Replicator record of the plugin-boundary benchmark: topic `topic-{i % 1000}`,
+/// partition `i / 1000`.
 pub fn live_key_record(i: usize) -> Record {
     Record {
         topic: "connect-offsets".to_owned(),
