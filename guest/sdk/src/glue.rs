@@ -48,10 +48,10 @@ pub fn apply<M: Mapping>(batch: Vec<wit::KafkaRecord>) -> Result<Vec<wit::Outcom
 
 pub fn close<M: Mapping>() {
     CONFIGURED.with(|c| {
-        if let Some(mut mapping) = c.borrow_mut().take() {
-            if let Some(m) = mapping.downcast_mut::<M>() {
-                m.close();
-            }
+        if let Some(mut mapping) = c.borrow_mut().take()
+            && let Some(m) = mapping.downcast_mut::<M>()
+        {
+            m.close();
         }
     });
 }

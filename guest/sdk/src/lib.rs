@@ -11,8 +11,15 @@
 //! mm2_plugin_sdk::export_mapping!(MyMapping);
 //! ```
 
+pub mod alloc;
 pub mod mapping;
 pub mod topic_partition;
+
+/// The component's allocator (see [`alloc`]); a plugin that brings its own turns the default
+/// feature `size-class-alloc` off.
+#[cfg(all(target_arch = "wasm32", feature = "size-class-alloc"))]
+#[global_allocator]
+static ALLOCATOR: alloc::SizeClasses<std::alloc::System> = alloc::SizeClasses::new(std::alloc::System);
 
 /// The Kafka Connect and MirrorMaker 2 rules, from the `connect-offsets` crate the host shares.
 pub use connect_offsets::{config, connect, jackson, partition, topics};
