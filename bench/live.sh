@@ -7,8 +7,10 @@
 #   kcat -C -e       reading the whole topic (the floor)
 #   mm2-migrate plan reading it as a snapshot, compacting, mapping every live key in the plugin,
 #                    and reading MM2's (empty) offsets topic
+#   mm2-migrate run  the same, then writing the KEYS MM2 records into a fresh offsets topic
+#                    (created outside the timed part), reading them back and confirming each
 #
-# Prints both wall times, their ratio, and mm2-migrate's peak resident memory.
+# Prints the wall times, each command's ratio to kcat, and mm2-migrate's peak resident memory.
 #
 #   bench/live.sh                      RECORDS=1000000 KEYS=10000 RUNS=5
 set -euo pipefail
@@ -23,10 +25,15 @@ start_loaded_broker "$RECORDS" "$KEYS"
 
 kcat_runs=()
 plan_runs=()
-for _ in $(seq "$RUNS"); do
+run_runs=()
+for i in $(seq "$RUNS"); do
     kcat_runs+=("$(measure /dev/null kcat -C -b "$broker" -t connect-offsets -e -q -o beginning)")
     plan_runs+=("$(measure /dev/null "$bin" plan --plugin replicator-to-mm2 --set source.cluster.alias=src \
         --source-bootstrap "$broker" --output json)")
+    topics --create --topic "mm2-offsets.src-$i.internal" --partitions 25 --config cleanup.policy=compact
+    run_runs+=("$(measure /dev/null "$bin" run --plugin replicator-to-mm2 --set source.cluster.alias=src \
+        --source-bootstrap "$broker" --target-topic "mm2-offsets.src-$i.internal")")
+    grep -q "confirmed *all $KEYS read back" "$work/out" || { cat "$work/out" >&2; exit 1; }
 done
 # The plan saw every live key.
 "$bin" plan --plugin replicator-to-mm2 --set source.cluster.alias=src --source-bootstrap "$broker" --output json \
@@ -39,3 +46,5 @@ assert t["records_read"] == int(sys.argv[2]) and len(doc["plan"]["entries"]) == 
 PY
 python3 bench/compare.py "records $RECORDS, live keys $KEYS, 25 partitions" "$RECORDS" \
     "kcat -C -e" "${kcat_runs[*]}" "mm2-migrate plan" "${plan_runs[*]}" "plan / kcat"
+python3 bench/compare.py "records $RECORDS, live keys $KEYS written" "$RECORDS" \
+    "kcat -C -e" "${kcat_runs[*]}" "mm2-migrate run" "${run_runs[*]}" "run / kcat"
