@@ -68,6 +68,15 @@ pub(crate) fn live_failure(e: LiveError) -> Failure {
             Failure { status: crate::interrupt::exit_status().unwrap_or(crate::interrupt::EXIT_SIGINT), error: e.into() }
         }
         LiveError::Plugin(p) => plugin_failure(p),
+        LiveError::Kafka(k) => kafka_failure(k),
+        other => failed(other),
+    }
+}
+
+/// Client settings librdkafka refused are usage errors; the rest are failures.
+pub(crate) fn kafka_failure(e: KafkaError) -> Failure {
+    match e {
+        KafkaError::Settings { .. } => usage(e),
         other => failed(other),
     }
 }
@@ -97,7 +106,7 @@ impl From<TranslateError> for Failure {
 
 impl From<KafkaError> for Failure {
     fn from(e: KafkaError) -> Failure {
-        failed(e)
+        kafka_failure(e)
     }
 }
 
@@ -141,6 +150,11 @@ mod tests {
         let deletion = TranslateError::Deletion { origin: "line 1".into(), key: "a:t/0".into() };
         assert_eq!(Failure::from(deletion).status, EXIT_REFUSED);
         assert_eq!(Failure::from(LiveError::Plugin(PluginError::Engine("e".into()))).status, EXIT_FAILED);
+        let settings = || KafkaError::Settings { role: "source", bootstrap: "b:9092".into(), detail: "d".into() };
+        assert_eq!(Failure::from(settings()).status, EXIT_USAGE);
+        assert_eq!(Failure::from(LiveError::Kafka(settings())).status, EXIT_USAGE);
+        let client = KafkaError::Client { role: "source", bootstrap: "b:9092".into(), detail: "d".into() };
+        assert_eq!(Failure::from(LiveError::Kafka(client)).status, EXIT_FAILED);
     }
 
     #[test]

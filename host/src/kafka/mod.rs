@@ -160,6 +160,10 @@ pub enum KafkaError {
     Certificate { role: &'static str, bootstrap: String, detail: String },
     #[error("{role} cluster {bootstrap}: {detail}")]
     Client { role: &'static str, bootstrap: String, detail: String },
+    /// librdkafka refused the client's properties (an unknown key, a bad value, a combination it
+    /// does not take): the operator's settings, not the cluster.
+    #[error("{role} cluster {bootstrap}: librdkafka refused the client settings (check -X and --{role}-property): {detail}")]
+    Settings { role: &'static str, bootstrap: String, detail: String },
     #[error(
         "{role} cluster {bootstrap}: topic {topic:?} has cleanup.policy={policy}, and MirrorMaker 2 (Connect) \
          refuses to start on an offsets topic unless it is exactly compact: \"Topic '{topic}' supplied via the \
@@ -281,6 +285,13 @@ impl Connection {
     /// Turns an rdkafka error into one that names the cluster and says what to check.
     pub(crate) fn error(&self, e: RdError) -> KafkaError {
         let (role, bootstrap) = (self.role, self.bootstrap.clone());
+        match &e {
+            // librdkafka's description names the property; its value is left out, as it may be a
+            // secret under a misspelt key (`sasl.pasword`).
+            RdError::ClientConfig(_, description, _, _) => return KafkaError::Settings { role, bootstrap, detail: description.clone() },
+            RdError::ClientCreation(detail) => return KafkaError::Settings { role, bootstrap, detail: detail.clone() },
+            _ => {}
+        }
         // A connection that failed its TLS handshake or its login surfaces as a transport failure
         // or a timeout; what librdkafka reported on the way says which.
         match self.client_errors.last() {
@@ -454,6 +465,23 @@ mod tests {
         let config = connection.reader_config(Some("g"));
         assert_eq!(config.get("fetch.max.bytes"), None);
         config.create::<BaseConsumer>().expect("librdkafka takes the configuration");
+    }
+
+    #[test]
+    fn settings_librdkafka_refuses_are_named_as_settings() {
+        for property in [("no.such.property", "1"), ("message.max.bytes", "not-a-number"), ("sasl.pasword", "SECRET-VALUE")] {
+            let properties = vec![(property.0.to_owned(), property.1.to_owned())];
+            let connection = Connection::new("target", "b:9092".into(), properties, Duration::from_secs(5));
+            let error = connection.consumer().map(|_| ()).unwrap_err();
+            assert!(matches!(error, KafkaError::Settings { .. }), "{property:?}: {error:?}");
+            let text = error.to_string();
+            assert!(text.contains("--target-property") && text.contains(property.0), "{text}");
+            assert!(!text.contains("SECRET-VALUE"), "a misspelt key's value, maybe a password, is shown: {text}");
+        }
+        // A combination librdkafka refuses only when it creates the client.
+        let properties = vec![("fetch.max.bytes".to_owned(), "1000".to_owned())];
+        let error = Connection::new("source", "b:9092".into(), properties, Duration::from_secs(5)).consumer().map(|_| ()).unwrap_err();
+        assert!(matches!(error, KafkaError::Settings { .. }), "{error:?}");
     }
 
     #[test]
