@@ -247,8 +247,8 @@ impl Connection {
         for (key, value) in READ_DEFAULTS {
             // librdkafka refuses a fetch.max.bytes below message.max.bytes: an operator who raised
             // the latter keeps librdkafka's own fetch size.
-            let refused = *key == "fetch.max.bytes" && config.get("message.max.bytes").is_some();
-            if config.get(key).is_none() && !refused {
+            let below_message_size = *key == "fetch.max.bytes" && config.get("message.max.bytes").is_some();
+            if config.get(key).is_none() && !below_message_size {
                 config.set(*key, *value);
             }
         }
