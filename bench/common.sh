@@ -38,3 +38,8 @@ measure() {
         || { cat "$work/stderr" >&2; exit 1; }
     cat "$work/time"
 }
+
+# confirmed_all KEYS: the `run` just measured read back and confirmed all KEYS records.
+confirmed_all() {
+    grep -q "confirmed *all $1 read back" "$work/out" || { cat "$work/out" >&2; exit 1; }
+}

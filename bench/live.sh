@@ -33,7 +33,7 @@ for i in $(seq "$RUNS"); do
     topics --create --topic "mm2-offsets.src-$i.internal" --partitions 25 --config cleanup.policy=compact
     run_runs+=("$(measure /dev/null "$bin" run --plugin replicator-to-mm2 --set source.cluster.alias=src \
         --source-bootstrap "$broker" --target-topic "mm2-offsets.src-$i.internal")")
-    grep -q "confirmed *all $KEYS read back" "$work/out" || { cat "$work/out" >&2; exit 1; }
+    confirmed_all "$KEYS"
 done
 # The plan saw every live key.
 "$bin" plan --plugin replicator-to-mm2 --set source.cluster.alias=src --source-bootstrap "$broker" --output json \

@@ -40,7 +40,7 @@ for i in $(seq "$RUNS"); do
     kcat_runs+=("$(measure /dev/null bash -c "$(declare -f kcat_path); broker=$broker work=$work kcat_path kcat-$i")")
     run_runs+=("$(measure /dev/null "$bin" run --plugin replicator-to-mm2 --set source.cluster.alias=src \
         --source-bootstrap "$broker" --target-topic "mm2-offsets.src-$i.internal")")
-    grep -q "confirmed *all $KEYS read back" "$work/out" || { cat "$work/out" >&2; exit 1; }
+    confirmed_all "$KEYS"
 done
 python3 bench/compare.py "$KEYS MM2 records written, read back and confirmed" "$KEYS" \
     "kcat -C, -P, -C" "${kcat_runs[*]}" "mm2-migrate run" "${run_runs[*]}" "run / kcat"

@@ -165,10 +165,13 @@ mod tests {
                 ptr::write_bytes(b, (i % 251) as u8, l.size());
                 blocks.push((b, l, (i % 251) as u8));
             }
-            // Nothing written to one block reached another.
+            // Nothing written to one block reached another, and no two blocks share a byte.
             for &(b, l, fill) in &blocks {
                 assert!(std::slice::from_raw_parts(b, l.size()).iter().all(|&x| x == fill));
             }
+            let mut spans: Vec<(usize, usize)> = blocks.iter().map(|&(b, l, _)| (b as usize, b as usize + l.size())).collect();
+            spans.sort();
+            assert!(spans.windows(2).all(|w| w[0].1 <= w[1].0), "two blocks overlap");
             for (b, l, _) in blocks.drain(..) {
                 heap.dealloc(b, l);
             }
