@@ -9,19 +9,18 @@
 //! to [`RUN`] of them, equal the source records before it one for one (key bytes, value bytes and
 //! timestamp; headers are ignored). Every read is a bounded window, batched over all partitions.
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::HashMap;
 
 use connect_offsets::connect::{parse_mm2_source_key, parse_offset_value};
 use connect_offsets::jackson;
 use rdkafka::Message;
-use rdkafka::message::{BorrowedMessage, Timestamp};
-use sha2::{Digest, Sha256};
+use rdkafka::message::Timestamp;
 
 use crate::kafka::{Connection, KafkaError, OffsetQuery, PartitionRange, ReplicatedRanges, TopicPartition, Unauthorized, Window, Windows};
+pub use crate::matching::RUN;
+use crate::matching::{Fingerprint, Matcher};
 use crate::record::TargetRecord;
 
-/// Consecutive records that must match: one record alone could be a repeated payload.
-pub const RUN: usize = 5;
 /// Records read after a timestamp's first offset when the aligned candidate does not match.
 pub const SCAN: i64 = 2000;
 
@@ -116,8 +115,9 @@ pub struct SeamSetup<'a> {
 pub enum Evidence {
     /// The data topic does not exist, or its partition never held a record.
     NoCopies { detail: String },
-    /// The last copy is of this source offset.
-    LastCopy { source_offset: i64, detail: String },
+    /// The copy at the end looked at (the last, or the first) is of this source offset, and
+    /// sits at this data offset.
+    Copy { source_offset: i64, data_offset: i64, detail: String },
     Unproven(String),
 }
 
@@ -140,7 +140,7 @@ pub fn evaluate(recorded: i64, source: Option<&PartitionRange>, evidence: Eviden
                 format!("{detail}, and no source record up to the recorded offset is left to say it should"),
             ),
         },
-        Evidence::LastCopy { source_offset: w, detail } => {
+        Evidence::Copy { source_offset: w, detail, .. } => {
             if w == recorded {
                 seam(SeamStatus::Exact, 0, Some(w), detail)
             } else if w > recorded {
@@ -161,68 +161,46 @@ pub fn resume_at_seam(mut record: TargetRecord, seam: &Seam) -> TargetRecord {
     record
 }
 
-/// One migrated partition to check.
-#[derive(Debug, Clone)]
-struct Target {
-    key: Vec<u8>,
-    source: TopicPartition,
-    data: TopicPartition,
-    recorded: i64,
-}
-
-/// A record's identity for matching: timestamp and a digest of key and value.
+/// Which end of a data partition's copies to find.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-struct Fingerprint {
-    timestamp: i64,
-    digest: [u8; 32],
+pub enum End {
+    /// The first copy still in the data partition.
+    Head,
+    /// The last copy: where MM2 must resume.
+    Tail,
 }
 
-impl Fingerprint {
-    fn of(message: &BorrowedMessage<'_>) -> (Fingerprint, Timestamp) {
-        let mut hash = Sha256::new();
-        for part in [message.key(), message.payload()] {
-            match part {
-                None => hash.update([0u8]),
-                Some(bytes) => {
-                    hash.update([1u8]);
-                    hash.update((bytes.len() as u64).to_be_bytes());
-                    hash.update(bytes);
-                }
-            }
+impl End {
+    fn word(self) -> &'static str {
+        match self {
+            End::Head => "first",
+            End::Tail => "last",
         }
-        let timestamp = message.timestamp();
-        (Fingerprint { timestamp: timestamp.to_millis().unwrap_or(-1), digest: hash.finalize().into() }, timestamp)
     }
 }
 
-/// The last copies of one data partition, oldest first.
+/// One partition to look at: the replicated (source) partition and the data partition MM2
+/// writes it to.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct CopyPair {
+    pub source: TopicPartition,
+    pub data: TopicPartition,
+}
+
+/// The copies at one end of a data partition, oldest first: (data offset, fingerprint,
+/// timestamp as the data topic gives it).
 #[derive(Debug, Clone)]
-struct Tail {
-    /// (data offset, fingerprint, timestamp as the data topic gives it).
+struct Edge {
     records: Vec<(i64, Fingerprint, Timestamp)>,
+    end: End,
 }
 
-/// Finds, in a stream of source records (log order), the offsets whose run of records equals
-/// the tail's fingerprints.
-#[derive(Debug)]
-struct Matcher {
-    expected: Vec<Fingerprint>,
-    ring: VecDeque<(i64, Fingerprint)>,
-    matches: Vec<i64>,
-}
-
-impl Matcher {
-    fn new(expected: Vec<Fingerprint>) -> Matcher {
-        Matcher { ring: VecDeque::with_capacity(expected.len()), expected, matches: Vec::new() }
-    }
-
-    fn push(&mut self, offset: i64, fingerprint: Fingerprint) {
-        if self.ring.len() == self.expected.len() {
-            self.ring.pop_front();
-        }
-        self.ring.push_back((offset, fingerprint));
-        if self.ring.len() == self.expected.len() && self.ring.iter().map(|(_, f)| f).eq(self.expected.iter()) {
-            self.matches.push(offset);
+impl Edge {
+    /// The record at the very end: the first copy (head) or the last (tail).
+    fn anchor(&self) -> (i64, Fingerprint, Timestamp) {
+        match self.end {
+            End::Head => self.records[0],
+            End::Tail => self.records[self.records.len() - 1],
         }
     }
 }
@@ -230,44 +208,64 @@ impl Matcher {
 /// Checks the seam of every MM2 source-offset record: `sources` are the replicated partitions'
 /// ranges (the range check's). Records that are not MM2 offsets (tombstones, other keys) get none.
 pub fn check(setup: SeamSetup<'_>, records: &[TargetRecord], sources: &ReplicatedRanges) -> Result<Seams, KafkaError> {
-    let targets: Vec<Target> = records
+    let targets: Vec<(Vec<u8>, CopyPair, i64)> = records
         .iter()
         .filter_map(|r| {
             let (_, alias, topic, partition) = parse_mm2_source_key(&r.key)?;
             let recorded = parse_offset_value(r.value.as_deref()?).ok()?;
             let data = (setup.policy.data_topic(&alias, &topic), partition);
-            Some(Target { key: r.key.clone(), source: (topic, partition), data, recorded })
+            Some((r.key.clone(), CopyPair { source: (topic, partition), data }, recorded))
         })
         .collect();
-    let mut evidence: HashMap<Vec<u8>, Evidence> = HashMap::new();
-    let name = |tp: &TopicPartition| format!("{}/{}", tp.0, tp.1);
     if targets.is_empty() {
         return Ok(Seams::new());
     }
+    let pairs: Vec<CopyPair> = targets.iter().map(|t| t.1.clone()).collect();
+    let evidence = find_copies(setup, &pairs, sources, End::Tail)?;
+    Ok(targets
+        .into_iter()
+        .filter_map(|(key, pair, recorded)| {
+            // Two keys may name one partition (two connectors): each gets the evidence.
+            let found = evidence.get(&pair)?.clone();
+            Some((key, evaluate(recorded, sources.get(&pair.source), found)))
+        })
+        .collect())
+}
+
+/// For each pair, which source record the copy at `end` of its data partition is of. Every read
+/// is a bounded window, batched over all pairs: the data partitions' ranges, their edge records,
+/// one ListOffsets round by time on each cluster, then at most two rounds of source windows.
+pub fn find_copies(setup: SeamSetup<'_>, pairs: &[CopyPair], sources: &ReplicatedRanges, end: End) -> Result<HashMap<CopyPair, Evidence>, KafkaError> {
+    let mut evidence: HashMap<CopyPair, Evidence> = HashMap::new();
+    let mut pairs = pairs.to_vec();
+    pairs.sort_unstable();
+    pairs.dedup();
+    if pairs.is_empty() {
+        return Ok(evidence);
+    }
+    let word = end.word();
+    let name = |tp: &TopicPartition| format!("{}/{}", tp.0, tp.1);
     // A data topic that is the replicated topic itself holds no copies: it proves nothing.
     let same_cluster = setup.replicated.same_cluster(setup.data)?;
 
     let started = std::time::Instant::now();
-    let phase = |what: &str| tracing::debug!("seam check: {what} after {:?}", started.elapsed());
+    let phase = |what: &str| tracing::debug!("copies ({word}): {what} after {:?}", started.elapsed());
     // 1. The data partitions: which exist, and their ranges.
     let (data, replicated) = (Windows::new(setup.data)?, Windows::new(setup.replicated)?);
-    let wanted: Vec<TopicPartition> = targets.iter().map(|t| t.data.clone()).collect();
+    let wanted: Vec<TopicPartition> = pairs.iter().map(|t| t.data.clone()).collect();
     let (existing, data_ranges) = data.present_ranges(&wanted, Unauthorized::Fail)?;
     // Where the policy renames a topic MM2 would write, the old copies may sit under the source
     // name: worth saying, since the operator's MM2 configuration is then the cause.
-    let mut renamed: Vec<String> = targets
-        .iter()
-        .filter(|t| t.data.0 != t.source.0 && !existing.contains_key(&t.data.0))
-        .map(|t| t.source.0.clone())
-        .collect();
+    let mut renamed: Vec<String> =
+        pairs.iter().filter(|t| t.data.0 != t.source.0 && !existing.contains_key(&t.data.0)).map(|t| t.source.0.clone()).collect();
     renamed.sort_unstable();
     renamed.dedup();
     let under_source_name = match setup.policy {
         ReplicationPolicy::Identity => HashMap::new(),
         ReplicationPolicy::Default { .. } => data.topic_partitions(&renamed, Unauthorized::Skip)?,
     };
-    let mut tails_wanted = Vec::new();
-    for t in &targets {
+    let mut edges_wanted = Vec::new();
+    for t in &pairs {
         let found = match (existing.get(&t.data.0), data_ranges.get(&t.data)) {
             _ if same_cluster && t.data.0 == t.source.0 => Some(Evidence::Unproven(format!(
                 "the data topic is the replicated topic {:?} itself (the data cluster is the replicated cluster): \
@@ -299,66 +297,70 @@ pub fn check(setup: SeamSetup<'_>, records: &[TargetRecord], sources: &Replicate
                 Some(Evidence::Unproven(format!("the replicated cluster has no partition {}", name(&t.source))))
             }
             (Some(_), Some(r)) => {
-                tails_wanted.push(Window {
-                    topic: t.data.0.clone(),
-                    partition: t.data.1,
-                    // Twice the run: transaction markers take offsets too.
-                    from: r.start.max(r.end - 2 * RUN as i64),
-                    to: r.end,
-                });
+                // Twice the run: transaction markers take offsets too.
+                let (from, to) = match end {
+                    End::Head => (r.start, r.end.min(r.start + 2 * RUN as i64)),
+                    End::Tail => (r.start.max(r.end - 2 * RUN as i64), r.end),
+                };
+                edges_wanted.push(Window { topic: t.data.0.clone(), partition: t.data.1, from, to });
                 None
             }
         };
         if let Some(found) = found {
-            evidence.insert(t.key.clone(), found);
+            evidence.insert(t.clone(), found);
         }
     }
-    tails_wanted.sort_by(|a, b| (&a.topic, a.partition).cmp(&(&b.topic, b.partition)));
-    tails_wanted.dedup();
+    edges_wanted.sort_by(|a, b| (&a.topic, a.partition).cmp(&(&b.topic, b.partition)));
+    edges_wanted.dedup();
 
     phase("data ranges");
-    // 2. The last copies of each data partition.
-    let mut tails: HashMap<TopicPartition, Tail> = HashMap::new();
-    data.read(&tails_wanted, "the last copies", |m| {
+    // 2. The copies at the chosen end of each data partition.
+    let mut edges: HashMap<TopicPartition, Edge> = HashMap::new();
+    data.read(&edges_wanted, &format!("the {word} copies"), |m| {
         let (fingerprint, timestamp) = Fingerprint::of(m);
-        let tail = tails.entry((m.topic().to_owned(), m.partition())).or_insert(Tail { records: Vec::new() });
-        tail.records.push((m.offset(), fingerprint, timestamp));
-        if tail.records.len() > RUN {
-            tail.records.remove(0);
+        let edge = edges.entry((m.topic().to_owned(), m.partition())).or_insert(Edge { records: Vec::new(), end });
+        match end {
+            End::Head if edge.records.len() == RUN => {}
+            End::Head => edge.records.push((m.offset(), fingerprint, timestamp)),
+            End::Tail => {
+                edge.records.push((m.offset(), fingerprint, timestamp));
+                if edge.records.len() > RUN {
+                    edge.records.remove(0);
+                }
+            }
         }
     })?;
 
-    phase("last copies read");
-    // 3. Candidates by the last copy's timestamp, on both clusters.
-    let mut pending: Vec<(&Target, &Tail)> = Vec::new();
-    for t in &targets {
-        if evidence.contains_key(&t.key) {
+    phase("edge copies read");
+    // 3. Candidates by the anchor copy's timestamp, on both clusters.
+    let mut pending: Vec<(&CopyPair, &Edge)> = Vec::new();
+    for t in &pairs {
+        if evidence.contains_key(t) {
             continue;
         }
-        let unproven = match tails.get(&t.data) {
-            None => Some(format!("no record could be read at the end of {} (transaction markers or compaction)", name(&t.data))),
-            Some(tail) => match tail.records.last().map(|r| r.2) {
-                Some(Timestamp::LogAppendTime(_)) => Some(format!(
+        let unproven = match edges.get(&t.data) {
+            None => Some(format!("no record could be read at the {} of {} (transaction markers or compaction)", if end == End::Head { "start" } else { "end" }, name(&t.data))),
+            Some(edge) => match edge.anchor().2 {
+                Timestamp::LogAppendTime(_) => Some(format!(
                     "{} rewrites timestamps (message.timestamp.type=LogAppendTime): copies cannot be matched",
                     t.data.0
                 )),
-                Some(Timestamp::NotAvailable) => Some(format!("the last record of {} has no timestamp", name(&t.data))),
-                _ => None,
+                Timestamp::NotAvailable => Some(format!("the {word} record of {} has no timestamp", name(&t.data))),
+                Timestamp::CreateTime(_) => None,
             },
         };
         match unproven {
             Some(detail) => {
-                evidence.insert(t.key.clone(), Evidence::Unproven(detail));
+                evidence.insert(t.clone(), Evidence::Unproven(detail));
             }
-            None => pending.push((t, &tails[&t.data])),
+            None => pending.push((t, &edges[&t.data])),
         }
     }
-    let last = |tail: &Tail| tail.records[tail.records.len() - 1];
     let source_times = replicated.list_offsets(
-        &pending.iter().map(|(t, tail)| (t.source.clone(), OffsetQuery::Time(last(tail).1.timestamp))).collect::<Vec<_>>(),
+        &pending.iter().map(|(t, edge)| (t.source.clone(), OffsetQuery::Time(edge.anchor().1.timestamp))).collect::<Vec<_>>(),
     )?;
     let mut data_queries: Vec<(TopicPartition, OffsetQuery)> =
-        pending.iter().map(|(t, tail)| (t.data.clone(), OffsetQuery::Time(last(tail).1.timestamp))).collect();
+        pending.iter().map(|(t, edge)| (t.data.clone(), OffsetQuery::Time(edge.anchor().1.timestamp))).collect();
     data_queries.sort_by(|a, b| a.0.cmp(&b.0));
     data_queries.dedup_by(|a, b| a.0 == b.0);
     let data_times = data.list_offsets(&data_queries)?;
@@ -367,16 +369,16 @@ pub fn check(setup: SeamSetup<'_>, records: &[TargetRecord], sources: &Replicate
     // 4. Round one reads around the aligned candidate, round two scans from the timestamp's
     // first offset; each window is bounded.
     // Each entry: the window to read, and the wider scan to fall back on when it finds nothing.
-    type Read<'t> = (&'t Target, &'t Tail, Window, Option<Window>);
+    type Read<'t> = (&'t CopyPair, &'t Edge, Window, Option<Window>);
     let mut rounds: [Vec<Read<'_>>; 2] = [Vec::new(), Vec::new()];
-    for (t, tail) in &pending {
-        let (copy_offset, copy, _) = last(tail);
+    for (t, edge) in &pending {
+        let (copy_offset, copy, _) = edge.anchor();
         let range = sources[&t.source];
         let Some(Some(first)) = source_times.get(&t.source).copied() else {
             evidence.insert(
-                t.key.clone(),
+                (*t).clone(),
                 Evidence::Unproven(format!(
-                    "the last copy ({} offset {copy_offset}, timestamp {}) is newer than every record of {}: \
+                    "the {word} copy ({} offset {copy_offset}, timestamp {}) is newer than every record of {}: \
                      timestamps were rewritten, or the copies come from elsewhere",
                     name(&t.data),
                     copy.timestamp,
@@ -385,29 +387,33 @@ pub fn check(setup: SeamSetup<'_>, records: &[TargetRecord], sources: &Replicate
             );
             continue;
         };
-        let run = tail.records.len() as i64;
+        let run = edge.records.len() as i64;
         let window = |from: i64, to: i64| Window {
             topic: t.source.0.clone(),
             partition: t.source.1,
             from: from.max(range.start),
             to: to.min(range.end),
         };
-        let scan = window(first - 2 * run, first + SCAN);
+        let scan = window(first - 2 * run, first + SCAN + run);
         match data_times.get(&t.data).copied().flatten() {
             Some(data_first) if data_first <= copy_offset => {
                 let aligned = first + (copy_offset - data_first);
-                rounds[0].push((t, tail, window(aligned - 2 * run, aligned + run), Some(scan)));
+                let around = match end {
+                    End::Head => window(aligned - run, aligned + 2 * run),
+                    End::Tail => window(aligned - 2 * run, aligned + run),
+                };
+                rounds[0].push((t, edge, around, Some(scan)));
             }
-            _ => rounds[1].push((t, tail, scan, None)),
+            _ => rounds[1].push((t, edge, scan, None)),
         }
     }
-    let mut found: HashMap<&[u8], Vec<i64>> = HashMap::new();
+    let mut found: HashMap<&CopyPair, Vec<i64>> = HashMap::new();
     for round in 0..2 {
         let batch = std::mem::take(&mut rounds[round]);
         // By topic name, then partition: a message's borrowed topic finds its matcher.
         let mut matchers: HashMap<&str, HashMap<i32, Matcher>> = HashMap::new();
-        for (t, tail, _, _) in &batch {
-            let matcher = Matcher::new(tail.records.iter().map(|r| r.1).collect());
+        for (t, edge, _, _) in &batch {
+            let matcher = Matcher::new(edge.records.iter().map(|r| r.1).collect());
             matchers.entry(t.source.0.as_str()).or_default().insert(t.source.1, matcher);
         }
         let windows: Vec<Window> = batch.iter().map(|(_, _, w, _)| w.clone()).collect();
@@ -416,12 +422,13 @@ pub fn check(setup: SeamSetup<'_>, records: &[TargetRecord], sources: &Replicate
                 matcher.push(m.offset(), Fingerprint::of(m).0);
             }
         })?;
-        for (t, tail, _, scan) in batch {
+        for (t, edge, _, scan) in batch {
             let matches = matchers.get_mut(t.source.0.as_str()).and_then(|ps| ps.remove(&t.source.1)).map(|m| m.matches).unwrap_or_default();
             match scan {
-                Some(scan) if matches.is_empty() => rounds[1].push((t, tail, scan, None)),
+                Some(scan) if matches.is_empty() => rounds[1].push((t, edge, scan, None)),
                 _ => {
-                    found.insert(&t.key, matches);
+                    // The source offset of the anchor: the run's first record (head) or last (tail).
+                    found.insert(t, matches.iter().map(|&(first, last)| if end == End::Head { first } else { last }).collect());
                 }
             }
         }
@@ -429,48 +436,42 @@ pub fn check(setup: SeamSetup<'_>, records: &[TargetRecord], sources: &Replicate
 
     phase("replicated records read");
     // 5. What the matches prove.
-    for (t, tail) in &pending {
-        if evidence.contains_key(&t.key) {
+    for (t, edge) in &pending {
+        if evidence.contains_key(*t) {
             continue;
         }
-        let (copy_offset, copy, _) = last(tail);
-        let run = tail.records.len();
-        let matches = found.get(t.key.as_slice()).cloned().unwrap_or_default();
-        let found = match matches.as_slice() {
-            [w] => Evidence::LastCopy {
+        let (copy_offset, copy, _) = edge.anchor();
+        let run = edge.records.len();
+        let matches = found.get(*t).cloned().unwrap_or_default();
+        let result = match matches.as_slice() {
+            [w] => Evidence::Copy {
                 source_offset: *w,
+                data_offset: copy_offset,
                 detail: format!(
-                    "the last copy in {} (offset {copy_offset}) is of {} offset {w} on the replicated cluster \
+                    "the {word} copy in {} (offset {copy_offset}) is of {} offset {w} on the replicated cluster \
                      ({run} consecutive records match)",
                     name(&t.data),
                     name(&t.source)
                 ),
             },
             [] => Evidence::Unproven(format!(
-                "no run of {run} records of {} near timestamp {} matches the last copies in {}: source records \
+                "no run of {run} records of {} near timestamp {} matches the {word} copies in {}: source records \
                  compacted or deleted, timestamps rewritten, or partitions not preserved (MirrorMaker 1 re-partitions by key)",
                 name(&t.source),
                 copy.timestamp,
                 name(&t.data)
             )),
             several => Evidence::Unproven(format!(
-                "the last {run} copies in {} match {} runs of {} (offsets {}): repeated records cannot tell them apart",
+                "the {word} {run} copies in {} match {} runs of {} (offsets {}): repeated records cannot tell them apart",
                 name(&t.data),
                 several.len(),
                 name(&t.source),
                 several.iter().map(i64::to_string).collect::<Vec<_>>().join(", ")
             )),
         };
-        evidence.insert(t.key.clone(), found);
+        evidence.insert((*t).clone(), result);
     }
-
-    Ok(targets
-        .iter()
-        .filter_map(|t| {
-            let found = evidence.remove(&t.key)?;
-            Some((t.key.clone(), evaluate(t.recorded, sources.get(&t.source), found)))
-        })
-        .collect())
+    Ok(evidence)
 }
 
 /// Counts of a plan's seams, for its totals.
@@ -546,24 +547,10 @@ pub fn thousands(n: u64) -> String {
 mod tests {
     use super::*;
 
-    fn fp(n: u8) -> Fingerprint {
-        Fingerprint { timestamp: 1000, digest: [n; 32] }
-    }
-
-    #[test]
-    fn a_run_matches_only_when_every_record_of_it_does() {
-        let mut m = Matcher::new(vec![fp(1), fp(2), fp(3)]);
-        for (offset, n) in [(10, 3), (11, 1), (12, 2), (13, 3), (14, 9), (15, 2), (16, 3)] {
-            m.push(offset, fp(n));
-        }
-        // 16 ends a run (9, 2, 3) that does not match: one equal record is no proof.
-        assert_eq!(m.matches, [13]);
-    }
-
     #[test]
     fn statuses_compare_the_last_copy_with_the_recorded_offset() {
         let range = PartitionRange { partition: 0, start: 100, end: 200 };
-        let copy = |w: i64| Evidence::LastCopy { source_offset: w, detail: String::new() };
+        let copy = |w: i64| Evidence::Copy { source_offset: w, data_offset: 0, detail: String::new() };
         let exact = evaluate(150, Some(&range), copy(150));
         assert_eq!((exact.status, exact.records, exact.proven), (SeamStatus::Exact, 0, Some(150)));
         let overlap = evaluate(150, Some(&range), copy(162));
@@ -589,7 +576,7 @@ mod tests {
             origin: "line 1".into(),
         };
         let range = PartitionRange { partition: 0, start: 0, end: 200 };
-        let overlap = evaluate(150, Some(&range), Evidence::LastCopy { source_offset: 162, detail: String::new() });
+        let overlap = evaluate(150, Some(&range), Evidence::Copy { source_offset: 162, data_offset: 0, detail: String::new() });
         assert_eq!(resume_at_seam(record.clone(), &overlap).value, Some(b"{\"offset\":162}".to_vec()));
         let none = evaluate(150, Some(&range), Evidence::NoCopies { detail: String::new() });
         assert_eq!(resume_at_seam(record.clone(), &none).value, None);

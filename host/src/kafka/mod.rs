@@ -17,7 +17,7 @@ use rdkafka::consumer::{BaseConsumer, Consumer, ConsumerContext};
 use rdkafka::error::{KafkaError as RdError, RDKafkaErrorCode};
 use rdkafka::metadata::{Metadata, MetadataTopic};
 
-pub use groups::{GROUP_RECORDS_TOPIC, group_record, read_group_offsets};
+pub use groups::{Committed, GROUP_RECORDS_TOPIC, GroupListing, commit_offsets, committed_offsets, group_record, list_groups, read_group_offsets};
 pub use sink::{Delivered, TopicSetup, WriteFailure, Writer, ensure_topic};
 #[cfg(test)]
 pub(crate) use sink::write_records;
@@ -141,7 +141,7 @@ impl ClientContext for Context {
 impl ConsumerContext for Context {}
 
 /// The `group.id` librdkafka requires for assigned partitions; never joined, never committed.
-const CONSUMER_GROUP: &str = "mm2-migrate-unused";
+pub(crate) const CONSUMER_GROUP: &str = "mm2-migrate-unused";
 
 #[derive(Debug, thiserror::Error)]
 pub enum KafkaError {

@@ -7,7 +7,7 @@
 use std::collections::BTreeMap;
 
 use super::client::{self, ClientSettings, Unsupported};
-use super::{DEFAULT_TOPICS_EXCLUDE, Fact, Flow, listed, replication_policy};
+use super::{DEFAULT_GROUPS_EXCLUDE, DEFAULT_TOPICS_EXCLUDE, Fact, Flow, listed, replication_policy};
 
 /// MirrorConnectorConfig's default aliases.
 const DEFAULT_SOURCE_ALIAS: &str = "source";
@@ -42,6 +42,12 @@ pub fn flow(url: &str, name: &str, config: &BTreeMap<String, String>) -> Result<
             fact("topics.exclude").or_else(|| fact("topics.blacklist")),
             DEFAULT_TOPICS_EXCLUDE,
             "MM2's default topics.exclude",
+        ),
+        groups: listed(fact("groups").or_else(|| fact("groups.whitelist")), ".*", "MM2's default (every group)"),
+        groups_exclude: listed(
+            fact("groups.exclude").or_else(|| fact("groups.blacklist")),
+            DEFAULT_GROUPS_EXCLUDE,
+            "MM2's default groups.exclude",
         ),
         replication_policy: replication_policy(fact("replication.policy.class"), fact("replication.policy.separator"))?,
         source: source.value,

@@ -20,6 +20,8 @@ pub use client::{ClientSettings, Unsupported};
 
 /// MM2's default `topics.exclude` (`DefaultTopicFilter`).
 pub const DEFAULT_TOPICS_EXCLUDE: &str = ".*[\\-\\.]internal, .*\\.replica, __.*";
+/// MM2's default `groups.exclude` (`DefaultGroupFilter`).
+pub const DEFAULT_GROUPS_EXCLUDE: &str = "console-consumer-.*, connect-.*, __.*";
 const IDENTITY_POLICY: &str = "org.apache.kafka.connect.mirror.IdentityReplicationPolicy";
 const DEFAULT_POLICY: &str = "org.apache.kafka.connect.mirror.DefaultReplicationPolicy";
 /// The connector name of MM2's source connector in dedicated mode.
@@ -64,6 +66,9 @@ pub struct Flow {
     pub offsets_topic: Fact,
     pub topics: Fact<Vec<String>>,
     pub topics_exclude: Fact<Vec<String>>,
+    /// The consumer groups MM2's checkpoint connector translates (`groups`, `groups.exclude`).
+    pub groups: Fact<Vec<String>>,
+    pub groups_exclude: Fact<Vec<String>>,
     pub replication_policy: Fact<ReplicationPolicy>,
     /// The KafkaMirrorMaker2 resource and mirror the flow was read from (`--strimzi`).
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -191,6 +196,12 @@ impl Mm2Config {
             offsets_topic: self.transformed(offsets_topic)?,
             topics: listed(setting("topics"), ".*", "MM2's default topics"),
             topics_exclude,
+            groups: listed(setting("groups"), ".*", "MM2's default groups"),
+            groups_exclude: listed(
+                setting("groups.exclude").or_else(|| setting("groups.blacklist")),
+                DEFAULT_GROUPS_EXCLUDE,
+                "MM2's default groups.exclude",
+            ),
             replication_policy,
             replicated,
             target_cluster,

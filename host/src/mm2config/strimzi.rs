@@ -12,7 +12,7 @@ use std::path::Path;
 use serde_yaml_ng::Value;
 
 use super::client::{ClientSettings, Unsupported};
-use super::{DEFAULT_TOPICS_EXCLUDE, Fact, Flow, Mm2ConfigError, replication_policy, split_list};
+use super::{DEFAULT_GROUPS_EXCLUDE, DEFAULT_TOPICS_EXCLUDE, Fact, Flow, Mm2ConfigError, replication_policy, split_list};
 
 /// Strimzi's default offsets topic of a KafkaMirrorMaker2's Connect cluster.
 pub const DEFAULT_OFFSETS_TOPIC: &str = "mirrormaker2-cluster-offsets";
@@ -101,6 +101,10 @@ pub fn flow(path: &Path, name: Option<&str>) -> Result<Flow, Mm2ConfigError> {
     let topics_exclude = pattern("topicsExcludePattern")
         .or_else(|| pattern("topicsBlacklistPattern"))
         .unwrap_or(Fact { value: split_list(DEFAULT_TOPICS_EXCLUDE), from: "MM2's default topics.exclude".into() });
+    let groups = pattern("groupsPattern").unwrap_or(Fact { value: vec![".*".into()], from: "Strimzi's default (every group)".into() });
+    let groups_exclude = pattern("groupsExcludePattern")
+        .or_else(|| pattern("groupsBlacklistPattern"))
+        .unwrap_or(Fact { value: split_list(DEFAULT_GROUPS_EXCLUDE), from: "MM2's default groups.exclude".into() });
     let offsets_topic = str_at(&target_cluster, "offsetStorageTopic")
         .map(|v| Fact { value: v, from: at("target.offsetStorageTopic") })
         .or_else(|| {
@@ -116,6 +120,8 @@ pub fn flow(path: &Path, name: Option<&str>) -> Result<Flow, Mm2ConfigError> {
         offsets_topic,
         topics,
         topics_exclude,
+        groups,
+        groups_exclude,
         replication_policy,
         enabled_by: at("spec.mirrors"),
         strimzi: Some(StrimziMirror {
