@@ -14,17 +14,16 @@ use clap::Args;
 use crate::connect::{ConnectClient, ConnectTarget};
 use crate::kafka::{Connection, TopicSetup};
 use crate::live::LiveOptions;
-use crate::mm2config::{ClientSettings, Mm2Config};
+use crate::mm2config::{ClientSettings, Flow, Mm2Config};
 use crate::seam::ReplicationPolicy;
 
+/// The clusters and MM2's flow: the options every command that reads live clusters shares
+/// (the offsets commands and `groups`), declared once.
 #[derive(Debug, Args, Default, Clone)]
-pub struct LiveArgs {
-    /// A TOML job file holding any of these options (kebab-case keys; `set` and `*-property` are tables).
+pub struct ClusterArgs {
+    /// A TOML job file holding any of the command's options (kebab-case keys; `set` and `*-property` are tables).
     #[arg(long, value_name = "FILE")]
     pub job: Option<PathBuf>,
-
-    #[command(flatten)]
-    pub plugin: PluginArgs,
 
     /// MirrorMaker 2's own configuration (dedicated mode's mm2.properties): the flow's aliases,
     /// both clusters and their client settings, the offsets topic, topic filter and replication
@@ -45,7 +44,7 @@ pub struct LiveArgs {
     /// The REST API of the Kafka Connect cluster where MM2 runs as connectors (Strimzi, a
     /// distributed worker), e.g. http://connect:8083: MM2's offsets are read and written through
     /// Connect's offsets API (Kafka >= 3.6) instead of its offsets topic. Needs --connector.
-    #[arg(long, value_name = "URL", requires = "connector", conflicts_with_all = ["mm2_config", "strimzi", "target_topic"])]
+    #[arg(long, value_name = "URL", requires = "connector", conflicts_with_all = ["mm2_config", "strimzi"])]
     pub connect_url: Option<String>,
 
     /// The MirrorSourceConnector on --connect-url (Strimzi names it `<source>-><target>.MirrorSourceConnector`).
@@ -56,6 +55,53 @@ pub struct LiveArgs {
     /// ssl.ca.location, ssl.certificate.location, ssl.key.location (PEM files); repeatable.
     #[arg(long = "connect-property", value_name = "KEY=VALUE", value_parser = parse_pair, requires = "connect_url")]
     pub connect_properties: Vec<(String, String)>,
+
+    /// Bootstrap servers of the cluster whose data was replicated, to check each offset lies in its log.
+    #[arg(long, value_name = "HOST:PORT,...")]
+    pub replicated_bootstrap: Option<String>,
+
+    /// Bootstrap servers of the cluster holding the old tool's copies, where MM2 will write: the
+    /// seam check reads its last records, `groups` writes group offsets and checkpoints there
+    /// [default: the target cluster with its properties; for `groups`, the MM2 flow's target].
+    #[arg(long, value_name = "HOST:PORT,...")]
+    pub data_bootstrap: Option<String>,
+
+    /// The replication policy MM2 will run with, which decides the topic it writes a source topic
+    /// to and the seam check reads: `identity` (the same name) or `default` (`<alias>.<topic>`)
+    /// [default: identity].
+    #[arg(long, value_enum, value_name = "POLICY")]
+    pub replication_policy: Option<PolicyName>,
+
+    /// MM2's `replication.policy.separator` for `--replication-policy default` [default: .].
+    #[arg(long, value_name = "SEPARATOR")]
+    pub replication_policy_separator: Option<String>,
+
+    /// A librdkafka property for every connection (SSL, SASL, ...); repeatable.
+    #[arg(short = 'X', long = "property", value_name = "KEY=VALUE", value_parser = parse_pair)]
+    pub properties: Vec<(String, String)>,
+
+    /// A librdkafka property for the replicated-cluster connection only; repeatable.
+    #[arg(long = "replicated-property", value_name = "KEY=VALUE", value_parser = parse_pair)]
+    pub replicated_properties: Vec<(String, String)>,
+
+    /// A librdkafka property for the data-cluster connection only; repeatable.
+    #[arg(long = "data-property", value_name = "KEY=VALUE", value_parser = parse_pair)]
+    pub data_properties: Vec<(String, String)>,
+
+    /// Longest wait for any one broker operation, in seconds (1..=300) [default: 30]. When a broker
+    /// stops answering, the operation in progress fails after at most this long and the command
+    /// stops there.
+    #[arg(long, value_name = "SECONDS", value_parser = clap::value_parser!(u64).range(TIMEOUT_RANGE))]
+    pub timeout: Option<u64>,
+}
+
+#[derive(Debug, Args, Default, Clone)]
+pub struct LiveArgs {
+    #[command(flatten)]
+    pub cluster: ClusterArgs,
+
+    #[command(flatten)]
+    pub plugin: PluginArgs,
 
     /// `run` with --connect-url: stop the connector when it is not stopped (and leave it stopped)
     /// instead of refusing.
@@ -80,37 +126,14 @@ pub struct LiveArgs {
     pub target_bootstrap: Option<String>,
 
     /// MM2's offsets topic [default: the topic the plugin writes to, e.g. mm2-offsets.<alias>.internal].
-    #[arg(long, value_name = "TOPIC")]
+    #[arg(long, value_name = "TOPIC", conflicts_with = "connect_url")]
     pub target_topic: Option<String>,
-
-    /// Bootstrap servers of the cluster whose data was replicated, to check each offset lies in its log.
-    #[arg(long, value_name = "HOST:PORT,...")]
-    pub replicated_bootstrap: Option<String>,
-
-    /// Bootstrap servers of the cluster holding the old tool's copies, where MM2 will write: the
-    /// seam check reads its last records [default: the target cluster, with its properties].
-    #[arg(long, value_name = "HOST:PORT,...")]
-    pub data_bootstrap: Option<String>,
-
-    /// The replication policy MM2 will run with, which decides the topic it writes a source topic
-    /// to and the seam check reads: `identity` (the same name) or `default` (`<alias>.<topic>`)
-    /// [default: identity].
-    #[arg(long, value_enum, value_name = "POLICY")]
-    pub replication_policy: Option<PolicyName>,
-
-    /// MM2's `replication.policy.separator` for `--replication-policy default` [default: .].
-    #[arg(long, value_name = "SEPARATOR")]
-    pub replication_policy_separator: Option<String>,
 
     /// Where the seam check finds an overlap or a gap: write the proven offset (`seam`; nothing
     /// where no copy exists, so that MM2 copies the partition from its start) or the recorded one
     /// (`recorded`). Without it `run` refuses such partitions; `verify` checks the same choice.
     #[arg(long, value_enum, value_name = "CHOICE")]
     pub resume_at: Option<crate::seam::ResumeAt>,
-
-    /// A librdkafka property for every connection (SSL, SASL, ...); repeatable.
-    #[arg(short = 'X', long = "property", value_name = "KEY=VALUE", value_parser = parse_pair)]
-    pub properties: Vec<(String, String)>,
 
     /// A librdkafka property for the source connection only; repeatable.
     #[arg(long = "source-property", value_name = "KEY=VALUE", value_parser = parse_pair)]
@@ -119,20 +142,6 @@ pub struct LiveArgs {
     /// A librdkafka property for the target connection only; repeatable.
     #[arg(long = "target-property", value_name = "KEY=VALUE", value_parser = parse_pair)]
     pub target_properties: Vec<(String, String)>,
-
-    /// A librdkafka property for the replicated-cluster connection only; repeatable.
-    #[arg(long = "replicated-property", value_name = "KEY=VALUE", value_parser = parse_pair)]
-    pub replicated_properties: Vec<(String, String)>,
-
-    /// A librdkafka property for the data-cluster connection only (with --data-bootstrap); repeatable.
-    #[arg(long = "data-property", value_name = "KEY=VALUE", value_parser = parse_pair, requires = "data_bootstrap")]
-    pub data_properties: Vec<(String, String)>,
-
-    /// Longest wait for any one broker operation, in seconds (1..=300) [default: 30]. When a broker
-    /// stops answering, the operation in progress fails after at most this long and the command
-    /// stops there.
-    #[arg(long, value_name = "SECONDS", value_parser = clap::value_parser!(u64).range(TIMEOUT_RANGE))]
-    pub timeout: Option<u64>,
 
     /// Records per plugin call [default: 256].
     #[arg(long, value_name = "N")]
@@ -272,48 +281,66 @@ pub fn job_arguments(path: &Path, known: &[String]) -> Result<Vec<OsString>, Job
     Ok(args)
 }
 
-impl LiveArgs {
-    /// Applies the defaults and validates: the options every live command runs with.
-    pub fn resolve(&self) -> Result<Job, JobError> {
-        let (plugin, settings) = self.plugin.resolve()?;
-        let source_bootstrap =
-            self.source_bootstrap.clone().ok_or_else(|| JobError::Missing("--source-bootstrap is required".into()))?;
+/// The resolved [`ClusterArgs`]: MM2's flow (from its file, Strimzi resource or connector), the
+/// Connect worker, the replication policy, and what every connection shares.
+#[derive(Debug, Clone)]
+pub struct Clusters {
+    pub flow: Option<Flow>,
+    /// `--connect-url` and `--connector`.
+    pub connect: Option<(ConnectClient, String)>,
+    pub replication_policy: ReplicationPolicy,
+    pub timeout: Duration,
+    /// `-X`: properties of every connection.
+    common: Vec<(String, String)>,
+}
+
+impl Clusters {
+    /// A connection: the MM2 file's client settings first, then `-X`, then the role's own
+    /// properties, each winning per key.
+    pub fn connection(
+        &self,
+        role: &'static str,
+        bootstrap: String,
+        file: Option<&ClientSettings>,
+        own: &[(String, String)],
+    ) -> Result<Connection, JobError> {
+        let own = merge(own);
+        if let Some(file) = file {
+            let given = |key: &str| self.common.iter().chain(&own).any(|(k, _)| k == key);
+            if let Some(u) = file.unsupported.iter().find(|u| !u.replaced_by.iter().any(|k| given(k))) {
+                return Err(JobError::Invalid(format!(
+                    "{role} cluster: {} in the MM2 configuration: {}; give it with --{role}-property {}=...",
+                    u.key,
+                    u.reason,
+                    u.replaced_by.join("=... or ")
+                )));
+            }
+        }
+        let file = file.map(|f| f.properties.clone()).unwrap_or_default();
+        Ok(Connection::new(role, bootstrap, file.into_iter().chain(self.common.iter().cloned()).chain(own).collect(), self.timeout))
+    }
+}
+
+impl ClusterArgs {
+    /// Reads MM2's configuration (file, Strimzi resource, or the connector's own on Connect) and
+    /// resolves the replication policy: explicit flags win over the configuration.
+    pub fn resolve(&self) -> Result<Clusters, JobError> {
         let timeout = Duration::from_secs(self.timeout.unwrap_or(30));
         let connect = match (&self.connect_url, &self.connector) {
-            (Some(url), Some(connector)) => Some(ConnectTarget {
-                client: ConnectClient::new(url, &merge(&self.connect_properties), timeout)?,
-                connector: connector.clone(),
-                stop_connector: self.stop_connector,
-            }),
+            (Some(url), Some(connector)) => Some((ConnectClient::new(url, &merge(&self.connect_properties), timeout)?, connector.clone())),
             _ => None,
         };
-        // MM2's configuration: its file, its Strimzi resource, or the connector's own on Connect.
         let flow = match (&self.mm2_config, &self.strimzi, &connect) {
             (Some(path), _, _) => Some(Mm2Config::load(path)?.flow(self.flow.as_deref())?),
             (None, Some(path), _) => Some(crate::mm2config::strimzi::flow(path, self.flow.as_deref())?),
             (None, None, _) if self.flow.is_some() => {
                 return Err(JobError::Invalid("--flow names a flow of --mm2-config or --strimzi".into()));
             }
-            (None, None, Some(connect)) => Some(connect.flow()?),
-            (None, None, None) => None,
-        };
-        let common = merge(&self.properties);
-        // The file's client settings come first; -X and the role's own properties win per key.
-        let connection = |role: &'static str, bootstrap: String, file: Option<&ClientSettings>, own: &[(String, String)]| {
-            let own = merge(own);
-            if let Some(file) = file {
-                let given = |key: &str| common.iter().chain(&own).any(|(k, _)| k == key);
-                if let Some(u) = file.unsupported.iter().find(|u| !u.replaced_by.iter().any(|k| given(k))) {
-                    return Err(JobError::Invalid(format!(
-                        "{role} cluster: {} in the MM2 configuration: {}; give it with --{role}-property {}=...",
-                        u.key,
-                        u.reason,
-                        u.replaced_by.join("=... or ")
-                    )));
-                }
+            (None, None, Some((client, connector))) => {
+                let target = ConnectTarget { client: client.clone(), connector: connector.clone(), stop_connector: false };
+                Some(target.flow()?)
             }
-            let file = file.map(|f| f.properties.clone()).unwrap_or_default();
-            Ok(Connection::new(role, bootstrap, file.into_iter().chain(common.iter().cloned()).chain(own).collect(), timeout))
+            (None, None, None) => None,
         };
         let from_file = flow.as_ref().map(|f| f.replication_policy.value.clone());
         let name = match (self.replication_policy, &from_file) {
@@ -335,25 +362,65 @@ impl LiveArgs {
                 _ => ReplicationPolicy::Default { separator: ".".to_owned() },
             },
         };
+        Ok(Clusters { flow, connect, replication_policy, timeout, common: merge(&self.properties) })
+    }
+
+    /// The replicated cluster: `--replicated-bootstrap`, else the flow's source cluster.
+    pub fn replicated(&self, clusters: &Clusters) -> Result<Option<Connection>, JobError> {
+        let file = clusters.flow.as_ref().map(|f| &f.replicated);
+        match (self.replicated_bootstrap.clone(), file) {
+            (Some(bootstrap), file) => Ok(Some(clusters.connection("replicated", bootstrap, file, &self.replicated_properties)?)),
+            (None, Some(file)) => {
+                Ok(Some(clusters.connection("replicated", file.bootstrap.value.clone(), Some(file), &self.replicated_properties)?))
+            }
+            (None, None) => Ok(None),
+        }
+    }
+
+    /// The data cluster: `--data-bootstrap`, else `fallback` (a bootstrap, its MM2 client
+    /// settings and its own properties), with `--data-property` last.
+    pub fn data(
+        &self,
+        clusters: &Clusters,
+        fallback: Option<(String, Option<&ClientSettings>, &[(String, String)])>,
+    ) -> Result<Option<Connection>, JobError> {
+        match (&self.data_bootstrap, fallback) {
+            (Some(bootstrap), _) => Ok(Some(clusters.connection("data", bootstrap.clone(), None, &self.data_properties)?)),
+            (None, Some((bootstrap, file, own))) => {
+                let own: Vec<(String, String)> = own.iter().chain(&self.data_properties).cloned().collect();
+                Ok(Some(clusters.connection("data", bootstrap, file, &own)?))
+            }
+            (None, None) => Ok(None),
+        }
+    }
+}
+
+impl LiveArgs {
+    /// Applies the defaults and validates: the options every live command runs with.
+    pub fn resolve(&self) -> Result<Job, JobError> {
+        let (plugin, settings) = self.plugin.resolve()?;
+        let source_bootstrap =
+            self.source_bootstrap.clone().ok_or_else(|| JobError::Missing("--source-bootstrap is required".into()))?;
+        let clusters = self.cluster.resolve()?;
+        let connect = clusters.connect.clone().map(|(client, connector)| ConnectTarget {
+            client,
+            connector,
+            stop_connector: self.stop_connector,
+        });
+        let flow = clusters.flow.clone();
         let target_file = flow.as_ref().map(|f| &f.target_cluster);
         let target_bootstrap = self
             .target_bootstrap
             .clone()
             .or_else(|| target_file.map(|t| t.bootstrap.value.clone()))
             .unwrap_or_else(|| source_bootstrap.clone());
-        let target = connection("target", target_bootstrap.clone(), target_file, &self.target_properties)?;
-        let data = match &self.data_bootstrap {
-            Some(bootstrap) => connection("data", bootstrap.clone(), None, &self.data_properties)?,
-            None => connection("data", target_bootstrap, target_file, &self.target_properties)?,
-        };
-        let replicated_file = flow.as_ref().map(|f| &f.replicated);
-        let replicated = match (self.replicated_bootstrap.clone(), replicated_file) {
-            (Some(bootstrap), file) => Some(connection("replicated", bootstrap, file, &self.replicated_properties)?),
-            (None, Some(file)) => Some(connection("replicated", file.bootstrap.value.clone(), Some(file), &self.replicated_properties)?),
-            (None, None) => None,
-        };
+        let target = clusters.connection("target", target_bootstrap.clone(), target_file, &self.target_properties)?;
+        let data = self
+            .cluster
+            .data(&clusters, Some((target_bootstrap, target_file, &self.target_properties)))?
+            .expect("a fallback gives a data cluster");
         let live = LiveOptions {
-            source: connection("source", source_bootstrap, None, &self.source_properties)?,
+            source: clusters.connection("source", source_bootstrap, None, &self.source_properties)?,
             source_topic: self.source_topic.clone().unwrap_or_else(|| "connect-offsets".to_owned()),
             source_group: self.source_group.clone(),
             target,
@@ -363,9 +430,9 @@ impl LiveArgs {
                 None => self.target_topic.clone().or_else(|| flow.as_ref().map(|f| f.offsets_topic.value.clone())),
             },
             connect,
-            replicated,
+            replicated: self.cluster.replicated(&clusters)?,
             data,
-            replication_policy,
+            replication_policy: clusters.replication_policy,
             seam_unavailable: None,
             batch_size: self.batch_size.map_or(256, |n| n.get() as usize),
             skip_invalid: self.skip_invalid,
@@ -385,6 +452,75 @@ impl LiveArgs {
             mm2_flow: flow,
         };
         Ok(Job { plugin, settings, live })
+    }
+}
+
+/// The options of `groups plan|run|verify`: the clusters, and which groups.
+#[derive(Debug, Args, Default, Clone)]
+pub struct GroupsArgs {
+    #[command(flatten)]
+    pub cluster: ClusterArgs,
+
+    /// The consumer groups to translate: a whole-name regular expression, as MM2's `groups`;
+    /// repeatable [default: the flow's groups and groups.exclude, else every group but
+    /// console-consumer-.*, connect-.* and __.*].
+    #[arg(long = "group", value_name = "REGEX")]
+    pub groups: Vec<String>,
+
+    /// The source cluster's alias in MM2, which names the checkpoints topic
+    /// (`<alias>.checkpoints.internal`) and, with --replication-policy default, the data topics
+    /// [default: the flow's source alias].
+    #[arg(long, value_name = "ALIAS")]
+    pub source_alias: Option<String>,
+
+    /// Leave out the groups with members on the data cluster instead of refusing.
+    #[arg(long)]
+    pub skip_active: bool,
+
+    /// Write even where the translated offset is below the group's current offset or checkpoint
+    /// on the data cluster (its consumers read those records again).
+    #[arg(long)]
+    pub allow_rewind: bool,
+
+    /// Write group offsets only, not MM2's checkpoints.
+    #[arg(long)]
+    pub no_checkpoints: bool,
+}
+
+impl GroupsArgs {
+    /// The validated options of the groups commands.
+    pub fn resolve(&self) -> Result<crate::groups::GroupsOptions, JobError> {
+        let clusters = self.cluster.resolve()?;
+        let replicated = self.cluster.replicated(&clusters)?.ok_or_else(|| {
+            JobError::Missing(
+                "the cluster where the groups commit is unknown: give --replicated-bootstrap, or --mm2-config / --strimzi / \
+                 --connect-url"
+                    .into(),
+            )
+        })?;
+        let target = clusters.flow.as_ref().map(|f| (f.target_cluster.bootstrap.value.clone(), Some(&f.target_cluster), &[][..]));
+        let data = self.cluster.data(&clusters, target)?.ok_or_else(|| {
+            JobError::Missing(
+                "the cluster holding the copies is unknown: give --data-bootstrap, or --mm2-config / --strimzi / --connect-url"
+                    .into(),
+            )
+        })?;
+        if let Some(alias) = &self.source_alias
+            && alias.trim().is_empty()
+        {
+            return Err(JobError::Invalid("--source-alias must not be empty".into()));
+        }
+        Ok(crate::groups::GroupsOptions {
+            replicated,
+            data,
+            policy: clusters.replication_policy,
+            source_alias: self.source_alias.clone().or_else(|| clusters.flow.as_ref().map(|f| f.source.clone())),
+            flow: clusters.flow,
+            patterns: self.groups.clone(),
+            skip_active: self.skip_active,
+            allow_rewind: self.allow_rewind,
+            checkpoints: !self.no_checkpoints,
+        })
     }
 }
 

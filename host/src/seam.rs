@@ -44,6 +44,15 @@ impl ReplicationPolicy {
     }
 }
 
+impl std::fmt::Display for ReplicationPolicy {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            ReplicationPolicy::Identity => f.write_str("IdentityReplicationPolicy: topics keep their names"),
+            ReplicationPolicy::Default { separator } => write!(f, "DefaultReplicationPolicy: <alias>{separator}<topic>"),
+        }
+    }
+}
+
 /// `--resume-at`: what `run` writes where the seam and the recorded offset differ.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum, serde::Serialize)]
 #[serde(rename_all = "kebab-case")]

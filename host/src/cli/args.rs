@@ -5,7 +5,7 @@ use std::path::PathBuf;
 
 use clap::{Args, CommandFactory, Parser, Subcommand};
 
-use crate::job::{LiveArgs, PluginArgs, job_arguments};
+use crate::job::{GroupsArgs, LiveArgs, PluginArgs, job_arguments};
 
 /// Parses the command line; exits with clap's message and status 2 when it is wrong.
 pub fn parse() -> Cli {
@@ -18,30 +18,41 @@ pub fn parse() -> Cli {
 pub fn parse_from(argv: impl IntoIterator<Item = impl Into<OsString>>) -> Result<Cli, clap::Error> {
     let argv: Vec<OsString> = argv.into_iter().map(Into::into).collect();
     let first = Cli::try_parse_from(&argv)?;
-    let Some((name, path)) = first.command.job() else {
+    let Some((names, path)) = first.command.job() else {
         return Ok(first);
     };
     let mut command = Cli::command();
-    let known: Vec<String> = command
-        .find_subcommand(name)
-        .map(|c| c.get_arguments().filter_map(|a| a.get_long()).map(str::to_owned).collect())
-        .unwrap_or_default();
+    let mut known = Vec::new();
+    let mut sub = Some(&mut command);
+    for name in &names {
+        sub = sub.and_then(|c| c.find_subcommand_mut(name));
+    }
+    if let Some(sub) = sub {
+        known = sub.get_arguments().filter_map(|a| a.get_long()).map(str::to_owned).collect();
+    }
     let from_file = job_arguments(&path, &known).map_err(|e| command.error(clap::error::ErrorKind::ValueValidation, e))?;
-    let at = argv.iter().position(|a| a == name).map_or(argv.len(), |i| i + 1);
+    // Right after the (last) subcommand's name.
+    let mut at = 0;
+    for name in &names {
+        at = argv.iter().skip(at).position(|a| a == name).map_or(argv.len(), |i| at + i + 1);
+    }
     let merged: Vec<OsString> = argv[..at].iter().cloned().chain(from_file).chain(argv[at..].iter().cloned()).collect();
     Cli::try_parse_from(merged)
 }
 
 impl Command {
-    /// The command's name and job file, when it was given one.
-    fn job(&self) -> Option<(&'static str, PathBuf)> {
-        let (name, live) = match self {
-            Command::Plan(c) => ("plan", &c.live),
-            Command::Verify(c) => ("verify", &c.live),
-            Command::Run(r) => ("run", &r.command.live),
+    /// The command's names (`groups plan`) and job file, when it was given one.
+    fn job(&self) -> Option<(Vec<&'static str>, PathBuf)> {
+        let (names, job) = match self {
+            Command::Plan(c) => (vec!["plan"], &c.live.cluster.job),
+            Command::Verify(c) => (vec!["verify"], &c.live.cluster.job),
+            Command::Run(r) => (vec!["run"], &r.command.live.cluster.job),
+            Command::Groups(GroupsAction::Plan(c)) => (vec!["groups", "plan"], &c.groups.cluster.job),
+            Command::Groups(GroupsAction::Verify(c)) => (vec!["groups", "verify"], &c.groups.cluster.job),
+            Command::Groups(GroupsAction::Run(r)) => (vec!["groups", "run"], &r.command.groups.cluster.job),
             _ => return None,
         };
-        live.job.clone().map(|path| (name, path))
+        job.clone().map(|path| (names, path))
     }
 }
 
@@ -53,7 +64,7 @@ impl Command {
     version,
     about = "Moves Kafka replication progress from other replicators into MirrorMaker 2",
     after_help = "Exit status: 0 done; 1 failed (nothing half written); 2 usage or configuration error; \
-                  3 run refused an unsafe record (nothing written); 4 verify found differences; \
+                  3 run refused an unsafe record or group (nothing written); 4 verify found differences; \
                   130/143 stopped by SIGINT/SIGTERM."
 )]
 pub struct Cli {
@@ -84,6 +95,10 @@ pub enum Command {
     Run(RunArgs),
     /// Compare MM2's offsets topic with the plan; exit 4 on any difference.
     Verify(LiveCommand),
+    /// Consumer groups: translate each group's committed offsets, record by record, to the copies
+    /// on the data cluster, as group offsets there and as MM2's checkpoints.
+    #[command(subcommand)]
+    Groups(GroupsAction),
     /// A complete migration on an in-process Kafka broker: no set-up at all.
     Demo(DemoArgs),
     /// List the bundled plugins with their configuration keys, or inspect one.
@@ -172,6 +187,32 @@ pub struct RunArgs {
     pub follow: bool,
 }
 
+#[derive(Debug, Subcommand)]
+pub enum GroupsAction {
+    /// Show each group's translated offset per partition, and what `groups run` would do; writes nothing.
+    Plan(GroupsCommand),
+    /// Write the translated group offsets and MM2's checkpoints on the data cluster, and read them back.
+    Run(GroupsRunArgs),
+    /// Compare the data cluster's group offsets and checkpoints with the plan; exit 4 on any difference.
+    Verify(GroupsCommand),
+}
+
+#[derive(Debug, Args)]
+pub struct GroupsCommand {
+    #[command(flatten)]
+    pub groups: GroupsArgs,
+
+    /// Report format [default: text].
+    #[arg(long, value_enum)]
+    pub output: Option<OutputFormat>,
+}
+
+#[derive(Debug, Args)]
+pub struct GroupsRunArgs {
+    #[command(flatten)]
+    pub command: GroupsCommand,
+}
+
 #[derive(Debug, Args)]
 pub struct DemoArgs {
     /// Report format.
@@ -243,7 +284,7 @@ stop-connector = true
         let cli = parse_from(["mm2-migrate", "run", "--job", path.to_str().unwrap()]).unwrap();
         let Command::Run(run) = cli.command else { panic!("run") };
         let live = &run.command.live;
-        assert_eq!(live.connect_url.as_deref(), Some("https://connect:8083"));
+        assert_eq!(live.cluster.connect_url.as_deref(), Some("https://connect:8083"));
         assert_eq!(live.connector.as_deref(), Some("src->tgt.MirrorSourceConnector"));
         assert!(live.stop_connector);
         assert_eq!(live.connect_properties.len(), 2);

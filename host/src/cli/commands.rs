@@ -5,7 +5,8 @@ use std::io::{self, BufRead, BufReader, Write};
 use std::path::PathBuf;
 
 use super::args::{
-    Cli, Command, InputFormat, LiveCommand, OutputFormat, PlanArgs, PlanOutput, PluginsAction, PluginsArgs, RunArgs, TranslateArgs,
+    Cli, Command, GroupsAction, GroupsCommand, InputFormat, LiveCommand, OutputFormat, PlanArgs, PlanOutput, PluginsAction,
+    PluginsArgs, RunArgs, TranslateArgs,
 };
 use crate::job::LiveArgs;
 use super::exit::{EXIT_DIFFERENT, EXIT_FAILED, Failure, failed, plugin_failure, usage};
@@ -43,6 +44,7 @@ pub fn run(cli: Cli) -> Result<(), Failure> {
         Command::Plan(args) => plan_command(&engine, args),
         Command::Run(args) => run_command(&engine, args),
         Command::Verify(args) => verify_command(&engine, args),
+        Command::Groups(action) => groups_command(action),
         Command::Demo(args) => Ok(crate::demo::run(&engine, args.output == OutputFormat::Json)?),
         Command::Plugins(PluginsArgs { action: None }) => list_plugins(&engine),
         Command::Plugins(PluginsArgs { action: Some(PluginsAction::Inspect { plugin, output }) }) => {
@@ -110,7 +112,7 @@ fn plan_command(engine: &PluginEngine, args: PlanArgs) -> Result<(), Failure> {
     let configmap = args.strimzi_configmap.clone().unwrap_or_else(|| crate::connect::strimzi::DEFAULT_CONFIGMAP.to_owned());
     if args.output == Some(PlanOutput::Strimzi) {
         crate::connect::strimzi::check_configmap_name(&configmap).map_err(|e| usage(anyhow::anyhow!(e)))?;
-        if args.live.strimzi.is_none() {
+        if args.live.cluster.strimzi.is_none() {
             return Err(usage(anyhow::anyhow!(
                 "--output strimzi needs --strimzi KafkaMirrorMaker2.yaml: the resource, namespace and mirror the commands name"
             )));
@@ -165,7 +167,7 @@ fn strimzi_output(outcome: &PlanOutcome, refused: Vec<crate::plan::Refusal>, con
 
 fn run_command(engine: &PluginEngine, args: RunArgs) -> Result<(), Failure> {
     let follow = args.follow;
-    if follow && args.command.live.connect_url.is_some() {
+    if follow && args.command.live.cluster.connect_url.is_some() {
         // Said before anything connects; live::follow refuses the same.
         return Err(usage(anyhow::anyhow!(live::FOLLOW_THROUGH_CONNECT)));
     }
@@ -271,6 +273,47 @@ fn verify_command(engine: &PluginEngine, args: LiveCommand) -> Result<(), Failur
         });
     }
     Ok(())
+}
+
+/// `groups plan|run|verify`: no plugin, the clusters and the groups only.
+fn groups_command(action: GroupsAction) -> Result<(), Failure> {
+    let (name, command) = match &action {
+        GroupsAction::Plan(c) => ("groups plan", c),
+        GroupsAction::Run(r) => ("groups run", &r.command),
+        GroupsAction::Verify(c) => ("groups verify", c),
+    };
+    let GroupsCommand { groups, output } = command;
+    let json = *output == Some(OutputFormat::Json);
+    let options = groups.resolve().map_err(super::exit::job_failure)?;
+    match action {
+        GroupsAction::Plan(_) => {
+            let plan = crate::groups::plan(&options)?;
+            let refusals = crate::groups::refusals(&plan, &options);
+            let document = serde_json::json!({"command": name, "plan": &plan, "refusals": &refusals});
+            Ok(emit(json, &document, || report::render_groups(&plan, &refusals))?)
+        }
+        GroupsAction::Run(_) => {
+            let run = crate::groups::run(&options)?;
+            let document = serde_json::json!({"command": name, "run": &run});
+            Ok(emit(json, &document, || report::render_groups_run(&run))?)
+        }
+        GroupsAction::Verify(_) => {
+            let plan = crate::groups::plan(&options)?;
+            let differences = crate::groups::differences(&plan);
+            let document = serde_json::json!({
+                "command": name, "checked": plan.entries.len(), "differences": &differences, "active": &plan.active, "plan": &plan,
+            });
+            let text = || report::render_groups_verify(&plan, &differences);
+            emit(json, &document, text)?;
+            if differences.is_empty() {
+                return Ok(());
+            }
+            Err(Failure {
+                status: EXIT_DIFFERENT,
+                error: anyhow::anyhow!("{} group offset(s) or checkpoint(s) differ from the plan", differences.len()),
+            })
+        }
+    }
 }
 
 fn translate(engine: &PluginEngine, args: TranslateArgs) -> Result<(), Failure> {

@@ -81,6 +81,21 @@ pub(crate) fn kafka_failure(e: KafkaError) -> Failure {
     }
 }
 
+impl From<crate::groups::GroupsError> for Failure {
+    fn from(e: crate::groups::GroupsError) -> Failure {
+        use crate::groups::GroupsError;
+        match e {
+            GroupsError::Usage(_) => usage(e),
+            GroupsError::Refused(_) => Failure { status: EXIT_REFUSED, error: e.into() },
+            GroupsError::Kafka(k) => kafka_failure(k),
+            GroupsError::Write(ref w) if w.interrupted => {
+                Failure { status: crate::interrupt::exit_status().unwrap_or(crate::interrupt::EXIT_SIGINT), error: e.into() }
+            }
+            GroupsError::NoMatch(_) | GroupsError::Write(_) | GroupsError::NotConfirmed(_) => failed(e),
+        }
+    }
+}
+
 impl From<PluginError> for Failure {
     fn from(e: PluginError) -> Failure {
         plugin_failure(e)
@@ -153,6 +168,11 @@ mod tests {
         let settings = || KafkaError::Settings { role: "source", bootstrap: "b:9092".into(), detail: "d".into() };
         assert_eq!(Failure::from(settings()).status, EXIT_USAGE);
         assert_eq!(Failure::from(LiveError::Kafka(settings())).status, EXIT_USAGE);
+        use crate::groups::GroupsError;
+        assert_eq!(Failure::from(GroupsError::Usage("u".into())).status, EXIT_USAGE);
+        assert_eq!(Failure::from(GroupsError::NoMatch("n".into())).status, EXIT_FAILED);
+        assert_eq!(Failure::from(GroupsError::Refused(vec!["r".into()])).status, EXIT_REFUSED);
+        assert_eq!(Failure::from(GroupsError::Kafka(settings())).status, EXIT_USAGE);
         let client = KafkaError::Client { role: "source", bootstrap: "b:9092".into(), detail: "d".into() };
         assert_eq!(Failure::from(LiveError::Kafka(client)).status, EXIT_FAILED);
     }
