@@ -56,7 +56,8 @@ pub struct ClusterArgs {
     #[arg(long = "connect-property", value_name = "KEY=VALUE", value_parser = parse_pair, requires = "connect_url")]
     pub connect_properties: Vec<(String, String)>,
 
-    /// Bootstrap servers of the cluster whose data was replicated, to check each offset lies in its log.
+    /// Bootstrap servers of the cluster whose data was replicated: the offsets commands check each
+    /// offset lies in its log; `groups` reads the groups' commits there.
     #[arg(long, value_name = "HOST:PORT,...")]
     pub replicated_bootstrap: Option<String>,
 

@@ -10,6 +10,8 @@
 #   tests/kafka/broker.sh topics ARGS...     Kafka's own kafka-topics tool (TopicCommand)
 #   tests/kafka/broker.sh configs ARGS...    Kafka's own kafka-configs tool (ConfigCommand)
 #   tests/kafka/broker.sh groups ARGS...     Kafka's own kafka-consumer-groups tool
+#   tests/kafka/broker.sh delete-records ARGS... Kafka's own kafka-delete-records tool
+#   tests/kafka/broker.sh java FILE.java ARGS... a single-file Java program on the same classpath
 #
 # CLUSTER_ID, when set, is the id to format the broker with (tests of this script); KAFKA_HEAP the
 # broker JVM's -Xmx (default 512m; bench/seam.sh gives 1g for its 10,000 partitions).
@@ -212,5 +214,7 @@ case "${1:-}" in
     configs) shift; tool org.apache.kafka.tools.ConfigCommand "$@" ;;
     groups) shift; tool org.apache.kafka.tools.consumer.group.ConsumerGroupCommand "$@" ;;
     acls) shift; tool org.apache.kafka.tools.AclCommand "$@" ;;
-    *) echo "usage: $0 fetch | start DIR | stop DIR | classpath | topics ARGS | configs ARGS | groups ARGS | acls ARGS" >&2; exit 2 ;;
+    delete-records) shift; tool org.apache.kafka.tools.DeleteRecordsCommand "$@" ;;
+    java) shift; tool "$@" ;;
+    *) echo "usage: $0 fetch | start DIR | stop DIR | classpath | topics ARGS | configs ARGS | groups ARGS | acls ARGS | delete-records ARGS | java FILE.java ARGS" >&2; exit 2 ;;
 esac

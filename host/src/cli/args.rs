@@ -285,9 +285,9 @@ stop-connector = true
         let Command::Run(run) = cli.command else { panic!("run") };
         let live = &run.command.live;
         assert_eq!(live.cluster.connect_url.as_deref(), Some("https://connect:8083"));
-        assert_eq!(live.connector.as_deref(), Some("src->tgt.MirrorSourceConnector"));
+        assert_eq!(live.cluster.connector.as_deref(), Some("src->tgt.MirrorSourceConnector"));
         assert!(live.stop_connector);
-        assert_eq!(live.connect_properties.len(), 2);
+        assert_eq!(live.cluster.connect_properties.len(), 2);
         // --connect-url and --mm2-config are two descriptions of MM2: one at a time.
         let err = parse_from(["mm2-migrate", "plan", "--job", path.to_str().unwrap(), "--mm2-config", "x"]).unwrap_err();
         assert!(err.to_string().contains("cannot be used with"), "{err}");
@@ -331,6 +331,38 @@ follow = true
         assert_eq!(job.live.target.properties, [("security.protocol".to_owned(), "SSL".to_owned())]);
         assert_eq!(job.live.setup.partitions, 25);
         assert!(job.live.replicated.is_none());
+    }
+
+    #[test]
+    fn a_groups_job_file_fills_the_nested_command() {
+        let (_dir, path) = crate::testing::file("groups.toml", 
+            r#"
+replicated-bootstrap = "a:9092"
+data-bootstrap = "b:9092"
+group = "orders-.*"
+source-alias = "east"
+skip-active = true
+[data-property]
+"security.protocol" = "SSL"
+"#,
+        );
+        let job = path.to_str().unwrap();
+        let cli = parse_from(["mm2-migrate", "groups", "run", "--job", job, "--source-alias", "west"]).unwrap();
+        let Command::Groups(GroupsAction::Run(run)) = cli.command else { panic!("groups run") };
+        let options = run.command.groups.resolve().unwrap();
+        assert_eq!((options.replicated.bootstrap.as_str(), options.data.bootstrap.as_str()), ("a:9092", "b:9092"));
+        assert_eq!(options.data.properties, [("security.protocol".to_owned(), "SSL".to_owned())]);
+        assert_eq!(options.patterns, ["orders-.*"]);
+        assert_eq!(options.source_alias.as_deref(), Some("west"), "the command line wins");
+        assert!(options.skip_active && options.checkpoints && !options.allow_rewind);
+        // The offsets commands' own options are not the groups commands'.
+        std::fs::write(&path, "plugin = \"p\"\n").unwrap();
+        let err = parse_from(["mm2-migrate", "groups", "plan", "--job", job]).unwrap_err().to_string();
+        assert!(err.contains("unknown option `plugin`"), "{err}");
+        // Without a cluster for the groups or the copies, the error names what to give.
+        let cli = parse_from(["mm2-migrate", "groups", "plan", "--data-bootstrap", "b:9092"]).unwrap();
+        let Command::Groups(GroupsAction::Plan(plan)) = cli.command else { panic!("groups plan") };
+        assert!(plan.groups.resolve().unwrap_err().to_string().contains("--replicated-bootstrap"));
     }
 
     #[test]
