@@ -8,7 +8,7 @@
 #   tests/kafka/broker.sh stop DIR           stop it and wait for it to exit
 #   tests/kafka/broker.sh classpath          the classpath (for MirrorMaker 2 and the tools)
 #   tests/kafka/broker.sh topics ARGS...     Kafka's own kafka-topics tool (TopicCommand)
-#   tests/kafka/broker.sh configs ARGS...    Kafka's own kafka-configs tool (ConfigCommand)
+#   tests/kafka/broker.sh configs ARGS...    Kafka's own kafka-configs tool (kafka.admin.ConfigCommand)
 #   tests/kafka/broker.sh groups ARGS...     Kafka's own kafka-consumer-groups tool
 #   tests/kafka/broker.sh delete-records ARGS... Kafka's own kafka-delete-records tool
 #   tests/kafka/broker.sh java FILE.java ARGS... a single-file Java program on the same classpath
@@ -211,7 +211,7 @@ case "${1:-}" in
     stop) stop "${2:?usage: broker.sh stop DIR}" ;;
     classpath) fetch; echo "$libs/*" ;;
     topics) shift; tool org.apache.kafka.tools.TopicCommand "$@" ;;
-    configs) shift; tool org.apache.kafka.tools.ConfigCommand "$@" ;;
+    configs) shift; tool kafka.admin.ConfigCommand "$@" ;;
     groups) shift; tool org.apache.kafka.tools.consumer.group.ConsumerGroupCommand "$@" ;;
     acls) shift; tool org.apache.kafka.tools.AclCommand "$@" ;;
     delete-records) shift; tool org.apache.kafka.tools.DeleteRecordsCommand "$@" ;;
