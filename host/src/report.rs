@@ -308,3 +308,21 @@ pub fn render_groups_verify(plan: &crate::groups::GroupsPlan, differences: &[&cr
     }
     out
 }
+
+/// `groups run --follow`: what the rounds after the run wrote, and why it stopped.
+pub fn render_groups_follow(f: &crate::groups::FollowSummary) -> String {
+    let mut out = format!(
+        "follow stopped: {}\n  {:<28}{}\n  {:<28}{}\n  {:<28}{}\n",
+        if f.all_passed { "every group has passed the seam; MM2's checkpoints take over" } else { "stopped before every group passed the seam" },
+        "rounds",
+        f.rounds,
+        "offsets committed",
+        f.offsets_committed,
+        "checkpoints written",
+        f.checkpoints_written
+    );
+    for e in &f.behind_seam {
+        out.push_str(&format!("  behind the seam: {e}\n"));
+    }
+    out
+}

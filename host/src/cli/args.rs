@@ -211,6 +211,16 @@ pub struct GroupsCommand {
 pub struct GroupsRunArgs {
     #[command(flatten)]
     pub command: GroupsCommand,
+
+    /// After the run, keep translating as the groups commit on the replicated cluster (forward
+    /// only, active groups skipped) until every group has passed the seam, where MM2's own
+    /// checkpoints take over, or until SIGINT or SIGTERM.
+    #[arg(long)]
+    pub follow: bool,
+
+    /// Seconds between two rounds of --follow [default: 5].
+    #[arg(long, value_name = "SECONDS", requires = "follow", value_parser = clap::value_parser!(u64).range(1..=3600))]
+    pub interval: Option<u64>,
 }
 
 #[derive(Debug, Args)]

@@ -292,6 +292,14 @@ fn groups_command(action: GroupsAction) -> Result<(), Failure> {
             let document = serde_json::json!({"command": name, "plan": &plan, "refusals": &refusals});
             Ok(emit(json, &document, || report::render_groups(&plan, &refusals))?)
         }
+        GroupsAction::Run(args) if args.follow => {
+            let run = crate::groups::run(&options)?;
+            eprint!("{}", report::render_groups_run(&run));
+            let interval = std::time::Duration::from_secs(args.interval.unwrap_or(5));
+            let follow = crate::groups::follow(&options, &run, interval)?;
+            let document = serde_json::json!({"command": name, "run": &run, "follow": &follow});
+            Ok(emit(json, &document, || report::render_groups_follow(&follow))?)
+        }
         GroupsAction::Run(_) => {
             let run = crate::groups::run(&options)?;
             let document = serde_json::json!({"command": name, "run": &run});

@@ -169,9 +169,31 @@ pub struct GroupsPlan {
     pub statuses: BTreeMap<String, u64>,
     pub actions: BTreeMap<String, u64>,
     pub entries: Vec<GroupEntry>,
+    /// Per replicated partition, the source offset of its last copy when planned: the seam
+    /// `groups run --follow` waits for every group to pass.
+    #[serde(skip)]
+    pub last_copies: HashMap<TopicPartition, i64>,
 }
 
 impl GroupsPlan {
+    /// `--follow`'s rounds move groups forward only: an entry the target already holds further
+    /// on (MM2's checkpoints, or its consumers, moved it) is left alone rather than refused.
+    fn forward_only(&mut self) {
+        for e in self.entries.iter_mut().filter(|e| e.action == Action::Rewind) {
+            e.action = Action::None;
+            e.checkpoint_action = CheckpointAction::None;
+        }
+    }
+
+    /// Entries still behind their partition's seam (`last_copies`): those MM2's own checkpoints
+    /// cannot translate yet. Unproven entries and active groups are not waited for.
+    pub fn behind_seam<'a>(&'a self, seams: &'a HashMap<TopicPartition, i64>) -> impl Iterator<Item = &'a GroupEntry> + 'a {
+        self.entries.iter().filter(move |e| {
+            let seam = seams.get(&(e.source_topic.clone(), e.partition));
+            e.position.status != Status::Unproven && e.action != Action::Active && seam.is_some_and(|w| e.source_offset <= *w)
+        })
+    }
+
     /// The group offsets to commit, by group.
     fn commits(&self, allow_rewind: bool) -> BTreeMap<&str, Vec<Committed>> {
         let mut out: BTreeMap<&str, Vec<Committed>> = BTreeMap::new();
@@ -308,6 +330,7 @@ pub fn plan(options: &GroupsOptions) -> Result<GroupsPlan, GroupsError> {
         positions_wanted.entry(c.partition.clone()).or_default().push(c.offset);
     }
     let pairs = read::read_pairs(options, &positions_wanted, &data_partition)?;
+    let last_copies = read::last_copies(&pairs);
 
     // 3. The target's state: members, current offsets, checkpoints.
     let data_groups: HashMap<String, GroupListing> = kafka::list_groups(&options.data)?.into_iter().map(|g| (g.name.clone(), g)).collect();
@@ -390,6 +413,7 @@ pub fn plan(options: &GroupsOptions) -> Result<GroupsPlan, GroupsError> {
         statuses,
         actions,
         entries,
+        last_copies,
     })
 }
 
@@ -461,7 +485,12 @@ pub fn run(options: &GroupsOptions) -> Result<GroupsRun, GroupsError> {
                 .into(),
         ));
     }
-    let plan = plan(options)?;
+    write(options, plan(options)?)
+}
+
+/// The one gate of every groups write (`run` and each `--follow` round): refuses what is unsafe,
+/// then writes exactly the plan's writes and reads them back.
+fn write(options: &GroupsOptions, plan: GroupsPlan) -> Result<GroupsRun, GroupsError> {
     let refused = refusals(&plan, options);
     if !refused.is_empty() {
         return Err(GroupsError::Refused(refused));
@@ -523,6 +552,55 @@ pub fn run(options: &GroupsOptions) -> Result<GroupsRun, GroupsError> {
         checkpoints_topic_created: created,
         plan,
     })
+}
+
+/// What `groups run --follow` did after the run.
+#[derive(Debug, Clone, Default, serde::Serialize)]
+pub struct FollowSummary {
+    pub rounds: u64,
+    pub offsets_committed: usize,
+    pub checkpoints_written: usize,
+    /// Every group passed the seam on every partition: MM2's checkpoints take over.
+    pub all_passed: bool,
+    /// Group partitions still behind the seam when it stopped.
+    pub behind_seam: Vec<String>,
+}
+
+/// After a run: keeps translating as the groups commit on the replicated cluster, every `interval`,
+/// forward only and active groups skipped, until every group has passed the seam (the last copy
+/// when the run planned) or SIGINT/SIGTERM.
+pub fn follow(options: &GroupsOptions, first: &GroupsRun, interval: std::time::Duration) -> Result<FollowSummary, GroupsError> {
+    let options = GroupsOptions { skip_active: true, allow_rewind: false, ..options.clone() };
+    let seams = &first.plan.last_copies;
+    let mut summary = FollowSummary::default();
+    let mut behind: Vec<String> = first.plan.behind_seam(seams).map(GroupEntry::name).collect();
+    let _graceful = crate::interrupt::Graceful::begin();
+    while !behind.is_empty() && !crate::interrupt::requested() {
+        let until = std::time::Instant::now() + interval;
+        while std::time::Instant::now() < until && !crate::interrupt::requested() {
+            std::thread::sleep(std::time::Duration::from_millis(100));
+        }
+        if crate::interrupt::requested() {
+            break;
+        }
+        let mut plan = plan(&options)?;
+        plan.forward_only();
+        let round = write(&options, plan)?;
+        summary.rounds += 1;
+        summary.offsets_committed += round.offsets_committed;
+        summary.checkpoints_written += round.checkpoints_written;
+        behind = round.plan.behind_seam(seams).map(GroupEntry::name).collect();
+        tracing::info!(
+            "round {}: {} offset(s) committed, {} checkpoint(s); {} group partition(s) behind the seam",
+            summary.rounds,
+            round.offsets_committed,
+            round.checkpoints_written,
+            behind.len()
+        );
+    }
+    summary.all_passed = behind.is_empty();
+    summary.behind_seam = behind;
+    Ok(summary)
 }
 
 /// Entries where the data cluster differs from the plan: what `groups verify` reports. Groups

@@ -29,6 +29,11 @@ pub(super) fn translate(pairs: &Pairs, partition: &TopicPartition, g: i64) -> Po
     }
 }
 
+/// The source offset of each partition's last copy, where proven.
+pub(super) fn last_copies(pairs: &Pairs) -> HashMap<TopicPartition, i64> {
+    pairs.iter().filter_map(|(tp, windows)| Some((tp.clone(), windows.first()?.last.as_ref().ok()?.source))).collect()
+}
+
 fn copy(evidence: Option<&Evidence>, end: &str) -> Result<Copy, String> {
     match evidence {
         Some(Evidence::Copy { source_offset, data_offset, .. }) => Ok(Copy { source: *source_offset, data: *data_offset }),
