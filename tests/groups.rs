@@ -21,6 +21,11 @@ use serde_json::Value;
 use support::mirrormaker::{MirrorMaker, flow_properties, wait_for};
 use support::*;
 
+/// `(group, topic, partition)`.
+type GroupPartition = (String, String, i64);
+/// An expected entry: group, topic, partition, status, target offset, action.
+type Expected<'a> = (&'a str, &'a str, i64, &'a str, Option<i64>, &'a str);
+
 /// Foreign records on tgt orders/0 before the copies.
 const FOREIGN: usize = 7;
 
@@ -108,7 +113,7 @@ fn entries(plan: &Value) -> BTreeMap<(String, String, i64), Value> {
 
 /// MM2's own client on the checkpoints topic: `(group, topic, partition) -> offset` from
 /// RemoteClusterUtils.translateOffsets, and the records as MM2's Checkpoint decodes them.
-fn mm2_client(tgt: &str, alias: &str, groups: &[&str]) -> (BTreeMap<(String, String, i64), i64>, Vec<String>) {
+fn mm2_client(tgt: &str, alias: &str, groups: &[&str]) -> (BTreeMap<GroupPartition, i64>, Vec<String>) {
     let java = repo_path("tests/java/TranslateOffsets.java");
     let output = Command::new(repo_path("tests/kafka/broker.sh"))
         .args(["java", java.to_str().unwrap(), tgt, alias])
@@ -206,7 +211,7 @@ fn groups_fail_over_exactly_and_mirrormaker_never_moves_them_back() {
     assert!(plan.status.success(), "{}", stderr(&plan));
     let plan = json(&plan);
     let got = entries(&plan["plan"]);
-    let expect: &[(&str, &str, i64, &str, Option<i64>, &str)] = &[
+    let expect: &[Expected] = &[
         // g-mid: orders/0 10 is data 17 (7 foreign records first); orders/1 20 is data 5 (copying began at 15).
         ("g-mid", "orders", 0, "exact", Some(17), "commit"),
         ("g-mid", "orders", 1, "exact", Some(5), "commit"),
@@ -321,6 +326,27 @@ fn groups_fail_over_exactly_and_mirrormaker_never_moves_them_back() {
     let allowed = mm2_migrate(&["groups", "run", "--mm2-config", mm2_config, "--skip-active", "--allow-rewind"]);
     assert!(allowed.status.success(), "{}", stderr(&allowed));
     assert_eq!(committed(tgt, "g-mid").get(&("orders".into(), 0)), Some(&17));
+
+    // --follow: a new commit on the source is translated in the next round; SIGTERM stops it
+    // cleanly with its summary.
+    let follow = Command::new(BIN)
+        .args(["groups", "run", "--mm2-config", mm2_config, "--skip-active", "--follow", "--interval", "1", "--output", "json"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    commit(src, "g-before", "orders", 1, 18);
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while committed(tgt, "g-before").get(&("orders".into(), 1)) != Some(&3) {
+        assert!(Instant::now() < deadline, "--follow did not move g-before to the copy of 18");
+        std::thread::sleep(Duration::from_millis(500));
+    }
+    Command::new("kill").args(["-TERM", &follow.id().to_string()]).status().unwrap();
+    let follow = follow.wait_with_output().unwrap();
+    assert!(follow.status.success(), "{}", stderr(&follow));
+    let follow = json(&follow);
+    assert!(follow["follow"]["offsets_committed"].as_i64().unwrap() >= 1, "{follow}");
+    assert_eq!(follow["follow"]["all_passed"], false, "g-mid is still behind the seam");
     drop(member);
 
     // The new MM2 takes over: its offsets migrated from the old tool's, then new records and a

@@ -322,6 +322,10 @@ impl Clusters {
     }
 }
 
+/// The data cluster when `--data-bootstrap` is not given: a bootstrap, its MM2 client settings
+/// and its own properties.
+pub type DataFallback<'a> = (String, Option<&'a ClientSettings>, &'a [(String, String)]);
+
 impl ClusterArgs {
     /// Reads MM2's configuration (file, Strimzi resource, or the connector's own on Connect) and
     /// resolves the replication policy: explicit flags win over the configuration.
@@ -383,7 +387,7 @@ impl ClusterArgs {
     pub fn data(
         &self,
         clusters: &Clusters,
-        fallback: Option<(String, Option<&ClientSettings>, &[(String, String)])>,
+        fallback: Option<DataFallback<'_>>,
     ) -> Result<Option<Connection>, JobError> {
         match (&self.data_bootstrap, fallback) {
             (Some(bootstrap), _) => Ok(Some(clusters.connection("data", bootstrap.clone(), None, &self.data_properties)?)),
