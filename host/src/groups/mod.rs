@@ -382,9 +382,9 @@ pub fn plan(options: &GroupsOptions) -> Result<GroupsPlan, GroupsError> {
                 metadata: c.metadata.clone(),
             };
             let existing = entry.checkpoint().and_then(|cp| {
-                let read = current_checkpoints.as_ref()?;
-                let value = read.get(0, &cp.key().ok()?)?;
-                Checkpoint::decode(&cp.key().ok()?, value).ok().map(|found| (cp, found))
+                let key = cp.key().ok()?;
+                let value = current_checkpoints.as_ref()?.get(0, &key)?;
+                Checkpoint::decode(&key, value).ok().map(|found| (cp, found))
             });
             entry.current_checkpoint = existing.as_ref().map(|(_, found)| found.downstream_offset);
             entry.action = action(&entry, members.is_some());

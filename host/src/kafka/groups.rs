@@ -83,7 +83,7 @@ pub fn committed_offsets(connection: &Connection, group: &str, partitions: &[Top
     for (topic, partition) in partitions {
         list.add_partition(topic, *partition);
     }
-    let committed = consumer.committed_offsets(list, connection.timeout).map_err(|e| group_error(connection, &consumer, group, e))?;
+    let committed = consumer.committed_offsets(list, connection.timeout).map_err(|e| group_error(connection, &consumer, group, "Describe", e))?;
     Ok(committed
         .elements()
         .iter()
@@ -109,17 +109,24 @@ pub fn commit_offsets(connection: &Connection, group: &str, offsets: &[Committed
             element.set_metadata(c.metadata.clone());
         }
     }
-    consumer.commit(&list, CommitMode::Sync).map_err(|e| group_error(connection, &consumer, group, e).with_context("committing offsets"))
+    consumer.commit(&list, CommitMode::Sync).map_err(|e| group_error(connection, &consumer, group, "Read", e).with_context("committing offsets"))
 }
 
-/// A group request's failure, named: without the group's ACL the coordinator lookup is refused
-/// and the request only times out; librdkafka said why on the way.
-fn group_error(connection: &Connection, consumer: &rdkafka::consumer::BaseConsumer<super::Context>, group: &str, e: rdkafka::error::KafkaError) -> KafkaError {
+/// A group request's failure, named with the group ACL it needs (`Describe` to fetch, `Read` to
+/// commit): without it the coordinator lookup is refused and the request only times out;
+/// librdkafka said why on the way.
+fn group_error(
+    connection: &Connection,
+    consumer: &rdkafka::consumer::BaseConsumer<super::Context>,
+    group: &str,
+    acl: &str,
+    e: rdkafka::error::KafkaError,
+) -> KafkaError {
     match connection.last_client_error(consumer) {
         Some(super::ClientProblem::Authorization(reason)) if reason.contains("Group authorization failed") => KafkaError::Authorization {
             role: connection.role,
             bootstrap: connection.bootstrap.clone(),
-            detail: format!("consumer group {group:?}: {reason} (the Describe and Read ACLs on the group are needed)"),
+            detail: format!("consumer group {group:?}: {reason} (the {acl} ACL on the group is needed)"),
         },
         _ => connection.error(e).with_context(&format!("consumer group {group:?}")),
     }
