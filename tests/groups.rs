@@ -349,6 +349,31 @@ fn groups_fail_over_exactly_and_mirrormaker_never_moves_them_back() {
     assert_eq!(follow["follow"]["all_passed"], false, "g-mid is still behind the seam");
     drop(member);
 
+    // --follow stops by itself once every group it follows has passed the seam (orders/1's last
+    // copy is of source offset 39): from there MM2's own checkpoints take over.
+    let mut follow = Command::new(BIN)
+        .args(["groups", "run", "--mm2-config", mm2_config, "--group", "g-before", "--follow", "--interval", "1", "--output", "json"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(Duration::from_secs(3));
+    commit(src, "g-before", "orders", 1, 40);
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while follow.try_wait().unwrap().is_none() {
+        if Instant::now() > deadline {
+            follow.kill().unwrap();
+            panic!("--follow did not stop once g-before passed the seam");
+        }
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    let follow = follow.wait_with_output().unwrap();
+    assert!(follow.status.success(), "{}", stderr(&follow));
+    let follow = json(&follow);
+    assert_eq!(follow["follow"]["all_passed"], true, "{follow}");
+    assert_eq!(follow["follow"]["behind_seam"], serde_json::json!([]), "{follow}");
+    assert_eq!(committed(tgt, "g-before").get(&("orders".into(), 1)), Some(&25), "the copies' end");
+
     // The new MM2 takes over: its offsets migrated from the old tool's, then new records and a
     // new commit of g-end at the source's end.
     let migrate = mm2_migrate(&[

@@ -225,3 +225,129 @@ fn the_listed_acls_suffice_and_each_one_is_needed() {
     assert!(stderr(&output).contains(&format!("source cluster {b}: the broker's certificate could not be verified")), "{}", stderr(&output));
     assert!(!stderr(&output).contains(SECRET));
 }
+
+/// The consumer-groups rows of the README's list, on two secured clusters (each with its own
+/// certificate authority): the group commits on the replicated cluster `src`; the copies, the
+/// group's new offsets and MM2's checkpoints on the data cluster `tgt`.
+#[test]
+fn groups_need_the_listed_acls() {
+    use rdkafka::ClientConfig;
+    use rdkafka::producer::{BaseProducer, BaseRecord, Producer};
+
+    const APP: &str = "app";
+    const CHECKPOINTS: &str = "sec.checkpoints.internal";
+    let src = Secured { broker: Broker::start_with(&[("SECURE", "1")]) };
+    let tgt = Secured { broker: Broker::start_with(&[("SECURE", "1")]) };
+    let (s, t) = (src.broker.bootstrap.clone(), tgt.broker.bootstrap.clone());
+
+    // The application's records on src, its commit at 5, and the old tool's copies on tgt after two
+    // foreign records: the commit translates to 7.
+    src.tool("topics", &["--create", "--topic", DATA, "--partitions", "1"]);
+    tgt.tool("topics", &["--create", "--topic", COPIES, "--partitions", "1"]);
+    kcat_produce_as(&t, &tgt.admin(), COPIES, &[("x0", Some("foreign")), ("x1", Some("foreign"))]);
+    let data: Vec<(String, Option<&str>)> = (0..10).map(|i| (format!("k{i}"), Some("v"))).collect();
+    kcat_produce_as(&s, &src.admin(), DATA, &data.iter().map(|(k, v)| (k.as_str(), *v)).collect::<Vec<_>>());
+    let producer: BaseProducer = ClientConfig::new()
+        .set("bootstrap.servers", &t)
+        .set("security.protocol", "SASL_SSL")
+        .set("sasl.mechanism", "PLAIN")
+        .set("sasl.username", "admin")
+        .set("sasl.password", "admin-secret")
+        .set("ssl.ca.location", tgt.ca())
+        .create()
+        .unwrap();
+    for r in kcat_consume_as(&s, &src.admin(), DATA) {
+        let (key, value, ts) = (r["key"].as_str().unwrap(), r["payload"].as_str().unwrap(), r["ts"].as_i64().unwrap());
+        producer.send(BaseRecord::to(COPIES).partition(0).key(key).payload(value).timestamp(ts)).unwrap();
+    }
+    producer.flush(std::time::Duration::from_secs(30)).unwrap();
+    src.tool("groups", &["--reset-offsets", "--group", APP, "--topic", DATA, "--to-offset", "5", "--execute"]);
+
+    // The README's rows.
+    let (group, data_topic, copies, checkpoints) = (["--group", APP], ["--topic", DATA], ["--topic", COPIES], ["--topic", CHECKPOINTS]);
+    src.acl(true, &group, &["Describe"]);
+    src.acl(true, &data_topic, &["Read"]);
+    tgt.acl(true, &group, &["Describe", "Read"]);
+    tgt.acl(true, &copies, &["Read"]);
+    tgt.acl(true, &checkpoints, &["Read", "Write", "DescribeConfigs", "Create"]);
+
+    let property = |flag: &str, ca: String| -> Vec<String> {
+        ["security.protocol=SASL_SSL", "sasl.mechanism=PLAIN", "sasl.username=migrator"]
+            .map(str::to_owned)
+            .into_iter()
+            .chain([format!("sasl.password={SECRET}"), format!("ssl.ca.location={ca}")])
+            .flat_map(|p| [flag.to_owned(), p])
+            .collect()
+    };
+    let mut client = property("--replicated-property", src.ca());
+    client.extend(property("--data-property", tgt.ca()));
+    let groups = |command: &str| {
+        let mut args: Vec<String> = ["groups", command, "--replicated-bootstrap", &s, "--data-bootstrap", &t]
+            .into_iter()
+            .chain(["--source-alias", "sec", "--replication-policy", "default", "--group", APP, "--timeout", "10", "--output", "json"])
+            .map(str::to_owned)
+            .collect();
+        args.extend(client.iter().cloned());
+        std::process::Command::new(BIN).args(&args).stdin(std::process::Stdio::null()).output().unwrap()
+    };
+    let committed_on_tgt = || kafka_tool("groups", &t, &["--command-config", &tgt.admin_config()], &["--describe", "--group", APP]);
+
+    let position = || {
+        let described = committed_on_tgt();
+        let words: Vec<&str> = described.split_whitespace().collect();
+        words.windows(4).find(|w| w[..3] == [APP, COPIES, "0"]).map(|w| w[3].to_owned()).unwrap_or_else(|| described.clone())
+    };
+
+    // With every row: the group lands at the copy of its next record, with MM2's checkpoint.
+    let run = groups("run");
+    assert!(run.status.success(), "{:?} {}{}", run.status, stdout(&run), stderr(&run));
+    let document: serde_json::Value = serde_json::from_str(&stdout(&run)).unwrap();
+    assert_eq!(document["run"]["offsets_committed"], 1, "{document}");
+    assert_eq!(document["run"]["checkpoints_written"], 1, "{document}");
+    assert_eq!(position(), "7");
+    assert_eq!(kcat_consume_as(&t, &tgt.admin(), CHECKPOINTS).len(), 1);
+    let verify = groups("verify");
+    assert!(verify.status.success(), "{}", stderr(&verify));
+    for text in [stdout(&run), stderr(&run)] {
+        assert!(!text.contains(SECRET), "a password in the output");
+    }
+
+    // The group moves on at the source; each row removed is refused by name, and the group stays
+    // where it was on tgt. (Read implies Describe: removing the group's Describe on tgt means both.)
+    src.tool("groups", &["--reset-offsets", "--group", APP, "--topic", DATA, "--to-offset", "8", "--execute"]);
+    // (cluster, resource, operations removed, name in the refusal, word in the refusal, command)
+    type Case<'a> = (&'a Secured, &'a [&'a str], &'a [&'a str], &'a str, &'a str, &'a str);
+    let cases: [Case<'_>; 7] = [
+        (&src, &group, &["Describe"], APP, "Describe", "plan"),
+        (&tgt, &group, &["Describe", "Read"], APP, "Describe", "plan"),
+        (&tgt, &copies, &["Read"], COPIES, "not authorized", "plan"),
+        (&tgt, &checkpoints, &["Read"], CHECKPOINTS, "not authorized", "plan"),
+        (&tgt, &checkpoints, &["DescribeConfigs"], CHECKPOINTS, "not authorized", "run"),
+        (&tgt, &checkpoints, &["Write"], CHECKPOINTS, "not authorized", "run"),
+        // Last: its checkpoint is written before the commit is refused.
+        (&tgt, &group, &["Read"], APP, "Read", "run"),
+    ];
+    for (cluster, resource, operations, name, says, command) in cases {
+        cluster.acl(false, resource, operations);
+        let output = groups(command);
+        let err = stderr(&output);
+        assert!(!output.status.success(), "groups {command} without {operations:?} on {name}: {err}");
+        assert!(err.contains(name) && err.contains(says), "groups {command} without {operations:?} on {name}: {err}");
+        assert!(!err.contains(SECRET), "a password in the output");
+        cluster.acl(true, resource, operations);
+        assert_eq!(position(), "7", "the group moved without {operations:?} on {name}");
+    }
+    // Reading the replicated records needs Read, not only Describe.
+    src.acl(false, &data_topic, &["Read"]);
+    src.acl(true, &data_topic, &["Describe"]);
+    let output = groups("plan");
+    assert!(stderr(&output).contains("not authorized") && stderr(&output).contains(DATA), "{}", stderr(&output));
+    src.acl(true, &data_topic, &["Read"]);
+
+    // Every row back: the group follows, with its checkpoint.
+    let run = groups("run");
+    assert!(run.status.success(), "{}", stderr(&run));
+    assert_eq!(position(), "10");
+    let verify = groups("verify");
+    assert!(verify.status.success(), "{}", stderr(&verify));
+}

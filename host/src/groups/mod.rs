@@ -250,7 +250,8 @@ fn select(options: &GroupsOptions, listed: &[GroupListing]) -> Result<Selection,
         let one = filter(std::slice::from_ref(pattern), &[])?;
         if !listed.iter().any(|g| one.accepts(&g.name)) {
             return Err(GroupsError::NoMatch(format!(
-                "--group {pattern:?} matches no consumer group on the replicated cluster {} ({} group(s) listed)",
+                "--group {pattern:?} matches no consumer group on the replicated cluster {} ({} group(s) listed; a group the \
+                 principal may not Describe is not listed: the group Describe ACL is needed)",
                 options.replicated.bootstrap,
                 listed.len()
             )));
@@ -305,22 +306,28 @@ pub fn plan(options: &GroupsOptions) -> Result<GroupsPlan, GroupsError> {
                 .into(),
         ));
     }
+    let started = std::time::Instant::now();
+    let phase = |what: &str| tracing::debug!("groups plan: {what} after {:?}", started.elapsed());
     // 1. The groups, and each one's commits on the topics MM2 replicates.
     let listed = kafka::list_groups(&options.replicated)?;
     let mut selection = select(options, &listed)?;
     let partitions = replicated_partitions(options)?;
+    let replicated: std::collections::HashSet<&TopicPartition> = partitions.iter().collect();
+    let mut found = kafka::fetch_group_offsets(&options.replicated, &selection.groups)?;
     let mut commits: Vec<(String, Committed)> = Vec::new();
     let mut kept = Vec::new();
     for group in std::mem::take(&mut selection.groups) {
-        let found = kafka::committed_offsets(&options.replicated, &group, &partitions)?;
-        if found.is_empty() {
-            selection.excluded.push(Excluded { group, reason: "no commits on the topics MM2 replicates".into() });
-            continue;
+        let on_replicated = found.remove(&group).map(|all| all.into_iter().filter(|c| replicated.contains(&c.partition)).collect::<Vec<_>>());
+        match on_replicated.filter(|c| !c.is_empty()) {
+            Some(group_commits) => {
+                commits.extend(group_commits.into_iter().map(|c| (group.clone(), c)));
+                kept.push(group);
+            }
+            None => selection.excluded.push(Excluded { group, reason: "no commits on the topics MM2 replicates".into() }),
         }
-        commits.extend(found.into_iter().map(|c| (group.clone(), c)));
-        kept.push(group);
     }
     selection.groups = kept;
+    phase("groups and commits read");
 
     // 2. Where each commit lies among the copies.
     let alias = options.source_alias.as_deref().unwrap_or_default();
@@ -331,6 +338,7 @@ pub fn plan(options: &GroupsOptions) -> Result<GroupsPlan, GroupsError> {
     }
     let pairs = read::read_pairs(options, &positions_wanted, &data_partition)?;
     let last_copies = read::last_copies(&pairs);
+    phase("copies read");
 
     // 3. The target's state: members, current offsets, checkpoints.
     let data_groups: HashMap<String, GroupListing> = kafka::list_groups(&options.data)?.into_iter().map(|g| (g.name.clone(), g)).collect();
@@ -351,23 +359,27 @@ pub fn plan(options: &GroupsOptions) -> Result<GroupsPlan, GroupsError> {
         },
         None => None,
     };
-    let mut entries = Vec::new();
+    phase("target state read");
+    let mut entries = Vec::with_capacity(commits.len());
     let mut active = Vec::new();
     let mut by_group: BTreeMap<&str, Vec<&Committed>> = BTreeMap::new();
     for (group, c) in &commits {
         by_group.entry(group).or_default().push(c);
     }
+    let mut currents = kafka::fetch_group_offsets(&options.data, &by_group.keys().collect::<Vec<_>>())?;
+    let mut translations: HashMap<(&TopicPartition, i64), Position> = HashMap::new();
+    let mut targets_of: HashMap<&TopicPartition, TopicPartition> = HashMap::new();
     for (group, found) in by_group {
-        let targets: Vec<TopicPartition> = found.iter().map(|c| data_partition(&c.partition)).collect();
         let current: HashMap<TopicPartition, i64> =
-            kafka::committed_offsets(&options.data, group, &targets)?.into_iter().map(|c| (c.partition, c.offset)).collect();
+            currents.remove(group).unwrap_or_default().into_iter().map(|c| (c.partition, c.offset)).collect();
         let members = data_groups.get(group).filter(|g| g.members > 0);
         if let Some(g) = members {
             active.push(ActiveGroup { group: group.to_owned(), members: g.members, state: g.state.clone() });
         }
         for c in found {
-            let target = data_partition(&c.partition);
-            let position = read::translate(&pairs, &c.partition, c.offset);
+            let target = targets_of.entry(&c.partition).or_insert_with(|| data_partition(&c.partition)).clone();
+            // Groups at the same offset share one translation.
+            let position = translations.entry((&c.partition, c.offset)).or_insert_with(|| read::translate(&pairs, &c.partition, c.offset)).clone();
             let mut entry = GroupEntry {
                 group: group.to_owned(),
                 source_topic: c.partition.0.clone(),
@@ -381,9 +393,9 @@ pub fn plan(options: &GroupsOptions) -> Result<GroupsPlan, GroupsError> {
                 checkpoint_action: CheckpointAction::None,
                 metadata: c.metadata.clone(),
             };
-            let existing = entry.checkpoint().and_then(|cp| {
+            let existing = current_checkpoints.as_ref().zip(entry.checkpoint()).and_then(|(current, cp)| {
                 let key = cp.key().ok()?;
-                let value = current_checkpoints.as_ref()?.get(0, &key)?;
+                let value = current.get(0, &key)?;
                 Checkpoint::decode(&key, value).ok().map(|found| (cp, found))
             });
             entry.current_checkpoint = existing.as_ref().map(|(_, found)| found.downstream_offset);
@@ -396,6 +408,7 @@ pub fn plan(options: &GroupsOptions) -> Result<GroupsPlan, GroupsError> {
             entries.push(entry);
         }
     }
+    phase("entries decided");
     let mut statuses = BTreeMap::new();
     let mut actions = BTreeMap::new();
     for e in &entries {
@@ -476,7 +489,7 @@ pub struct GroupsRun {
     pub checkpoints_topic_created: bool,
 }
 
-/// Plans, refuses what is unsafe, writes group offsets then checkpoints, and reads both back.
+/// Plans, refuses what is unsafe, writes checkpoints then group offsets, and reads both back.
 pub fn run(options: &GroupsOptions) -> Result<GroupsRun, GroupsError> {
     if options.checkpoints && options.source_alias.is_none() {
         return Err(GroupsError::Usage(
@@ -519,19 +532,20 @@ fn write(options: &GroupsOptions, plan: GroupsPlan) -> Result<GroupsRun, GroupsE
         false => Some(kafka::Writer::start(&options.data)?),
     };
     let _graceful = crate::interrupt::Graceful::begin();
-    for (group, offsets) in &commits {
-        kafka::commit_offsets(&options.data, group, offsets)?;
-        tracing::info!("committed {} offset(s) for group {group:?}", offsets.len());
-    }
+    // Checkpoints before commits: a checkpoints topic the principal may not write stops the run
+    // before any group moves. A commit that fails after them (a group that gained a member, a
+    // missing group ACL) leaves checkpoints naming the planned offsets, which a second run
+    // commits without writing them again.
     if let Some(writer) = &writer {
         writer.write(&checkpoints)?;
     }
+    kafka::commit_group_offsets(&options.data, &commits)?;
+    tracing::info!("committed {} offset(s) for {} group(s)", commits.values().map(Vec::len).sum::<usize>(), commits.len());
     // Read back: every commit and every checkpoint as written.
     let mut missing = Vec::new();
+    let mut read = kafka::fetch_group_offsets(&options.data, &commits.keys().collect::<Vec<_>>())?;
     for (group, offsets) in &commits {
-        let wanted: Vec<TopicPartition> = offsets.iter().map(|c| c.partition.clone()).collect();
-        let now: HashMap<TopicPartition, i64> =
-            kafka::committed_offsets(&options.data, group, &wanted)?.into_iter().map(|c| (c.partition, c.offset)).collect();
+        let now: HashMap<TopicPartition, i64> = read.remove(*group).unwrap_or_default().into_iter().map(|c| (c.partition, c.offset)).collect();
         for c in offsets.iter().filter(|c| now.get(&c.partition) != Some(&c.offset)) {
             missing.push(format!("group {group}: {}/{} offset {}", c.partition.0, c.partition.1, c.offset));
         }

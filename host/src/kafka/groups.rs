@@ -1,20 +1,15 @@
-//! Consumer groups: their listing and state (ListGroups + DescribeGroups), their committed
-//! offsets (OffsetFetch) and, for `groups run`, a commit by a client that never joins the group
-//! (OffsetCommit with generation -1, as `kafka-consumer-groups --reset-offsets` does; the broker
-//! accepts it only while the group has no members).
+//! Consumer groups: their listing and state (ListGroups + DescribeGroups); their committed offsets
+//! are fetched and committed many groups at a time by `group_offsets`.
 //!
 //! As a source of progress (MirrorMaker 1 and Brooklin commit theirs on the source cluster), each
 //! commit becomes the record `["<group>",{"topic":T,"partition":P}]` → `{"offset":N}` of the
 //! virtual topic `__consumer_offsets`, the shape `group-to-mm2` reads.
 
-use rdkafka::consumer::{CommitMode, Consumer};
-use rdkafka::{Offset, TopicPartitionList};
-
-use super::TopicPartition;
+use rdkafka::consumer::Consumer;
 
 use connect_offsets::jackson::{self, Scalar};
 
-use super::{Connection, KafkaError};
+use super::{Connection, KafkaError, TopicPartition};
 use crate::record::{Origin, SourceRecord};
 
 /// The topic consumer-group records are presented under.
@@ -36,18 +31,10 @@ pub fn group_record(group: &str, topic: &str, partition: i32, offset: i64, origi
 /// Every committed offset of `group`, over all topics of the cluster (Kafka's own internal topics
 /// excluded). A group with no commit at all is an error: nothing could be migrated.
 pub fn read_group_offsets(connection: &Connection, group: &str) -> Result<Vec<SourceRecord>, KafkaError> {
-    // The topics from a client outside the group: a group the principal may not describe must
-    // fail on its commits, by name, not stall the metadata request.
-    let topics = connection.client(None)?;
-    let metadata = topics.fetch_metadata(None, connection.timeout).map_err(|e| connection.fail(&topics, e))?;
-    let partitions: Vec<TopicPartition> = metadata
-        .topics()
-        .iter()
-        .filter(|t| !t.name().starts_with("__"))
-        .flat_map(|t| t.partitions().iter().map(|p| (t.name().to_owned(), p.id())))
-        .collect();
-    let mut records: Vec<SourceRecord> = committed_offsets(connection, group, &partitions)?
-        .into_iter()
+    let mut records: Vec<SourceRecord> = super::group_offsets::fetch(connection, &[group])?
+        .into_values()
+        .flatten()
+        .filter(|c| !c.partition.0.starts_with("__"))
         .map(|c| {
             let origin = Origin::Text(format!("group {group}: {}/{}", c.partition.0, c.partition.1));
             group_record(group, &c.partition.0, c.partition.1, c.offset, origin)
@@ -71,65 +58,6 @@ pub struct Committed {
     pub offset: i64,
     /// The commit's metadata string (MM2 copies it into its checkpoints).
     pub metadata: String,
-}
-
-/// The committed offsets of `group` on those of `partitions` where it has one (OffsetFetch).
-pub fn committed_offsets(connection: &Connection, group: &str, partitions: &[TopicPartition]) -> Result<Vec<Committed>, KafkaError> {
-    if partitions.is_empty() {
-        return Ok(Vec::new());
-    }
-    let consumer = connection.client(Some(group))?;
-    let mut list = TopicPartitionList::new();
-    for (topic, partition) in partitions {
-        list.add_partition(topic, *partition);
-    }
-    let committed = consumer.committed_offsets(list, connection.timeout).map_err(|e| group_error(connection, &consumer, group, "Describe", e))?;
-    Ok(committed
-        .elements()
-        .iter()
-        .filter_map(|e| match e.offset() {
-            Offset::Offset(n) => {
-                Some(Committed { partition: (e.topic().to_owned(), e.partition()), offset: n, metadata: e.metadata().to_owned() })
-            }
-            _ => None,
-        })
-        .collect())
-}
-
-/// Commits `offsets` for `group` without joining it. The broker refuses it while the group has
-/// members (the caller checks that first, and says so by name).
-pub fn commit_offsets(connection: &Connection, group: &str, offsets: &[Committed]) -> Result<(), KafkaError> {
-    let consumer = connection.client(Some(group))?;
-    let mut list = TopicPartitionList::new();
-    for c in offsets {
-        list.add_partition_offset(&c.partition.0, c.partition.1, Offset::Offset(c.offset)).map_err(|e| connection.error(e))?;
-        if !c.metadata.is_empty()
-            && let Some(mut element) = list.find_partition(&c.partition.0, c.partition.1)
-        {
-            element.set_metadata(c.metadata.clone());
-        }
-    }
-    consumer.commit(&list, CommitMode::Sync).map_err(|e| group_error(connection, &consumer, group, "Read", e).with_context("committing offsets"))
-}
-
-/// A group request's failure, named with the group ACL it needs (`Describe` to fetch, `Read` to
-/// commit): without it the coordinator lookup is refused and the request only times out;
-/// librdkafka said why on the way.
-fn group_error(
-    connection: &Connection,
-    consumer: &rdkafka::consumer::BaseConsumer<super::Context>,
-    group: &str,
-    acl: &str,
-    e: rdkafka::error::KafkaError,
-) -> KafkaError {
-    match connection.last_client_error(consumer) {
-        Some(super::ClientProblem::Authorization(reason)) if reason.contains("Group authorization failed") => KafkaError::Authorization {
-            role: connection.role,
-            bootstrap: connection.bootstrap.clone(),
-            detail: format!("consumer group {group:?}: {reason} (the {acl} ACL on the group is needed)"),
-        },
-        _ => connection.error(e).with_context(&format!("consumer group {group:?}")),
-    }
 }
 
 /// A consumer group as the cluster lists it.

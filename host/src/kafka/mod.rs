@@ -1,6 +1,7 @@
 //! Kafka connections over rdkafka: reading an offsets topic as a snapshot, writing offset records
 //! like Connect does, and the metadata the safety checks need. Every call is bounded in time.
 
+mod group_offsets;
 mod groups;
 mod sink;
 mod snapshot;
@@ -17,7 +18,8 @@ use rdkafka::consumer::{BaseConsumer, Consumer, ConsumerContext};
 use rdkafka::error::{KafkaError as RdError, RDKafkaErrorCode};
 use rdkafka::metadata::{Metadata, MetadataTopic};
 
-pub use groups::{Committed, GROUP_RECORDS_TOPIC, GroupListing, commit_offsets, committed_offsets, group_record, list_groups, read_group_offsets};
+pub use group_offsets::{commit as commit_group_offsets, fetch as fetch_group_offsets};
+pub use groups::{Committed, GROUP_RECORDS_TOPIC, GroupListing, group_record, list_groups, read_group_offsets};
 pub use sink::{Delivered, TopicSetup, WriteFailure, Writer, ensure_topic};
 #[cfg(test)]
 pub(crate) use sink::write_records;
@@ -360,9 +362,11 @@ impl Connection {
     }
 
     /// The cluster's id (from its metadata), `None` when the broker does not say.
+    /// From a client without a `group.id`: closing one with a group waits on its coordinator
+    /// (~600 ms, twice per seam check).
     pub fn cluster_id(&self) -> Result<Option<String>, KafkaError> {
-        let consumer = self.consumer()?;
-        Ok(consumer.client().fetch_cluster_id(self.timeout))
+        let client = self.client(None)?;
+        Ok(client.client().fetch_cluster_id(self.timeout))
     }
 
     /// Whether `self` and `other` are the same cluster: by cluster id (any bootstrap address of
