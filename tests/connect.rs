@@ -19,11 +19,6 @@ const N: usize = 20;
 /// Records per partition the old replicator had already copied.
 const K: usize = 7;
 
-fn value(p: i32, i: usize) -> String {
-    format!("orders-p{p}-{i}")
-}
-
-
 /// Records 0..N-1 of `orders` on the source; Replicator copied the first K of each partition to
 /// the target and recorded its progress (`last` = K-1) in connect-offsets on the target.
 fn replicator_scenario(src: &str, tgt: &str) {
@@ -31,7 +26,7 @@ fn replicator_scenario(src: &str, tgt: &str) {
     create_topic(tgt, "orders", PARTITIONS as u32, "delete");
     let keys: Vec<String> = (0..N).map(|i| format!("k{i}")).collect();
     for p in 0..PARTITIONS {
-        let all: Vec<String> = (0..N).map(|i| value(p, i)).collect();
+        let all: Vec<String> = (0..N).map(|i| record_value("orders", p, i)).collect();
         let records: Vec<(&str, Option<&str>)> = keys.iter().zip(&all).map(|(k, v)| (k.as_str(), Some(v.as_str()))).collect();
         kcat_produce_to(src, "orders", p, &records);
         kcat_produce_to(tgt, "orders", p, &records[..K]);
@@ -96,7 +91,7 @@ fn migrate_through_connect(worker_extra: &str) {
     std::thread::sleep(Duration::from_secs(5));
     let copied = partition_values(tgt, "orders");
     for p in 0..PARTITIONS {
-        let expected: Vec<String> = (0..N).map(|i| value(p, i)).collect();
+        let expected: Vec<String> = (0..N).map(|i| record_value("orders", p, i)).collect();
         assert_eq!(copied[&(p as i64)], expected, "orders/{p}: every record exactly once, in order");
     }
 }

@@ -29,16 +29,6 @@ type Expected<'a> = (&'a str, &'a str, i64, &'a str, Option<i64>, &'a str);
 /// Foreign records on tgt orders/0 before the copies.
 const FOREIGN: usize = 7;
 
-fn json(output: &Output) -> Value {
-    serde_json::from_str(&stdout(output)).unwrap_or_else(|e| panic!("{e}: {}\n{}", stdout(output), stderr(output)))
-}
-
-fn produce(bootstrap: &str, topic: &str, partition: i32, from: usize, to: usize) {
-    let records: Vec<(String, String)> = (from..to).map(|i| (format!("k{i}"), format!("{topic}-p{partition}-{i}"))).collect();
-    let records: Vec<(&str, Option<&str>)> = records.iter().map(|(k, v)| (k.as_str(), Some(v.as_str()))).collect();
-    kcat_produce_to(bootstrap, topic, partition, &records);
-}
-
 /// Five records in one committed transaction: their marker takes an offset of its own.
 fn produce_transaction(bootstrap: &str, topic: &str, partition: i32, from: usize) {
     let producer: BaseProducer =
@@ -145,14 +135,14 @@ fn groups_fail_over_exactly_and_mirrormaker_never_moves_them_back() {
     // audit/0 = 0..20.
     create_topic(src, "orders", 2, "delete");
     create_topic(src, "audit", 1, "delete");
-    produce(src, "orders", 0, 0, 20);
+    produce_range(src, "orders", 0, 0..20);
     produce_transaction(src, "orders", 0, 20);
-    produce(src, "orders", 0, 25, 40);
-    produce(src, "orders", 1, 0, 40);
-    produce(src, "audit", 0, 0, 20);
+    produce_range(src, "orders", 0, 25..40);
+    produce_range(src, "orders", 1, 0..40);
+    produce_range(src, "audit", 0, 0..20);
     // The target: foreign records first on orders/0.
     create_topic(tgt, "orders", 2, "delete");
-    produce(tgt, "orders", 0, 1000, 1000 + FOREIGN);
+    produce_range(tgt, "orders", 0, 1000..1000 + FOREIGN);
     // The old tool began copying orders/1 at 15: its offsets say 14 was copied.
     create_topic(tgt, "mm2-offsets.legacy.internal", 25, "compact");
     kcat_produce(
@@ -172,8 +162,8 @@ fn groups_fail_over_exactly_and_mirrormaker_never_moves_them_back() {
     kafka_topics(src, &["--delete", "--topic", "mm2-offset-syncs.tgt.internal"]);
 
     // Records the old tool never copied, then the groups' commits on the source.
-    produce(src, "orders", 0, 40, 50); // offsets 41..51
-    produce(src, "orders", 1, 40, 50); // offsets 40..50
+    produce_range(src, "orders", 0, 40..50); // offsets 41..51
+    produce_range(src, "orders", 1, 40..50); // offsets 40..50
     let commits: &[(&str, &str, i32, i64)] = &[
         ("g-mid", "orders", 0, 10),
         ("g-mid", "orders", 1, 20),
@@ -384,7 +374,7 @@ fn groups_fail_over_exactly_and_mirrormaker_never_moves_them_back() {
     let before: BTreeMap<String, BTreeMap<(String, i32), i64>> =
         names.iter().map(|g| (g.to_string(), committed(tgt, g))).collect();
     let new = MirrorMaker::from_file(&config);
-    produce(src, "orders", 0, 50, 60); // offsets 51..61
+    produce_range(src, "orders", 0, 50..60); // offsets 51..61
     wait_for(&new, "the new MM2's copies", 180, || partition_values(tgt, "orders").get(&0).map_or(0, Vec::len) == FOREIGN + 60);
     commit(src, "g-end", "orders", 0, 61);
     wait_for(&new, "MM2 moving g-end on", 120, || committed(tgt, "g-end").get(&("orders".into(), 0)).is_some_and(|o| *o > 47));

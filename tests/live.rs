@@ -12,10 +12,6 @@ fn rkey(connector: &str, topic: &str, partition: i32) -> String {
     format!(r#"["{connector}",{{"topic":"{topic}","partition":{partition}}}]"#)
 }
 
-fn mkey(alias: &str, topic: &str, partition: i32) -> String {
-    format!(r#"["MirrorSourceConnector",{{"cluster":"{alias}","partition":{partition},"topic":"{topic}"}}]"#)
-}
-
 /// The live state of a topic read with kcat: key → (partition, payload), latest wins.
 fn live_state(bootstrap: &str, topic: &str) -> HashMap<String, (i64, Option<String>)> {
     let mut state = HashMap::new();
@@ -95,9 +91,9 @@ fn run_migrates_byte_exact_then_writes_nothing_and_refuses_rewinds() {
 
     // Byte-exact records, each in the partition Java's murmur2 picks.
     let expected: HashMap<String, &str> = HashMap::from([
-        (mkey("runalias", "orders", 0), r#"{"offset":41}"#),
-        (mkey("runalias", "orders", 1), r#"{"offset":3}"#),
-        (mkey("runalias", "orders", 2), r#"{"offset":17}"#),
+        (mm2_key("MirrorSourceConnector", "runalias", "orders", 0), r#"{"offset":41}"#),
+        (mm2_key("MirrorSourceConnector", "runalias", "orders", 1), r#"{"offset":3}"#),
+        (mm2_key("MirrorSourceConnector", "runalias", "orders", 2), r#"{"offset":17}"#),
         (r#"["MirrorSourceConnector",{"cluster":"runalias","partition":0,"topic":"a\"quote/ü"}]"#.to_owned(), r#"{"offset":7}"#),
     ]);
     let records = kcat_consume(b, target);
@@ -148,7 +144,7 @@ fn run_migrates_byte_exact_then_writes_nothing_and_refuses_rewinds() {
     // Explicitly allowed, the rewind is written.
     let forced = mm2_migrate(&command("run", &run_args(b, source, alias, &["--allow-rewind"])));
     assert!(forced.status.success(), "{}", stderr(&forced));
-    assert_eq!(live_state(b, target)[&mkey("runalias", "orders", 0)].1.as_deref(), Some(r#"{"offset":30}"#));
+    assert_eq!(live_state(b, target)[&mm2_key("MirrorSourceConnector", "runalias", "orders", 0)].1.as_deref(), Some(r#"{"offset":30}"#));
 }
 
 #[test]
@@ -181,7 +177,7 @@ fn a_record_in_the_wrong_partition_is_refused() {
     create_topic(b, target, 25, "compact");
     kcat_produce(b, source, &[(&rkey("replicator", "t", 0), Some(r#"{"offset":5}"#))]);
     // An earlier tool wrote MM2's key with librdkafka's default partitioner, not Java's.
-    let key = mkey("mis", "t", 0);
+    let key = mm2_key("MirrorSourceConnector", "mis", "t", 0);
     let right = java_partitions(b, std::slice::from_ref(&key), 25)[&key];
     let wrong = ((right + 1) % 25) as i32;
     kcat_produce_to(b, target, wrong, &[(&key, Some(r#"{"offset":3}"#))]);
@@ -253,7 +249,7 @@ fn a_job_file_holds_the_options() {
     assert!(output.status.success(), "{}", stderr(&output));
     let records = kcat_consume(b, "job-offsets");
     assert_eq!(records.len(), 1);
-    assert_eq!(records[0]["key"], mkey("jobalias", "t", 0));
+    assert_eq!(records[0]["key"], mm2_key("MirrorSourceConnector", "jobalias", "t", 0));
 }
 
 #[test]
@@ -274,7 +270,7 @@ fn follow_forwards_new_offsets_until_sigterm() {
         let deadline = Instant::now() + Duration::from_secs(60);
         loop {
             let state = live_state(b, target);
-            if state.get(&mkey("fol", "t", 0)).and_then(|(_, v)| v.as_deref()) == Some(offset) {
+            if state.get(&mm2_key("MirrorSourceConnector", "fol", "t", 0)).and_then(|(_, v)| v.as_deref()) == Some(offset) {
                 return;
             }
             assert!(Instant::now() < deadline, "{offset} never arrived: {state:?}");
@@ -339,7 +335,7 @@ fn a_plugin_tombstone_is_a_rewind_refused_unless_deletions_are_allowed() {
     create_topic(b, target, 25, "compact");
     kcat_produce(b, source, &[(&rkey("replicator", "t", 0), Some(r#"{"offset":5}"#))]);
     // MM2 holds offset 5 for the key the plugin deletes.
-    kcat_produce(b, target, &[(&mkey("a", "t", 0), Some(r#"{"offset":5}"#))]);
+    kcat_produce(b, target, &[(&mm2_key("MirrorSourceConnector", "a", "t", 0), Some(r#"{"offset":5}"#))]);
     let args = |extra: &[&'static str]| {
         let mut args = vec!["run", "--plugin", adversarial(), "--set", "behavior=tombstone", "--set"];
         args.extend(["topic=mm2-offsets.tomb.internal", "--source-bootstrap", b, "--source-topic", source]);
@@ -354,7 +350,7 @@ fn a_plugin_tombstone_is_a_rewind_refused_unless_deletions_are_allowed() {
     }
     let output = mm2_migrate(&args(&["--allow-delete"]));
     assert!(output.status.success(), "{}", stderr(&output));
-    assert_eq!(live_state(b, target)[&mkey("a", "t", 0)].1, None, "the tombstone was written");
+    assert_eq!(live_state(b, target)[&mm2_key("MirrorSourceConnector", "a", "t", 0)].1, None, "the tombstone was written");
     // MM2 holds nothing for the key now: the same plan changes nothing, and verify agrees.
     let mut verify = args(&[]);
     verify[0] = "verify";

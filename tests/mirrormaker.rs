@@ -16,11 +16,6 @@ const N: usize = 20;
 /// Records per partition the old replicator had already copied.
 const K: usize = 7;
 
-fn value(topic: &str, partition: i32, i: usize) -> String {
-    format!("{topic}-p{partition}-{i}")
-}
-
-
 #[test]
 fn mirrormaker2_resumes_exactly_after_the_migrated_offsets() {
     let source = Broker::start();
@@ -33,7 +28,7 @@ fn mirrormaker2_resumes_exactly_after_the_migrated_offsets() {
         create_topic(src, topic, PARTITIONS as u32, "delete");
         create_topic(tgt, topic, PARTITIONS as u32, "delete");
         for p in 0..PARTITIONS {
-            let all: Vec<String> = (0..N).map(|i| value(topic, p, i)).collect();
+            let all: Vec<String> = (0..N).map(|i| record_value(topic, p, i)).collect();
             let keys: Vec<String> = (0..N).map(|i| format!("k{i}")).collect();
             let records: Vec<(&str, Option<&str>)> = keys.iter().zip(&all).map(|(k, v)| (k.as_str(), Some(v.as_str()))).collect();
             kcat_produce_to(src, topic, p, &records);
@@ -90,14 +85,14 @@ fn mirrormaker2_resumes_exactly_after_the_migrated_offsets() {
 
     let migrated = partition_values(tgt, "orders");
     for p in 0..PARTITIONS {
-        let expected: Vec<String> = (0..N).map(|i| value("orders", p, i)).collect();
+        let expected: Vec<String> = (0..N).map(|i| record_value("orders", p, i)).collect();
         assert_eq!(migrated[&(p as i64)], expected, "orders/{p}: every record exactly once, in order");
     }
     // Without the migration MM2 starts from the beginning: the first K records are there twice.
     let naive = partition_values(tgt, "naive");
     for p in 0..PARTITIONS {
-        let mut expected: Vec<String> = (0..K).map(|i| value("naive", p, i)).collect();
-        expected.extend((0..N).map(|i| value("naive", p, i)));
+        let mut expected: Vec<String> = (0..K).map(|i| record_value("naive", p, i)).collect();
+        expected.extend((0..N).map(|i| record_value("naive", p, i)));
         assert_eq!(naive[&(p as i64)], expected, "naive/{p}: the duplicates a migration avoids");
     }
 }

@@ -16,13 +16,6 @@ use support::*;
 const N: usize = 20;
 const K: usize = 7;
 
-fn produce(bootstrap: &str, topic: &str, partition: i32, range: std::ops::Range<usize>) {
-    let values: Vec<String> = range.clone().map(|i| format!("{topic}-p{partition}-{i}")).collect();
-    let keys: Vec<String> = range.map(|i| format!("k{i}")).collect();
-    let records: Vec<(&str, Option<&str>)> = keys.iter().zip(&values).map(|(k, v)| (k.as_str(), Some(v.as_str()))).collect();
-    kcat_produce_to(bootstrap, topic, partition, &records);
-}
-
 fn counts(bootstrap: &str, topic: &str) -> BTreeMap<i64, usize> {
     let mut out = BTreeMap::new();
     for r in kcat_consume_if_exists(bootstrap, topic) {
@@ -41,9 +34,9 @@ fn mirrormaker_resumes_as_planned_from_the_same_mm2_properties() {
         create_topic(src, topic, partitions, "delete");
         create_topic(tgt, topic, partitions, "delete");
         for p in 0..partitions as i32 {
-            produce(src, topic, p, 0..N);
+            produce_range(src, topic, p, 0..N);
             if topic != "scratch" {
-                produce(tgt, topic, p, 0..K);
+                produce_range(tgt, topic, p, 0..K);
             }
         }
     }
@@ -156,7 +149,7 @@ fn a_strimzi_resource_plans_what_the_equivalent_flags_plan() {
     let (src, tgt) = (source.bootstrap.as_str(), target.bootstrap.as_str());
     create_topic(src, "orders", 2, "delete");
     for p in 0..2 {
-        produce(src, "orders", p, 0..N);
+        produce_range(src, "orders", p, 0..N);
     }
     create_topic(tgt, "connect-offsets", 25, "compact");
     let offsets: Vec<(String, String)> = (0..2)

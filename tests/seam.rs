@@ -23,17 +23,10 @@ fn clusters() -> &'static (Broker, Broker) {
     CLUSTERS.get_or_init(|| (Broker::start(), Broker::start()))
 }
 
-fn value(topic: &str, partition: i32, i: usize) -> String {
-    format!("{topic}-p{partition}-{i}")
-}
-
 /// Produces records `from..to` to every partition of `topic`.
 fn produce(bootstrap: &str, topic: &str, from: usize, to: usize) {
     for p in 0..PARTITIONS {
-        let values: Vec<String> = (from..to).map(|i| value(topic, p, i)).collect();
-        let keys: Vec<String> = (from..to).map(|i| format!("k{i}")).collect();
-        let records: Vec<(&str, Option<&str>)> = keys.iter().zip(&values).map(|(k, v)| (k.as_str(), Some(v.as_str()))).collect();
-        kcat_produce_to(bootstrap, topic, p, &records);
+        produce_range(bootstrap, topic, p, from..to);
     }
 }
 
@@ -63,10 +56,6 @@ fn mm2_offsets(bootstrap: &str, topic: &str) -> BTreeMap<(String, i64), i64> {
         }
     }
     out
-}
-
-fn json(output: &std::process::Output) -> Value {
-    serde_json::from_str(&stdout(output)).unwrap_or_else(|e| panic!("{e}: {}\n{}", stdout(output), stderr(output)))
 }
 
 /// `(topic, partition) -> seam` of a plan document.
@@ -197,10 +186,10 @@ fn a_killed_mirrormaker_leaves_an_overlap_that_the_seam_fixes() {
     let orders = values(tgt, "orders");
     let control = values(tgt, "control");
     for p in 0..PARTITIONS {
-        let expected: Vec<String> = (0..A + B + C).map(|i| value("orders", p, i)).collect();
+        let expected: Vec<String> = (0..A + B + C).map(|i| record_value("orders", p, i)).collect();
         assert_eq!(orders[&p], expected, "orders/{p}: every record exactly once");
-        let mut duplicated: Vec<String> = (0..A + B).map(|i| value("control", p, i)).collect();
-        duplicated.extend((A..A + B + C).map(|i| value("control", p, i)));
+        let mut duplicated: Vec<String> = (0..A + B).map(|i| record_value("control", p, i)).collect();
+        duplicated.extend((A..A + B + C).map(|i| record_value("control", p, i)));
         assert_eq!(control[&p], duplicated, "control/{p}: the recorded offsets copy B twice");
     }
 }

@@ -1,5 +1,5 @@
 //! A secured cluster, as operators run them: SASL over TLS, the StandardAuthorizer with
-//! `allow.everyone.if.no.acl.found=false`, and an unprivileged user. The README's least-privilege
+//! `allow.everyone.if.no.acl.found=false`, and an unprivileged user. docs/acls.md's least-privilege
 //! ACLs are proven here: the listed set suffices for plan, run and verify (topic and group sources,
 //! the replicated cluster's range and seam checks), each ACL removed gives a refusal that says "not
 //! authorized" and names the resource, and no password appears in any output.
@@ -117,7 +117,7 @@ fn the_listed_acls_suffice_and_each_one_is_needed() {
     kcat_produce_as(&b, &admin, SOURCE, &[(rkey, Some(r#"{"offset":4}"#))]);
     s.tool("groups", &["--reset-offsets", "--group", GROUP, "--topic", DATA, "--to-offset", "5", "--execute"]);
 
-    // The README's list.
+    // The list of docs/acls.md.
     let source = ["--topic", SOURCE];
     let target = ["--topic", TARGET];
     let data_topic = ["--topic", DATA];
@@ -226,7 +226,7 @@ fn the_listed_acls_suffice_and_each_one_is_needed() {
     assert!(!stderr(&output).contains(SECRET));
 }
 
-/// The consumer-groups rows of the README's list, on two secured clusters (each with its own
+/// The consumer-groups rows of docs/acls.md, on two secured clusters (each with its own
 /// certificate authority): the group commits on the replicated cluster `src`; the copies, the
 /// group's new offsets and MM2's checkpoints on the data cluster `tgt`.
 #[test]
@@ -263,7 +263,7 @@ fn groups_need_the_listed_acls() {
     producer.flush(std::time::Duration::from_secs(30)).unwrap();
     src.tool("groups", &["--reset-offsets", "--group", APP, "--topic", DATA, "--to-offset", "5", "--execute"]);
 
-    // The README's rows.
+    // The rows of docs/acls.md.
     let (group, data_topic, copies, checkpoints) = (["--group", APP], ["--topic", DATA], ["--topic", COPIES], ["--topic", CHECKPOINTS]);
     src.acl(true, &group, &["Describe"]);
     src.acl(true, &data_topic, &["Read"]);

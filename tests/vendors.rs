@@ -8,10 +8,6 @@ use std::process::Command;
 
 use support::*;
 
-fn mkey(connector: &str, alias: &str, topic: &str, partition: i32) -> String {
-    format!(r#"["{connector}",{{"cluster":"{alias}","partition":{partition},"topic":"{topic}"}}]"#)
-}
-
 /// key → payload of a topic read with kcat (latest wins), and the record count.
 fn state(bootstrap: &str, topic: &str) -> (HashMap<String, String>, usize) {
     let records = kcat_consume(bootstrap, topic);
@@ -65,8 +61,8 @@ fn group_to_mm2_reads_a_real_consumer_groups_commits() {
     assert_eq!(written(&out), 2, "{out}");
     let (records, count) = state(b, "mm2-offsets.src.internal");
     assert_eq!(count, 2);
-    assert_eq!(records[&mkey("MirrorSourceConnector", "src", "mm1-orders", 0)], r#"{"offset":6}"#);
-    assert_eq!(records[&mkey("MirrorSourceConnector", "src", "mm1-orders", 2)], r#"{"offset":9}"#);
+    assert_eq!(records[&mm2_key("MirrorSourceConnector", "src", "mm1-orders", 0)], r#"{"offset":6}"#);
+    assert_eq!(records[&mm2_key("MirrorSourceConnector", "src", "mm1-orders", 2)], r#"{"offset":9}"#);
 
     let missing = mm2_migrate(&["plan", "--plugin", "group-to-mm2", "--set", "source.cluster.alias=src", "--source-bootstrap", b, "--source-group", "nobody"]);
     assert_eq!(missing.status.code(), Some(1));
@@ -85,9 +81,9 @@ fn ureplicator_zookeeper_offsets_from_a_file() {
     ]);
     let lines = out["records"].as_array().unwrap();
     assert_eq!(lines.len(), 2);
-    assert_eq!(lines[0]["key"], mkey("MirrorSourceConnector", "dc1", "clicks", 0));
+    assert_eq!(lines[0]["key"], mm2_key("MirrorSourceConnector", "dc1", "clicks", 0));
     assert_eq!(lines[0]["payload"], r#"{"offset":1499}"#);
-    assert_eq!(lines[1]["key"], mkey("MirrorSourceConnector", "dc1", "views", 3));
+    assert_eq!(lines[1]["key"], mm2_key("MirrorSourceConnector", "dc1", "views", 3));
     assert_eq!(lines[1]["payload"], r#"{"offset":41}"#);
 
     std::fs::write(&file, "clicks,0,1500\nclicks;1;7\n").unwrap();
@@ -119,7 +115,7 @@ fn mirus_to_mm2_on_a_real_offsets_topic() {
     assert_eq!(written(&out), 1, "{out}");
     assert_eq!((skipped(&out, "nothing-replicated"), skipped(&out, "non-canonical-key")), (1, 1), "{out}");
     let (records, _) = state(b, "mm2-offsets.east.internal");
-    assert_eq!(records[&mkey("MirrorSourceConnector", "east", "test", 0)], r#"{"offset":119}"#);
+    assert_eq!(records[&mm2_key("MirrorSourceConnector", "east", "test", 0)], r#"{"offset":119}"#);
 }
 
 #[test]
@@ -130,8 +126,8 @@ fn mm2_to_mm2_renames_an_alias_and_moves_to_strimzi_naming() {
         b,
         "mm2-offsets.old.internal",
         &[
-            (&mkey("MirrorSourceConnector", "old", "orders", 0), Some(r#"{"offset":41}"#)),
-            (&mkey("MirrorSourceConnector", "old", "orders", 1), Some(r#"{"offset":7}"#)),
+            (&mm2_key("MirrorSourceConnector", "old", "orders", 0), Some(r#"{"offset":41}"#)),
+            (&mm2_key("MirrorSourceConnector", "old", "orders", 1), Some(r#"{"offset":7}"#)),
             (r#"["MirrorCheckpointConnector",{"consumergroup":"app","partition":0,"topic":"orders"}]"#, Some(r#"{"offset":3}"#)),
             (r#"["MirrorHeartbeatConnector",{"sourceClusterAlias":"old","targetClusterAlias":"tgt"}]"#, Some(r#"{"offset":0}"#)),
             (r#"["MirrorSourceConnector",{"cluster":"old","topic":"orders","partition":2}]"#, Some(r#"{"offset":9}"#)),
@@ -146,8 +142,8 @@ fn mm2_to_mm2_renames_an_alias_and_moves_to_strimzi_naming() {
     assert_eq!((skipped(&out, "non-canonical-key"), skipped(&out, "other-connector")), (1, 2), "{out}");
     let (records, count) = state(b, "mm2-offsets.new.internal");
     assert_eq!(count, 2);
-    assert_eq!(records[&mkey("MirrorSourceConnector", "new", "orders", 0)], r#"{"offset":41}"#);
-    assert_eq!(records[&mkey("MirrorSourceConnector", "new", "orders", 1)], r#"{"offset":7}"#);
+    assert_eq!(records[&mm2_key("MirrorSourceConnector", "new", "orders", 0)], r#"{"offset":41}"#);
+    assert_eq!(records[&mm2_key("MirrorSourceConnector", "new", "orders", 1)], r#"{"offset":7}"#);
 
     // Dedicated mode to Strimzi's connector naming and offsets topic.
     run_ok(&[
@@ -156,7 +152,7 @@ fn mm2_to_mm2_renames_an_alias_and_moves_to_strimzi_naming() {
     ]);
     let (records, count) = state(b, "mirrormaker2-cluster-offsets");
     assert_eq!(count, 2);
-    assert_eq!(records[&mkey("old->tgt.MirrorSourceConnector", "old", "orders", 0)], r#"{"offset":41}"#);
+    assert_eq!(records[&mm2_key("old->tgt.MirrorSourceConnector", "old", "orders", 0)], r#"{"offset":41}"#);
     // The source topic was only read.
     assert_eq!(kcat_consume(b, "mm2-offsets.old.internal").len(), 5);
 }
@@ -182,8 +178,8 @@ fn json_rules_maps_a_home_grown_replicator_without_code() {
     ]);
     assert_eq!(written(&out), 2, "{out}");
     let (records, _) = state(b, "mm2-offsets.legacy.internal");
-    assert_eq!(records[&mkey("MirrorSourceConnector", "legacy", "payments", 3)], r#"{"offset":499}"#);
-    assert_eq!(records[&mkey("MirrorSourceConnector", "legacy", "refunds", 0)], r#"{"offset":0}"#);
+    assert_eq!(records[&mm2_key("MirrorSourceConnector", "legacy", "payments", 3)], r#"{"offset":499}"#);
+    assert_eq!(records[&mm2_key("MirrorSourceConnector", "legacy", "refunds", 0)], r#"{"offset":0}"#);
 }
 
 #[test]

@@ -211,3 +211,25 @@ pub(crate) fn stderr(o: &Output) -> String {
 pub(crate) fn stdout(o: &Output) -> String {
     String::from_utf8_lossy(&o.stdout).into_owned()
 }
+
+/// stdout as JSON, or a panic showing both streams.
+pub(crate) fn json(output: &Output) -> Value {
+    serde_json::from_str(&stdout(output)).unwrap_or_else(|e| panic!("{e}: {}\n{}", stdout(output), stderr(output)))
+}
+
+/// The value of record `i` of a partition in the tests' data: `orders-p0-3`.
+pub(crate) fn record_value(topic: &str, partition: i32, i: usize) -> String {
+    format!("{topic}-p{partition}-{i}")
+}
+
+/// Records `range` of one partition: key `k<i>`, value [`record_value`].
+pub(crate) fn produce_range(bootstrap: &str, topic: &str, partition: i32, range: std::ops::Range<usize>) {
+    let records: Vec<(String, String)> = range.map(|i| (format!("k{i}"), record_value(topic, partition, i))).collect();
+    let records: Vec<(&str, Option<&str>)> = records.iter().map(|(k, v)| (k.as_str(), Some(v.as_str()))).collect();
+    kcat_produce_to(bootstrap, topic, partition, &records);
+}
+
+/// MM2's source-offset key, as its connector writes it.
+pub(crate) fn mm2_key(connector: &str, alias: &str, topic: &str, partition: i32) -> String {
+    format!(r#"["{connector}",{{"cluster":"{alias}","partition":{partition},"topic":"{topic}"}}]"#)
+}

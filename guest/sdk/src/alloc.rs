@@ -3,7 +3,7 @@
 //! A mapping allocates a handful of small blocks per record (the record's strings as the host
 //! hands them over, the key and value it writes, the output list) and frees them all when the
 //! batch is done. The component's default allocator (dlmalloc) made that a measurable part of a
-//! record's time (README, Benchmarks); here a small block is taken from and given back to a free
+//! record's time (docs/benchmarks.md); here a small block is taken from and given back to a free
 //! list of its size class, a few instructions each way. Blocks of up to [`LARGEST_CLASS`] bytes come from chunks of the backing
 //! allocator and are kept for reuse, never handed back: a plugin's memory stays at its peak of
 //! small blocks (the host's memory limit still bounds it). Larger blocks go to the backing

@@ -2,6 +2,7 @@
 //! (`exit`), over the library modules; `crate::report` renders what the commands show.
 
 pub mod args;
+mod docs;
 mod commands;
 pub mod exit;
 

@@ -1,6 +1,7 @@
 //! Kafka connections over rdkafka: reading an offsets topic as a snapshot, writing offset records
 //! like Connect does, and the metadata the safety checks need. Every call is bounded in time.
 
+mod error;
 mod group_offsets;
 mod groups;
 mod sink;
@@ -9,15 +10,15 @@ mod tail;
 mod target;
 mod window;
 
-use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use rdkafka::ClientConfig;
-use rdkafka::client::ClientContext;
-use rdkafka::consumer::{BaseConsumer, Consumer, ConsumerContext};
+use rdkafka::consumer::{BaseConsumer, Consumer};
 use rdkafka::error::{KafkaError as RdError, RDKafkaErrorCode};
 use rdkafka::metadata::{Metadata, MetadataTopic};
 
+pub use error::{KafkaError, is_secret};
+pub(crate) use error::{ClientErrors, ClientProblem, Context, is_authorization};
 pub use group_offsets::{commit as commit_group_offsets, fetch as fetch_group_offsets};
 pub use groups::{Committed, GROUP_RECORDS_TOPIC, GroupListing, group_record, list_groups, read_group_offsets};
 pub use sink::{Delivered, TopicSetup, WriteFailure, Writer, ensure_topic};
@@ -57,126 +58,8 @@ impl std::fmt::Debug for Connection {
     }
 }
 
-/// Whether a librdkafka property holds a secret.
-pub fn is_secret(key: &str) -> bool {
-    let key = key.to_ascii_lowercase();
-    ["password", "secret", "jaas", "token", "ssl.key.pem", "ssl_key", "keystore", "oauthbearer.config"].iter().any(|s| key.contains(s))
-}
-
-/// Why librdkafka says a connection or a request failed, read from its reports once.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) enum ClientProblem {
-    /// The broker's certificate could not be verified.
-    Certificate(String),
-    /// The login was refused.
-    Authentication(String),
-    /// A request was refused for lack of an ACL.
-    Authorization(String),
-}
-
-impl ClientProblem {
-    fn of(message: &str) -> Option<ClientProblem> {
-        let lower = message.to_ascii_lowercase();
-        let has = |needles: &[&str]| needles.iter().any(|n| lower.contains(n));
-        if has(&["certificate verify failed", "certificate could not be verified"]) {
-            Some(ClientProblem::Certificate(message.to_owned()))
-        } else if has(&["sasl authentication error", "authentication failed"]) {
-            Some(ClientProblem::Authentication(message.to_owned()))
-        } else if has(&["authorization failed"]) {
-            Some(ClientProblem::Authorization(message.to_owned()))
-        } else {
-            None
-        }
-    }
-}
-
-/// Whether an error code is a refusal for lack of an ACL.
-pub(crate) fn is_authorization(code: Option<RDKafkaErrorCode>) -> bool {
-    matches!(
-        code,
-        Some(
-            RDKafkaErrorCode::TopicAuthorizationFailed
-                | RDKafkaErrorCode::ClusterAuthorizationFailed
-                | RDKafkaErrorCode::GroupAuthorizationFailed
-                | RDKafkaErrorCode::TransactionalIdAuthorizationFailed
-        )
-    )
-}
-
-/// The last problem librdkafka reported for the clients of one connection.
-#[derive(Clone, Default)]
-pub(crate) struct ClientErrors(Arc<Mutex<Option<ClientProblem>>>);
-
-impl ClientErrors {
-    /// Keeps `message` when it says why a connection or a request failed.
-    fn record(&self, message: &str) {
-        if let Some(problem) = ClientProblem::of(message) {
-            *self.0.lock().unwrap_or_else(|p| p.into_inner()) = Some(problem);
-        }
-    }
-
-    pub(crate) fn last(&self) -> Option<ClientProblem> {
-        self.0.lock().unwrap_or_else(|p| p.into_inner()).clone()
-    }
-}
-
-/// The context of every client the tool creates: librdkafka's reports of failed connections are
-/// kept for messages (librdkafka logs them from its own threads; operations only say "transport
-/// failure"), and shown as logs only with -v.
-#[derive(Clone, Default)]
-pub(crate) struct Context {
-    pub(crate) errors: ClientErrors,
-}
-
-impl ClientContext for Context {
-    fn log(&self, level: rdkafka::config::RDKafkaLogLevel, fac: &str, message: &str) {
-        tracing::debug!(target: "librdkafka", "{level:?} {fac} {message}");
-        self.errors.record(message);
-    }
-
-    fn error(&self, error: RdError, reason: &str) {
-        tracing::debug!(target: "librdkafka", "client error: {error}: {reason}");
-        self.errors.record(reason);
-    }
-}
-
-impl ConsumerContext for Context {}
-
 /// The `group.id` librdkafka requires for assigned partitions; never joined, never committed.
 pub(crate) const CONSUMER_GROUP: &str = "mm2-migrate-unused";
-
-#[derive(Debug, thiserror::Error)]
-pub enum KafkaError {
-    #[error("{role} cluster {bootstrap} is unreachable: {detail} (waited {secs} s)")]
-    Unreachable { role: &'static str, bootstrap: String, detail: String, secs: u64 },
-    #[error("{role} cluster {bootstrap}: topic {topic:?} does not exist")]
-    TopicMissing { role: &'static str, bootstrap: String, topic: String },
-    #[error("{role} cluster {bootstrap}: not authorized: {detail}")]
-    Authorization { role: &'static str, bootstrap: String, detail: String },
-    #[error("{role} cluster {bootstrap}: authentication failed (check the SASL mechanism, user name and password): {detail}")]
-    Authentication { role: &'static str, bootstrap: String, detail: String },
-    #[error(
-        "{role} cluster {bootstrap}: the broker's certificate could not be verified (check ssl.ca.location, \
-         and that the certificate names the host you connect to): {detail}"
-    )]
-    Certificate { role: &'static str, bootstrap: String, detail: String },
-    #[error("{role} cluster {bootstrap}: {detail}")]
-    Client { role: &'static str, bootstrap: String, detail: String },
-    /// librdkafka refused the client's properties (an unknown key, a bad value, a combination it
-    /// does not take): the operator's settings, not the cluster.
-    #[error("{role} cluster {bootstrap}: librdkafka refused the client settings (check -X and --{role}-property): {detail}")]
-    Settings { role: &'static str, bootstrap: String, detail: String },
-    #[error(
-        "{role} cluster {bootstrap}: topic {topic:?} has cleanup.policy={policy}, and MirrorMaker 2 (Connect) \
-         refuses to start on an offsets topic unless it is exactly compact: \"Topic '{topic}' supplied via the \
-         'offset.storage.topic' property is required to have 'cleanup.policy=compact' to guarantee consistency \
-         and durability of source connector offsets, but found the topic currently has 'cleanup.policy={policy}'.\" \
-         Set cleanup.policy=compact on the topic (kafka-configs --alter --add-config cleanup.policy=compact)"
-    )]
-    NotCompacted { role: &'static str, bootstrap: String, topic: String, policy: String },
-    #[error("{role} cluster {bootstrap}: reading {what} stalled: no record for {secs} s while partitions {pending} were not at their end")]
-    Stalled { role: &'static str, bootstrap: String, what: String, secs: u64, pending: String },
-}
 
 /// `topic`'s entry in a metadata answer.
 pub(crate) fn topic_entry<'m>(metadata: &'m Metadata, topic: &str) -> Option<&'m MetadataTopic> {
@@ -424,202 +307,5 @@ impl Connection {
     }
 }
 
-impl KafkaError {
-    /// The error with what was being done (the topic, the group) in front of its detail.
-    pub(crate) fn with_context(self, context: &str) -> KafkaError {
-        match self {
-            KafkaError::Client { role, bootstrap, detail } => KafkaError::Client { role, bootstrap, detail: format!("{context}: {detail}") },
-            KafkaError::Authorization { role, bootstrap, detail } => {
-                KafkaError::Authorization { role, bootstrap, detail: format!("{context}: {detail}") }
-            }
-            other => other,
-        }
-    }
-}
-
 #[cfg(test)]
-mod tests {
-    //! Failure paths on librdkafka's in-process mock broker, where errors can be injected.
-    use rdkafka::mocking::MockCluster;
-    use rdkafka::types::{RDKafkaApiKey, RDKafkaRespErr};
-
-    use super::*;
-    use crate::record::TargetRecord;
-
-    fn connection(bootstrap: &str) -> Connection {
-        Connection::new("target", bootstrap.to_owned(), Vec::new(), Duration::from_secs(2))
-    }
-
-    /// Why the ranges of `topic` could not be read.
-    fn ranges_error(mock: &MockCluster<'_, rdkafka::producer::DefaultProducerContext>, topic: &str) -> KafkaError {
-        let connection = connection(&mock.bootstrap_servers());
-        connection.ranges_with(&connection.consumer().unwrap(), topic).unwrap_err()
-    }
-
-    #[test]
-    fn readers_bound_their_prefetch_unless_told_otherwise() {
-        let connection = Connection::new("source", "b:9092".into(), vec![("queued.max.messages.kbytes".into(), "512".into())], Duration::from_secs(5));
-        let config = connection.reader_config(Some("g"));
-        assert_eq!(config.get("fetch.queue.backoff.ms"), Some("10"), "no second-long pause when the queue was full");
-        assert_eq!(config.get("fetch.max.bytes"), Some("1048576"));
-        assert_eq!(config.get("queued.max.messages.kbytes"), Some("512"), "-X wins");
-
-        // A larger message.max.bytes than our fetch size is not made a client creation error.
-        let connection = Connection::new("source", "b:9092".into(), vec![("message.max.bytes".into(), "4000000".into())], Duration::from_secs(5));
-        let config = connection.reader_config(Some("g"));
-        assert_eq!(config.get("fetch.max.bytes"), None);
-        config.create::<BaseConsumer>().expect("librdkafka takes the configuration");
-    }
-
-    #[test]
-    fn settings_librdkafka_refuses_are_named_as_settings() {
-        for property in [("no.such.property", "1"), ("message.max.bytes", "not-a-number"), ("sasl.pasword", "SECRET-VALUE")] {
-            let properties = vec![(property.0.to_owned(), property.1.to_owned())];
-            let connection = Connection::new("target", "b:9092".into(), properties, Duration::from_secs(5));
-            let error = connection.consumer().map(|_| ()).unwrap_err();
-            assert!(matches!(error, KafkaError::Settings { .. }), "{property:?}: {error:?}");
-            let text = error.to_string();
-            assert!(text.contains("--target-property") && text.contains(property.0), "{text}");
-            assert!(!text.contains("SECRET-VALUE"), "a misspelt key's value, maybe a password, is shown: {text}");
-        }
-        // A combination librdkafka refuses only when it creates the client.
-        let properties = vec![("fetch.max.bytes".to_owned(), "1000".to_owned())];
-        let error = Connection::new("source", "b:9092".into(), properties, Duration::from_secs(5)).consumer().map(|_| ()).unwrap_err();
-        assert!(matches!(error, KafkaError::Settings { .. }), "{error:?}");
-    }
-
-    #[test]
-    fn librdkafka_reports_are_classified_once() {
-        let cert = "SSL handshake failed: error:0A000086:SSL routines::certificate verify failed: broker certificate could not be verified";
-        assert!(matches!(ClientProblem::of(cert), Some(ClientProblem::Certificate(_))));
-        let login = "SASL authentication error: Authentication failed: Invalid username or password";
-        assert!(matches!(ClientProblem::of(login), Some(ClientProblem::Authentication(_))));
-        let acl = "FindCoordinator response error: Group authorization failed.";
-        assert!(matches!(ClientProblem::of(acl), Some(ClientProblem::Authorization(_))));
-        assert_eq!(ClientProblem::of("Connect to ipv4#127.0.0.1:1 failed: Connection refused"), None);
-    }
-
-    #[test]
-    fn secrets_are_never_shown() {
-        let properties = vec![
-            ("sasl.password".to_owned(), "hunter2".to_owned()),
-            ("ssl.key.password".to_owned(), "hunter3".to_owned()),
-            ("sasl.username".to_owned(), "migrator".to_owned()),
-        ];
-        let shown = format!("{:?}", Connection::new("source", "b:9092".into(), properties, Duration::from_secs(1)));
-        assert!(!shown.contains("hunter") && shown.contains("migrator") && shown.contains("[redacted]"), "{shown}");
-    }
-
-    fn records(n: usize) -> Vec<TargetRecord> {
-        (0..n)
-            .map(|i| TargetRecord {
-                topic: "offsets".into(),
-                partition: (i % 3) as i32,
-                key: format!("[\"k{i}\"]").into_bytes(),
-                value: Some(b"{\"offset\":1}".to_vec()),
-                origin: format!("line {i}"),
-            })
-            .collect()
-    }
-
-    #[test]
-    fn delivered_records_carry_their_partition_and_offset() {
-        let mock = MockCluster::new(1).unwrap();
-        mock.create_topic("offsets", 3, 1).unwrap();
-        let delivered = write_records(&connection(&mock.bootstrap_servers()), &records(6)).unwrap();
-        assert_eq!(delivered.len(), 6);
-        assert_eq!(delivered.iter().filter(|d| d.partition == 1).map(|d| d.offset).collect::<Vec<_>>(), [0, 1]);
-    }
-
-    #[test]
-    fn a_failed_write_says_what_did_not_land() {
-        let mock = MockCluster::new(1).unwrap();
-        mock.create_topic("offsets", 3, 1).unwrap();
-        let conn = connection(&mock.bootstrap_servers());
-        mock.request_errors(RDKafkaApiKey::Produce, &[RDKafkaRespErr::RD_KAFKA_RESP_ERR_TOPIC_AUTHORIZATION_FAILED; 50]);
-        let failure = write_records(&conn, &records(4)).unwrap_err();
-        assert_eq!(failure.landed.len() + failure.unacknowledged.len() + failure.not_sent.len(), 4);
-        assert!(!failure.unacknowledged.is_empty());
-        let message = failure.to_string();
-        let (at_least, at_most) = (failure.landed.len(), failure.landed.len() + failure.unacknowledged.len());
-        assert!(message.contains(&format!("at least {at_least} and at most {at_most} landed")), "{message}");
-        assert!(message.contains("line "), "{message}");
-    }
-
-    #[test]
-    fn an_interrupted_write_stops_sending_and_reports_what_landed() {
-        let mock = MockCluster::new(1).unwrap();
-        mock.create_topic("offsets", 3, 1).unwrap();
-        let conn = connection(&mock.bootstrap_servers());
-        let sent = std::sync::atomic::AtomicUsize::new(0);
-        // The signal arrives after four records were handed to the producer.
-        let stop = || sent.fetch_add(1, std::sync::atomic::Ordering::SeqCst) >= 4;
-        let failure = Writer::start(&conn).unwrap().write_until(&records(10), stop).unwrap_err();
-        assert!(failure.interrupted);
-        assert_eq!(failure.landed.len(), 4, "what was sent is waited for");
-        assert_eq!(failure.not_sent.len(), 6);
-        let message = failure.to_string();
-        assert!(message.contains("was interrupted") && message.contains("at least 4 and at most 4 landed"), "{message}");
-        let mut seen = 0;
-        read_snapshot(&conn, "offsets", |_| seen += 1).unwrap();
-        assert_eq!(seen, 4, "nothing after the signal reached the topic");
-    }
-
-    #[test]
-    fn a_write_to_a_dead_broker_fails_within_the_timeout() {
-        let mock = MockCluster::new(1).unwrap();
-        mock.create_topic("offsets", 3, 1).unwrap();
-        let conn = connection(&mock.bootstrap_servers());
-        mock.broker_down(1).unwrap();
-        let started = std::time::Instant::now();
-        let failure = write_records(&conn, &records(3)).unwrap_err();
-        let took = started.elapsed();
-        // The timeout is 2 s per broker operation; a write is one (it used to take twice that).
-        assert!(took < Duration::from_millis(3800), "took {took:?}");
-        assert!(failure.landed.is_empty());
-        assert!(failure.to_string().contains("at least 0 and at most 3 landed"), "{failure}");
-    }
-
-    #[test]
-    fn authorization_failures_are_named() {
-        let mock = MockCluster::new(1).unwrap();
-        mock.create_topic("secret", 1, 1).unwrap();
-        mock.topic_error("secret", RDKafkaRespErr::RD_KAFKA_RESP_ERR_TOPIC_AUTHORIZATION_FAILED).unwrap();
-        let err = ranges_error(&mock, "secret");
-        assert!(matches!(err, KafkaError::Authorization { .. }), "{err}");
-        assert!(err.to_string().contains("not authorized"), "{err}");
-    }
-
-    #[test]
-    fn a_topic_without_a_leader_is_asked_again_until_the_timeout() {
-        let mock = MockCluster::new(1).unwrap();
-        mock.create_topic("fresh", 1, 1).unwrap();
-        mock.topic_error("fresh", RDKafkaRespErr::RD_KAFKA_RESP_ERR_LEADER_NOT_AVAILABLE).unwrap();
-        let started = std::time::Instant::now();
-        let err = ranges_error(&mock, "fresh");
-        // The connection's timeout is 2 s: it kept asking (it failed at once before), then said why.
-        assert!(started.elapsed() >= Duration::from_millis(1500), "gave up after {:?}", started.elapsed());
-        assert!(err.to_string().contains("Leader not available") || err.to_string().contains("LeaderNotAvailable"), "{err}");
-    }
-
-    #[test]
-    fn missing_topics_are_named() {
-        let mock = MockCluster::new(1).unwrap();
-        let err = ranges_error(&mock, "absent");
-        assert!(err.to_string().contains("topic \"absent\" does not exist"), "{err}");
-    }
-
-    #[test]
-    fn snapshots_read_every_partition_to_its_end() {
-        let mock = MockCluster::new(1).unwrap();
-        mock.create_topic("offsets", 3, 1).unwrap();
-        let conn = connection(&mock.bootstrap_servers());
-        write_records(&conn, &records(7)).unwrap();
-        let mut seen = Vec::new();
-        let ranges = read_snapshot(&conn, "offsets", |r| seen.push(r.origin.to_string())).unwrap();
-        assert_eq!(ranges.iter().map(|r| r.end).sum::<i64>(), 7);
-        seen.sort();
-        assert_eq!(seen.len(), 7);
-        assert!(seen.contains(&"offsets/0@2".to_owned()), "{seen:?}");
-    }
-}
+mod tests;

@@ -1,0 +1,146 @@
+//! `groups run` and `--follow`: one gate for every write (refusals, then checkpoints, then group
+//! offsets, then the read-back).
+
+use std::collections::HashMap;
+
+use super::model::{GroupEntry, GroupsPlan, refusals};
+use super::{GroupsError, GroupsOptions, plan};
+use crate::kafka::{self, KafkaError, TopicPartition, TopicSetup};
+
+/// What `groups run` wrote.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct GroupsRun {
+    pub plan: GroupsPlan,
+    pub groups_committed: usize,
+    pub offsets_committed: usize,
+    pub checkpoints_written: usize,
+    pub checkpoints_topic_created: bool,
+}
+
+/// Plans, refuses what is unsafe, writes checkpoints then group offsets, and reads both back.
+pub fn run(options: &GroupsOptions) -> Result<GroupsRun, GroupsError> {
+    if options.checkpoints && options.source_alias.is_none() {
+        return Err(GroupsError::Usage(
+            "writing MM2's checkpoints needs the source alias that names <alias>.checkpoints.internal: give --source-alias, \
+             or --mm2-config / --strimzi / --connect-url (or leave checkpoints alone with --no-checkpoints)"
+                .into(),
+        ));
+    }
+    write(options, plan(options)?)
+}
+
+/// The one gate of every groups write (`run` and each `--follow` round): refuses what is unsafe,
+/// then writes exactly the plan's writes and reads them back.
+fn write(options: &GroupsOptions, plan: GroupsPlan) -> Result<GroupsRun, GroupsError> {
+    let refused = refusals(&plan, options);
+    if !refused.is_empty() {
+        return Err(GroupsError::Refused(refused));
+    }
+    let commits = plan.commits(options.allow_rewind);
+    let checkpoints = plan.checkpoint_records()?;
+    // The checkpoints topic first: one that MM2 would not keep (not compacted) refuses the whole
+    // run before any group moves.
+    let mut created = false;
+    if let (Some(topic), false) = (&plan.checkpoints_topic, checkpoints.is_empty()) {
+        let setup = TopicSetup { create: true, partitions: 1, replication_factor: -1, check_compaction: true };
+        created = match kafka::ensure_topic(&options.data, topic, &setup) {
+            Ok((_, created)) => created,
+            Err(KafkaError::NotCompacted { topic, policy, .. }) => {
+                return Err(GroupsError::Refused(vec![format!(
+                    "MM2's checkpoints topic {topic:?} has cleanup.policy={policy}: MM2 creates it compacted and reads the \
+                     last checkpoint per key, which only compaction keeps; set cleanup.policy=compact on it, or pass \
+                     --no-checkpoints"
+                )]));
+            }
+            Err(e) => return Err(e.into()),
+        };
+    }
+    let writer = match checkpoints.is_empty() {
+        true => None,
+        false => Some(kafka::Writer::start(&options.data)?),
+    };
+    let _graceful = crate::interrupt::Graceful::begin();
+    // Checkpoints before commits: a checkpoints topic the principal may not write stops the run
+    // before any group moves. A commit that fails after them (a group that gained a member, a
+    // missing group ACL) leaves checkpoints naming the planned offsets, which a second run
+    // commits without writing them again.
+    if let Some(writer) = &writer {
+        writer.write(&checkpoints)?;
+    }
+    kafka::commit_group_offsets(&options.data, &commits)?;
+    tracing::info!("committed {} offset(s) for {} group(s)", commits.values().map(Vec::len).sum::<usize>(), commits.len());
+    // Read back: every commit and every checkpoint as written.
+    let mut missing = Vec::new();
+    let mut read = kafka::fetch_group_offsets(&options.data, &commits.keys().collect::<Vec<_>>())?;
+    for (group, offsets) in &commits {
+        let now: HashMap<TopicPartition, i64> = read.remove(*group).unwrap_or_default().into_iter().map(|c| (c.partition, c.offset)).collect();
+        for c in offsets.iter().filter(|c| now.get(&c.partition) != Some(&c.offset)) {
+            missing.push(format!("group {group}: {}/{} offset {}", c.partition.0, c.partition.1, c.offset));
+        }
+    }
+    if let (Some(topic), false) = (&plan.checkpoints_topic, checkpoints.is_empty()) {
+        let read = kafka::read_back(&options.data, topic)?;
+        for r in checkpoints.iter().filter(|r| read.get(0, &r.key) != r.value.as_ref()) {
+            missing.push(format!("checkpoint of {}", r.origin));
+        }
+    }
+    if !missing.is_empty() {
+        return Err(GroupsError::NotConfirmed(missing));
+    }
+    Ok(GroupsRun {
+        groups_committed: commits.len(),
+        offsets_committed: commits.values().map(Vec::len).sum(),
+        checkpoints_written: checkpoints.len(),
+        checkpoints_topic_created: created,
+        plan,
+    })
+}
+
+/// What `groups run --follow` did after the run.
+#[derive(Debug, Clone, Default, serde::Serialize)]
+pub struct FollowSummary {
+    pub rounds: u64,
+    pub offsets_committed: usize,
+    pub checkpoints_written: usize,
+    /// Every group passed the seam on every partition: MM2's checkpoints take over.
+    pub all_passed: bool,
+    /// Group partitions still behind the seam when it stopped.
+    pub behind_seam: Vec<String>,
+}
+
+/// After a run: keeps translating as the groups commit on the replicated cluster, every `interval`,
+/// forward only and active groups skipped, until every group has passed the seam (the last copy
+/// when the run planned) or SIGINT/SIGTERM.
+pub fn follow(options: &GroupsOptions, first: &GroupsRun, interval: std::time::Duration) -> Result<FollowSummary, GroupsError> {
+    let options = GroupsOptions { skip_active: true, allow_rewind: false, ..options.clone() };
+    let seams = &first.plan.last_copies;
+    let mut summary = FollowSummary::default();
+    let mut behind: Vec<String> = first.plan.behind_seam(seams).map(GroupEntry::name).collect();
+    let _graceful = crate::interrupt::Graceful::begin();
+    while !behind.is_empty() && !crate::interrupt::requested() {
+        let until = std::time::Instant::now() + interval;
+        while std::time::Instant::now() < until && !crate::interrupt::requested() {
+            std::thread::sleep(std::time::Duration::from_millis(100));
+        }
+        if crate::interrupt::requested() {
+            break;
+        }
+        let mut plan = plan(&options)?;
+        plan.forward_only();
+        let round = write(&options, plan)?;
+        summary.rounds += 1;
+        summary.offsets_committed += round.offsets_committed;
+        summary.checkpoints_written += round.checkpoints_written;
+        behind = round.plan.behind_seam(seams).map(GroupEntry::name).collect();
+        tracing::info!(
+            "round {}: {} offset(s) committed, {} checkpoint(s); {} group partition(s) behind the seam",
+            summary.rounds,
+            round.offsets_committed,
+            round.checkpoints_written,
+            behind.len()
+        );
+    }
+    summary.all_passed = behind.is_empty();
+    summary.behind_seam = behind;
+    Ok(summary)
+}
