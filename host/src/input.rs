@@ -8,7 +8,7 @@ use std::sync::Arc;
 
 use serde_json::Value;
 
-use crate::record::{Origin, SourceRecord};
+use crate::model::{Origin, SourceRecord};
 
 #[derive(Debug, thiserror::Error)]
 pub enum InputError {

@@ -15,7 +15,7 @@ use crate::connect::{ConnectClient, ConnectTarget};
 use crate::kafka::{Connection, TopicSetup};
 use crate::live::LiveOptions;
 use crate::mm2config::{ClientSettings, Flow, Mm2Config};
-use crate::seam::ReplicationPolicy;
+use crate::model::ReplicationPolicy;
 
 /// The clusters and MM2's flow: the options every command that reads live clusters shares
 /// (the offsets commands and `groups`), declared once.
@@ -133,8 +133,8 @@ pub struct LiveArgs {
     /// Where the seam check finds an overlap or a gap: write the proven offset (`seam`; nothing
     /// where no copy exists, so that MM2 copies the partition from its start) or the recorded one
     /// (`recorded`). Without it `run` refuses such partitions; `verify` checks the same choice.
-    #[arg(long, value_enum, value_name = "CHOICE")]
-    pub resume_at: Option<crate::seam::ResumeAt>,
+    #[arg(long, value_name = "CHOICE", value_parser = resume_choice())]
+    pub resume_at: Option<crate::model::ResumeAt>,
 
     /// A librdkafka property for the source connection only; repeatable.
     #[arg(long = "source-property", value_name = "KEY=VALUE", value_parser = parse_pair)]
@@ -527,6 +527,12 @@ impl GroupsArgs {
             checkpoints: !self.no_checkpoints,
         })
     }
+}
+
+/// `--resume-at`'s values, listed in the help as clap lists an enum's.
+fn resume_choice() -> impl clap::builder::TypedValueParser<Value = crate::model::ResumeAt> {
+    use clap::builder::TypedValueParser;
+    clap::builder::PossibleValuesParser::new(crate::model::ResumeAt::NAMES).try_map(|s| s.parse::<crate::model::ResumeAt>())
 }
 
 #[cfg(test)]

@@ -1,13 +1,12 @@
 //! mm2-migrate: moves replication progress from other replicators into MirrorMaker 2.
 
 pub mod cli;
-pub mod compaction;
 pub mod connect;
 pub mod coverage;
 pub mod input;
 pub mod interrupt;
 pub mod plugin;
-pub mod record;
+pub mod model;
 pub mod report;
 pub mod translate;
 pub mod kafka;
@@ -20,6 +19,8 @@ pub mod mm2config;
 pub mod job;
 pub mod demo;
 pub mod policy;
+#[cfg(test)]
+mod layers;
 
 /// What the unit tests of several modules share.
 #[cfg(test)]

@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use crate::compaction::Compactor;
+use crate::model::compaction::Compactor;
 use crate::kafka::{self, Connection, Delivered, KafkaError, TopicSetup, WriteFailure};
 use crate::kafka::TargetState;
 use crate::plan::{self, PlanCounts, PlanEntry};
@@ -14,7 +14,7 @@ use crate::connect::{ConnectError, ConnectTarget, ConnectorState};
 use crate::coverage::{self, Coverage};
 use crate::kafka::{Unauthorized, Windows};
 use crate::mm2config::Flow;
-use crate::record::{MappedRecord, Origin};
+use crate::model::{MappedRecord, Origin};
 use crate::seam::{self, ReplicationPolicy, ResumeAt, SeamCounts, SeamSetup};
 use crate::translate::{self, RecordIssue, Report, TranslateError, TranslateOptions, Translator};
 

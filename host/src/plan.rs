@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 use connect_offsets::connect::{parse_mm2_source_key, parse_offset_value};
 
 use crate::kafka::{ReadBack, ReplicatedRanges, TargetState};
-use crate::record::TargetRecord;
+use crate::model::TargetRecord;
 use crate::seam::{ResumeAt, Seam, SeamStatus, Seams};
 
 /// How a planned record relates to what the target holds.

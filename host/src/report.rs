@@ -3,7 +3,7 @@
 use std::io::{self, Write};
 
 use crate::live::PlanOutcome;
-use crate::record::TargetRecord;
+use crate::model::TargetRecord;
 use crate::translate::Report;
 
 /// Writes `value` as JSON, or the text `render` makes, to stdout. Only the one asked for is
@@ -92,8 +92,8 @@ pub fn render_plan(outcome: &PlanOutcome, with_entries: bool) -> String {
     }
     let seam = &outcome.seam_check;
     let choice = match seam.resume_at {
-        Some(crate::seam::ResumeAt::Seam) => " (--resume-at seam)",
-        Some(crate::seam::ResumeAt::Recorded) => " (--resume-at recorded)",
+        Some(crate::model::ResumeAt::Seam) => " (--resume-at seam)",
+        Some(crate::model::ResumeAt::Recorded) => " (--resume-at recorded)",
         None => "",
     };
     out.push_str(&format!("  {:<28}{}{choice}\n", "seam check", seam.summary));

@@ -19,49 +19,11 @@ use rdkafka::message::Timestamp;
 use crate::kafka::{Connection, KafkaError, OffsetQuery, PartitionRange, ReplicatedRanges, TopicPartition, Unauthorized, Window, Windows};
 pub use crate::matching::RUN;
 use crate::matching::{Fingerprint, Matcher};
-use crate::record::TargetRecord;
+use crate::model::TargetRecord;
+pub use crate::model::{ReplicationPolicy, ResumeAt};
 
 /// Records read after a timestamp's first offset when the aligned candidate does not match.
 pub const SCAN: i64 = 2000;
-
-/// Where MM2 writes a source topic (`replication.policy.class`).
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
-#[serde(tag = "class", rename_all = "kebab-case")]
-pub enum ReplicationPolicy {
-    /// `IdentityReplicationPolicy`: the source topic's own name.
-    Identity,
-    /// `DefaultReplicationPolicy`: `<source alias><separator><topic>`.
-    Default { separator: String },
-}
-
-impl ReplicationPolicy {
-    /// The topic MM2 writes `topic` of the cluster `alias` to.
-    pub fn data_topic(&self, alias: &str, topic: &str) -> String {
-        match self {
-            ReplicationPolicy::Identity => topic.to_owned(),
-            ReplicationPolicy::Default { separator } => format!("{alias}{separator}{topic}"),
-        }
-    }
-}
-
-impl std::fmt::Display for ReplicationPolicy {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            ReplicationPolicy::Identity => f.write_str("IdentityReplicationPolicy: topics keep their names"),
-            ReplicationPolicy::Default { separator } => write!(f, "DefaultReplicationPolicy: <alias>{separator}<topic>"),
-        }
-    }
-}
-
-/// `--resume-at`: what `run` writes where the seam and the recorded offset differ.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum, serde::Serialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum ResumeAt {
-    /// The proven offset W (nothing where no copy exists: MM2 copies the partition from its start).
-    Seam,
-    /// The recorded offset V, accepting what the seam says.
-    Recorded,
-}
 
 /// How the copies end relative to the recorded offset.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]

@@ -7,12 +7,12 @@ use std::collections::{BTreeMap, HashMap};
 use std::io::BufRead;
 use std::sync::Arc;
 
-use crate::compaction::{CompactionStats, Compactor, KeyHasher, Rejected};
+use crate::model::compaction::{CompactionStats, Compactor, KeyHasher, Rejected};
 use crate::input::{self, InputError};
 use crate::plugin::output;
 use connect_offsets::partition::partition_for_key;
 use crate::plugin::{Plugin, PluginError, wit};
-use crate::record::{MappedRecord, Origin, SourceRecord, TargetRecord};
+use crate::model::{MappedRecord, Origin, SourceRecord, TargetRecord};
 
 #[derive(Debug, Clone)]
 pub struct TranslateOptions {
@@ -166,7 +166,7 @@ impl<'p> Translator<'p> {
             return Ok(());
         }
         let (origins, input): (Vec<Origin>, Vec<wit::KafkaRecord>) =
-            std::mem::take(&mut self.batch).into_iter().map(SourceRecord::into_wit).unzip();
+            std::mem::take(&mut self.batch).into_iter().map(into_wit).unzip();
         let outcomes = self.plugin.apply(input)?;
         for (origin, outcome) in origins.into_iter().zip(outcomes) {
             match outcome {
@@ -390,4 +390,19 @@ impl LastPositions {
         *slot = (offset, key, record.origin.clone());
         Ok(())
     }
+}
+
+/// A record as it crosses the contract, and its origin (kept for messages).
+fn into_wit(record: SourceRecord) -> (Origin, wit::KafkaRecord) {
+    let origin = record.origin;
+    let record = wit::KafkaRecord {
+        topic: record.topic.as_deref().unwrap_or_default().to_owned(),
+        partition: record.partition,
+        offset: record.offset,
+        timestamp: record.timestamp,
+        key: record.key,
+        value: record.value,
+        headers: Vec::new(),
+    };
+    (origin, record)
 }

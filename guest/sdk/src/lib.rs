@@ -25,7 +25,15 @@ static ALLOCATOR: alloc::SizeClasses<std::alloc::System> = alloc::SizeClasses::n
 pub use connect_offsets::{config, connect, jackson, partition, topics};
 
 pub use config::{Config, ConfigError, ConfigKey, ConfigType, Importance};
-pub use mapping::{Header, LogLevel, Mapping, Outcome, PluginInfo, Record, log};
+pub use mapping::{Header, LogLevel, Mapping, Outcome, PluginInfo, Record};
+
+/// Sends a line to the operator's log through the host (a no-op outside the component).
+pub fn log(level: LogLevel, message: &str) {
+    #[cfg(target_arch = "wasm32")]
+    glue::log(level, message);
+    #[cfg(not(target_arch = "wasm32"))]
+    let _ = (level, message);
+}
 
 /// The version of the WIT package (`wit/mapping.wit`) this SDK implements.
 pub const CONTRACT_VERSION: &str = "0.1.0";

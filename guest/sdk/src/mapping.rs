@@ -94,11 +94,3 @@ pub trait Mapping: Sized + 'static {
         Self::configure(&config)
     }
 }
-
-/// Sends a line to the operator's log through the host (a no-op outside the component).
-pub fn log(level: LogLevel, message: &str) {
-    #[cfg(target_arch = "wasm32")]
-    crate::glue::log(level, message);
-    #[cfg(not(target_arch = "wasm32"))]
-    let _ = (level, message);
-}

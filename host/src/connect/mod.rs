@@ -22,7 +22,7 @@ pub use client::{ConnectClient, ConnectError, ConnectorState, PROPERTY_KEYS, con
 
 use crate::kafka::{ExistingRecord, ReadBack, TargetState};
 use crate::mm2config::Flow;
-use crate::record::TargetRecord;
+use crate::model::TargetRecord;
 
 /// Through Connect, records are not placed by the tool (Connect's producer partitions them): the
 /// plan partitions them over one logical partition, the one Connect's state is keyed in.

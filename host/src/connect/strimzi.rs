@@ -7,7 +7,7 @@
 use std::borrow::Borrow;
 
 use crate::mm2config::strimzi::StrimziMirror;
-use crate::record::TargetRecord;
+use crate::model::TargetRecord;
 
 /// `--strimzi-configmap`'s default.
 pub const DEFAULT_CONFIGMAP: &str = "mm2-migrate-offsets";

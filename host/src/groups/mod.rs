@@ -19,7 +19,7 @@ mod write;
 
 use crate::kafka::{self, Connection, KafkaError};
 use crate::mm2config::Flow;
-use crate::seam::ReplicationPolicy;
+use crate::model::ReplicationPolicy;
 pub use model::{Action, ActiveGroup, CheckpointAction, Excluded, GroupEntry, GroupsPlan, Selection, refusals};
 pub(crate) use model::kebab;
 pub use plan::plan;

@@ -7,8 +7,8 @@ use connect_offsets::checkpoint::Checkpoint;
 
 use super::{GroupsError, GroupsOptions, Position, Status};
 use crate::kafka::{Committed, TopicPartition};
-use crate::record::TargetRecord;
-use crate::seam::ReplicationPolicy;
+use crate::model::TargetRecord;
+use crate::model::ReplicationPolicy;
 
 /// A group left out, and why.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]

@@ -9,7 +9,7 @@ use connect_offsets::topics::TopicFilter;
 use super::model::{Action, ActiveGroup, CheckpointAction, Excluded, GroupEntry, GroupsPlan, Selection, action, kebab};
 use super::{GroupsError, GroupsOptions, Position, read};
 use crate::kafka::{self, Committed, GroupListing, KafkaError, ReadBack, TopicPartition, Windows};
-use crate::seam::ReplicationPolicy;
+use crate::model::ReplicationPolicy;
 use crate::mm2config::{DEFAULT_GROUPS_EXCLUDE, DEFAULT_TOPICS_EXCLUDE, split_list};
 
 /// Whole-name patterns as MM2's filters read them.
@@ -156,7 +156,7 @@ fn group_commits(options: &GroupsOptions) -> Result<(Selection, Vec<(String, Com
 
 /// The data cluster's state for the groups: their members, current offsets and checkpoints.
 #[derive(Default)]
-struct TargetState {
+struct DataClusterState {
     groups: HashMap<String, GroupListing>,
     offsets: BTreeMap<String, Vec<Committed>>,
     /// MM2's checkpoints topic, `None` when none is written, with why.
@@ -166,7 +166,7 @@ struct TargetState {
     checkpoints: Option<ReadBack>,
 }
 
-fn target_state(options: &GroupsOptions, groups: &[String]) -> Result<TargetState, GroupsError> {
+fn target_state(options: &GroupsOptions, groups: &[String]) -> Result<DataClusterState, GroupsError> {
     let listed = kafka::list_groups(&options.data)?.into_iter().map(|g| (g.name.clone(), g)).collect();
     let (checkpoints_topic, checkpoints_note) = match (options.checkpoints, &options.source_alias) {
         (false, _) => (None, "not written (--no-checkpoints)".to_owned()),
@@ -186,7 +186,7 @@ fn target_state(options: &GroupsOptions, groups: &[String]) -> Result<TargetStat
         None => None,
     };
     let offsets = kafka::fetch_group_offsets(&options.data, groups)?;
-    Ok(TargetState { groups: listed, offsets, checkpoints_topic, checkpoints_note, checkpoints })
+    Ok(DataClusterState { groups: listed, offsets, checkpoints_topic, checkpoints_note, checkpoints })
 }
 
 /// Every entry and its actions, from the commits, their translations and the target's state:
@@ -195,7 +195,7 @@ fn decide(
     commits: &[(String, Committed)],
     translate: &dyn Fn(&TopicPartition, i64) -> Position,
     data_partition: &dyn Fn(&TopicPartition) -> TopicPartition,
-    target: &TargetState,
+    target: &DataClusterState,
 ) -> (Vec<GroupEntry>, Vec<ActiveGroup>) {
     let mut entries = Vec::with_capacity(commits.len());
     let mut active = Vec::new();
@@ -276,14 +276,14 @@ mod tests {
             Position { status: Status::Exact, target_offset: Some(g + 2), records: 0, records_estimated: false, detail: String::new() }
         };
         let data_partition = |tp: &TopicPartition| (format!("src.{}", tp.0), tp.1);
-        let target = TargetState {
+        let target = DataClusterState {
             groups: [listing("g1", 0), listing("g2", 1), listing("g3", 0)].into_iter().map(|g| (g.name.clone(), g)).collect(),
             offsets: BTreeMap::from([
                 ("g1".to_owned(), vec![committed("src.t", 1, 5)]),
                 ("g3".to_owned(), vec![committed("src.t", 0, 9)]),
             ]),
             checkpoints_topic: Some("src.checkpoints.internal".into()),
-            ..TargetState::default()
+            ..DataClusterState::default()
         };
         let (entries, active) = decide(&commits, &translate, &data_partition, &target);
         assert_eq!(calls.get(), 2, "one translation per partition and offset");

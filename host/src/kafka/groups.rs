@@ -10,7 +10,7 @@ use rdkafka::consumer::Consumer;
 use connect_offsets::jackson::{self, Scalar};
 
 use super::{Connection, KafkaError, TopicPartition};
-use crate::record::{Origin, SourceRecord};
+use crate::model::{Origin, SourceRecord};
 
 /// The topic consumer-group records are presented under.
 pub const GROUP_RECORDS_TOPIC: &str = "__consumer_offsets";

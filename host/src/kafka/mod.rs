@@ -24,10 +24,11 @@ pub use groups::{Committed, GROUP_RECORDS_TOPIC, GroupListing, group_record, lis
 pub use sink::{Delivered, TopicSetup, WriteFailure, Writer, ensure_topic};
 #[cfg(test)]
 pub(crate) use sink::write_records;
-pub use snapshot::{PartitionRange, read_snapshot};
+pub use snapshot::read_snapshot;
 pub use tail::Tail;
 pub use window::{OffsetQuery, TopicPartition, TopicPartitions, Unauthorized, Window, Windows};
-pub use target::{ExistingRecord, ReadBack, ReplicatedRanges, TargetState, read_back, read_target_state, replicated_ranges};
+pub use crate::model::{ExistingRecord, PartitionRange, ReadBack, ReplicatedRanges, TargetState};
+pub use target::{read_back, read_target_state, replicated_ranges};
 
 /// One cluster connection: where, with which librdkafka properties, how long to wait.
 #[derive(Clone)]

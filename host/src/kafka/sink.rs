@@ -11,7 +11,7 @@ use rdkafka::producer::{BaseProducer, BaseRecord, DeliveryResult, Producer, Prod
 use rdkafka::{ClientContext, Message};
 
 use super::{Connection, KafkaError, is_authorization};
-use crate::record::TargetRecord;
+use crate::model::TargetRecord;
 
 /// How the target topic is made ready.
 #[derive(Debug, Clone)]

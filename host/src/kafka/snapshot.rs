@@ -5,17 +5,7 @@ use rdkafka::message::Message;
 
 use super::window::{Window, read_windows_with};
 use super::{Connection, KafkaError};
-use crate::record::{Origin, SourceRecord};
-
-/// A partition's log start and end offsets.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
-pub struct PartitionRange {
-    pub partition: i32,
-    /// The first offset still in the log.
-    pub start: i64,
-    /// The offset the next record will get.
-    pub end: i64,
-}
+use crate::model::{Origin, PartitionRange, SourceRecord};
 
 /// Reads every record of `topic` between the start and the end offsets taken when it begins,
 /// handing each to `on_record` in partition order. Returns the ranges that were read.

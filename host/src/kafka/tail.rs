@@ -8,7 +8,7 @@ use rdkafka::{Offset, TopicPartitionList};
 
 use super::snapshot::source_record;
 use super::{Connection, Context, KafkaError, PartitionRange};
-use crate::record::SourceRecord;
+use crate::model::SourceRecord;
 
 /// A topic read from the end of each of its partitions' ranges onwards.
 pub struct Tail {

@@ -3,7 +3,7 @@ use rdkafka::mocking::MockCluster;
 use rdkafka::types::{RDKafkaApiKey, RDKafkaRespErr};
 
 use super::*;
-use crate::record::TargetRecord;
+use crate::model::TargetRecord;
 
 fn connection(bootstrap: &str) -> Connection {
     Connection::new("target", bootstrap.to_owned(), Vec::new(), Duration::from_secs(2))

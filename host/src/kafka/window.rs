@@ -16,8 +16,7 @@ use super::{Connection, Context, KafkaError, PartitionRange};
 /// of a list's length and with the number of assigned partitions.
 const PARTITIONS_PER_ROUND: usize = 1000;
 
-/// A topic-partition.
-pub type TopicPartition = (String, i32);
+pub use crate::model::TopicPartition;
 
 /// What an offset look-up asks of a partition.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -344,7 +343,7 @@ mod tests {
 
     use super::*;
     use crate::kafka::write_records;
-    use crate::record::TargetRecord;
+    use crate::model::TargetRecord;
 
     #[test]
     fn queries_for_one_partition_go_in_separate_lists() {

@@ -14,7 +14,7 @@ use std::path::{Path, PathBuf};
 
 use properties::Provider;
 
-use crate::seam::ReplicationPolicy;
+use crate::model::ReplicationPolicy;
 
 pub use client::{ClientSettings, Unsupported};
 

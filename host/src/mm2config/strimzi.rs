@@ -201,7 +201,7 @@ fn client(cluster: &Value, at: &str) -> Result<ClientSettings, Mm2ConfigError> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::seam::ReplicationPolicy;
+    use crate::model::ReplicationPolicy;
 
     #[test]
     fn v1_resources_name_their_offsets_topic_and_target() {

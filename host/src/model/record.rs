@@ -3,8 +3,6 @@
 use std::fmt;
 use std::sync::Arc;
 
-use crate::plugin::wit;
-
 /// Where a record came from, for messages. A line is kept as its number and spelled out only
 /// when a message shows it: formatting one string per record was a measurable part of
 /// `translate`, and nearly all records are superseded without ever being named.
@@ -37,22 +35,6 @@ pub struct SourceRecord {
     pub timestamp: Option<i64>,
     pub key: Option<Vec<u8>>,
     pub value: Option<Vec<u8>>,
-}
-
-impl SourceRecord {
-    /// The record as it crosses the contract, and its origin (kept for messages).
-    pub(crate) fn into_wit(self) -> (Origin, wit::KafkaRecord) {
-        let record = wit::KafkaRecord {
-            topic: self.topic.as_deref().unwrap_or_default().to_owned(),
-            partition: self.partition,
-            offset: self.offset,
-            timestamp: self.timestamp,
-            key: self.key,
-            value: self.value,
-            headers: Vec::new(),
-        };
-        (self.origin, record)
-    }
 }
 
 /// A plugin's output record, admitted (`plugin::output`) but not yet partitioned: the partition is

@@ -3,7 +3,7 @@
 
 use std::collections::HashMap;
 
-use crate::record::{Origin, SourceRecord};
+use super::record::{Origin, SourceRecord};
 
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
 pub struct CompactionStats {
