@@ -4,11 +4,14 @@
 use std::borrow::Borrow;
 use std::collections::BTreeMap;
 
+mod refusal;
+
 use connect_offsets::connect::{parse_mm2_source_key, parse_offset_value};
 
 use crate::kafka::{ReadBack, ReplicatedRanges, TargetState};
 use crate::model::TargetRecord;
-use crate::seam::{ResumeAt, Seam, SeamStatus, Seams};
+pub use refusal::{Overrides, Refusal, RefusalReason, refusal, refusals};
+use crate::seam::{Seam, Seams};
 
 /// How a planned record relates to what the target holds.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
@@ -172,170 +175,6 @@ pub fn counts(entries: &[PlanEntry]) -> PlanCounts {
     c
 }
 
-/// The safety rules an operator explicitly overrides.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
-pub struct Overrides {
-    /// `--allow-rewind`: write even where MM2 already holds a larger offset.
-    pub rewind: bool,
-    /// `--allow-out-of-range`: write offsets outside the replicated partition's log.
-    pub out_of_range: bool,
-    /// `--allow-misplaced`: write although a record for the key sits in another partition.
-    pub misplaced: bool,
-    /// `--allow-delete`: write a plugin's tombstones, deleting MM2's offsets.
-    pub delete: bool,
-    /// `--resume-at`: the operator's choice where the seam is an overlap or a gap.
-    pub resume_at: Option<ResumeAt>,
-}
-
-/// Why a rule refuses an entry, as fields for `--output json`.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
-#[serde(tag = "rule", rename_all = "kebab-case")]
-pub enum RefusalReason {
-    /// A record for the key sits in `found_in`, not in `partition` (`--allow-misplaced`).
-    Misplaced { partition: i32, found_in: i32 },
-    /// MM2 holds `from` > `offset` (`--allow-rewind`).
-    Rewind { from: i64, offset: i64 },
-    /// A plugin's tombstone would delete MM2's offset (`--allow-delete`).
-    Delete { from: Option<i64> },
-    /// V+1 lies outside the replicated log [start, end) (`--allow-out-of-range`).
-    BeyondEnd { offset: i64, start: i64, end: i64 },
-    BeforeStart { offset: i64, start: i64, end: i64 },
-    MissingPartition,
-    /// The copies end elsewhere than the recorded offset (`--resume-at seam|recorded`).
-    Seam { status: SeamStatus, records: u64, recorded: i64, proven: Option<i64> },
-}
-
-/// One refused entry: which key, which rule, and what MM2 would do.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
-pub struct Refusal {
-    /// `cluster:topic/partition` of the MM2 key.
-    pub key: String,
-    #[serde(flatten)]
-    pub reason: RefusalReason,
-    pub message: String,
-}
-
-impl std::fmt::Display for Refusal {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(&self.message)
-    }
-}
-
-/// What the safety rules refuse, each with what MM2 would do; empty when the plan may be written.
-pub fn refusals(entries: &[PlanEntry], overrides: Overrides) -> Vec<Refusal> {
-    entries.iter().flat_map(|e| refusal(e, overrides)).collect()
-}
-
-/// Why one entry must not be written (rewind, deletion, out of range, misplaced), saying what MM2
-/// would do.
-pub fn refusal(e: &PlanEntry, overrides: Overrides) -> Vec<Refusal> {
-    let mut out = Vec::new();
-    // Named only when refused: parsing every key for its name was a measurable part of a run.
-    let mut refuse = |reason: RefusalReason, message: String| {
-        let name = describe_key(&e.record.key);
-        out.push(Refusal { key: name.clone(), reason, message: format!("{name}: {message}") });
-    };
-    // Also where MM2 already holds the recorded offset: it would resume at the wrong place.
-    if let (Some(seam), None) = (&e.seam, overrides.resume_at)
-        && seam.is_problem()
-    {
-        refuse(
-            RefusalReason::Seam { status: seam.status, records: seam.records, recorded: seam.recorded, proven: seam.proven },
-            seam_refusal(seam),
-        );
-    }
-    if !e.is_written() {
-        return out;
-    }
-    let v = e.offset.unwrap_or_default();
-    if let (Some(stray), false) = (e.misplaced_in, overrides.misplaced) {
-        refuse(
-            RefusalReason::Misplaced { partition: e.record.partition, found_in: stray },
-            format!(
-                "a record for this key sits in partition {stray}, not in partition {} where Connect's \
-                 producer puts it; it is never compacted away, and whichever of the two MM2 reads last wins \
-                 at each restart. Remove it first, or override with --allow-misplaced.",
-                e.record.partition
-            ),
-        );
-    }
-    if e.change == Change::Unchanged {
-        return out;
-    }
-    if let (Change::Backward { from }, false) = (&e.change, overrides.rewind) {
-        refuse(
-            RefusalReason::Rewind { from: *from, offset: v },
-            format!(
-                "MM2 already holds offset {from}; writing {v} would move it backwards and MM2 \
-                 would copy records {}..={from} again (duplicates). Override with --allow-rewind.",
-                v + 1
-            ),
-        );
-    }
-    if let (Change::Delete { from }, false) = (&e.change, overrides.delete) {
-        refuse(
-            RefusalReason::Delete { from: *from },
-            format!(
-                "the plugin emitted a tombstone; it would delete MM2's offset{} and MM2 would copy \
-                 the partition again from auto.offset.reset (earliest: every record). Override with --allow-delete.",
-                from.map(|f| format!(" {f}")).unwrap_or_default()
-            ),
-        );
-    }
-    if !overrides.out_of_range {
-        match &e.range {
-            Some(RangeCheck::BeyondEnd { start, end }) => refuse(
-                RefusalReason::BeyondEnd { offset: v, start: *start, end: *end },
-                format!(
-                    "offset {v} is beyond the replicated log [{start}, {end}): MM2 would find position {} \
-                     invalid and reset to auto.offset.reset (earliest: every record copied again). \
-                     Override with --allow-out-of-range.",
-                    v + 1
-                ),
-            ),
-            Some(RangeCheck::BeforeStart { start, end }) => refuse(
-                RefusalReason::BeforeStart { offset: v, start: *start, end: *end },
-                format!(
-                    "offset {v} is before the replicated log [{start}, {end}): records {}..{start} were \
-                     deleted before they were replicated, and MM2 would resume at {start}. \
-                     Override with --allow-out-of-range.",
-                    v + 1
-                ),
-            ),
-            Some(RangeCheck::MissingPartition) => refuse(
-                RefusalReason::MissingPartition,
-                "the replicated cluster has no such topic-partition; MM2 would not copy it. \
-                 Override with --allow-out-of-range."
-                    .to_owned(),
-            ),
-            _ => {}
-        }
-    }
-    out
-}
-
-/// What a seam that is not exact would make MM2 do, and the two choices.
-fn seam_refusal(seam: &Seam) -> String {
-    let (v, n) = (seam.recorded, seam.records);
-    let consequence = match (seam.status, seam.proven) {
-        (SeamStatus::Overlap, Some(w)) => format!(
-            "the copies go {n} records beyond the recorded offset {v} (the last copy is of offset {w}): MM2 would copy \
-             records {}..={w} twice. --resume-at seam writes {w}",
-            v + 1
-        ),
-        (_, Some(w)) => format!(
-            "the last {n} records up to the recorded offset {v} have no copy (the last copy is of offset {w}): MM2 would \
-             never copy records {}..={v}. --resume-at seam writes {w}",
-            w + 1
-        ),
-        (_, None) => format!(
-            "no record up to the recorded offset {v} has a copy where MM2 will write, so MM2 would never copy {n} records. \
-             --resume-at seam writes nothing for this partition (MM2 copies it from its start)"
-        ),
-    };
-    format!("{consequence}; --resume-at recorded writes {v} and accepts it. ({})", seam.detail)
-}
-
 /// The records to write: everything that changes (or is only in a wrong partition so far), once
 /// the refusals are settled.
 pub fn to_write(entries: &[PlanEntry]) -> Vec<&TargetRecord> {
@@ -381,6 +220,8 @@ pub fn count_lines(c: &PlanCounts) -> BTreeMap<&'static str, u64> {
 mod tests {
     use super::*;
     use crate::kafka::{ExistingRecord, PartitionRange};
+    use crate::model::ResumeAt;
+    use crate::seam::SeamStatus;
 
     fn target(key: &str, value: &str, partition: i32) -> TargetRecord {
         TargetRecord {
@@ -464,6 +305,19 @@ mod tests {
     }
 
     #[test]
+    fn key_names_are_shown_escaped() {
+        let key = r#"["MirrorSourceConnector",{"cluster":"a","partition":0,"topic":"t\u001b[2J"}]"#;
+        assert_eq!(describe_key(key.as_bytes()), "a:t\\u{1b}[2J/0");
+    }
+
+    #[test]
+    fn unchanged_records_are_not_written_again() {
+        let entries = build(vec![target(K, r#"{"offset":10}"#, 3)], &state(r#"{"offset":10}"#, 3), None, None);
+        assert!(to_write(&entries).is_empty());
+        assert!(refusals(&entries, Overrides::default()).is_empty());
+    }
+
+    #[test]
     fn refusals_say_what_mm2_would_do() {
         let backward = build(vec![target(K, r#"{"offset":10}"#, 3)], &state(r#"{"offset":12}"#, 3), None, None);
         let refused = refusals(&backward, Overrides::default());
@@ -485,6 +339,7 @@ mod tests {
         assert!(refusals(&misplaced, Overrides { misplaced: true, ..Overrides::default() }).is_empty());
     }
 
+
     #[test]
     fn a_tombstone_is_a_refused_rewind_unless_deletions_are_allowed() {
         let mut tombstone = target(K, "", 3);
@@ -499,6 +354,7 @@ mod tests {
         assert_eq!(entries[0].change, Change::Unchanged);
         assert!(to_write(&entries).is_empty());
     }
+
 
     #[test]
     fn an_overlap_or_a_gap_is_refused_until_the_operator_chooses() {
@@ -524,18 +380,5 @@ mod tests {
         for status in [SeamStatus::Exact, SeamStatus::Unproven] {
             assert!(refusals(&with(seam(status, Some(10)), &TargetState::default()), Overrides::default()).is_empty());
         }
-    }
-
-    #[test]
-    fn key_names_are_shown_escaped() {
-        let key = r#"["MirrorSourceConnector",{"cluster":"a","partition":0,"topic":"t\u001b[2J"}]"#;
-        assert_eq!(describe_key(key.as_bytes()), "a:t\\u{1b}[2J/0");
-    }
-
-    #[test]
-    fn unchanged_records_are_not_written_again() {
-        let entries = build(vec![target(K, r#"{"offset":10}"#, 3)], &state(r#"{"offset":10}"#, 3), None, None);
-        assert!(to_write(&entries).is_empty());
-        assert!(refusals(&entries, Overrides::default()).is_empty());
     }
 }
