@@ -5,7 +5,6 @@
 
 use std::collections::BTreeMap;
 use std::ffi::OsString;
-use std::num::NonZeroU32;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -144,17 +143,8 @@ pub struct LiveArgs {
     #[arg(long = "target-property", value_name = "KEY=VALUE", value_parser = parse_pair)]
     pub target_properties: Vec<(String, String)>,
 
-    /// Records per plugin call [default: 256].
-    #[arg(long, value_name = "N")]
-    pub batch_size: Option<NonZeroU32>,
-
-    /// Report invalid records and go on instead of failing.
-    #[arg(long)]
-    pub skip_invalid: bool,
-
-    /// Partitions of the target topic when it is created [default: 25, as MM2].
-    #[arg(long, value_name = "N")]
-    pub partitions: Option<NonZeroU32>,
+    #[command(flatten)]
+    pub records: RecordArgs,
 
     /// Replication factor of the target topic when it is created [default: -1, the broker's default].
     #[arg(long, value_name = "N")]
@@ -172,10 +162,45 @@ pub struct LiveArgs {
     #[arg(long)]
     pub allow_misplaced: bool,
 
+}
+
+/// Records per plugin call unless `--batch-size` says otherwise.
+pub const DEFAULT_BATCH_SIZE: usize = 256;
+/// MM2's offsets topic's partitions, as MM2 creates it (`offset.storage.partitions`).
+pub const DEFAULT_PARTITIONS: u32 = 25;
+
+/// How records go through the plugin and into MM2's offsets topic: the same flags for
+/// `translate` and the live commands.
+#[derive(Debug, Args, Default, Clone)]
+pub struct RecordArgs {
+    /// Records per plugin call [default: 256].
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=100_000))]
+    pub batch_size: Option<u32>,
+
+    /// Report invalid records (malformed lines, bad keys or values) and go on instead of failing.
+    #[arg(long)]
+    pub skip_invalid: bool,
+
     /// Write the tombstones a plugin emits, deleting MM2's offsets (MM2 then copies those
-    /// partitions again from auto.offset.reset).
+    /// partitions again from auto.offset.reset); refused otherwise.
     #[arg(long)]
     pub allow_delete: bool,
+
+    /// Partitions of MM2's offsets topic [default: 25, as MM2 creates it]: `translate` partitions
+    /// the records for it; `run` creates the topic with it when missing (an existing topic's own
+    /// count is used).
+    #[arg(long, alias = "target-partitions", value_name = "N", value_parser = clap::value_parser!(u32).range(1..=100_000))]
+    pub partitions: Option<u32>,
+}
+
+impl RecordArgs {
+    pub fn batch_size(&self) -> usize {
+        self.batch_size.map_or(DEFAULT_BATCH_SIZE, |n| n as usize)
+    }
+
+    pub fn partitions(&self) -> u32 {
+        self.partitions.unwrap_or(DEFAULT_PARTITIONS)
+    }
 }
 
 /// `--replication-policy`: MM2's `replication.policy.class`.
@@ -439,11 +464,11 @@ impl LiveArgs {
             data,
             replication_policy: clusters.replication_policy,
             seam_unavailable: None,
-            batch_size: self.batch_size.map_or(256, |n| n.get() as usize),
-            skip_invalid: self.skip_invalid,
+            batch_size: self.records.batch_size(),
+            skip_invalid: self.records.skip_invalid,
             setup: TopicSetup {
                 create: true,
-                partitions: self.partitions.map_or(25, NonZeroU32::get),
+                partitions: self.records.partitions(),
                 replication_factor: self.replication_factor.unwrap_or(-1),
                 check_compaction: true,
             },
@@ -451,7 +476,7 @@ impl LiveArgs {
                 rewind: self.allow_rewind,
                 out_of_range: self.allow_out_of_range,
                 misplaced: self.allow_misplaced,
-                delete: self.allow_delete,
+                delete: self.records.allow_delete,
                 resume_at: self.resume_at,
             },
             mm2_flow: flow,

@@ -5,7 +5,7 @@ use std::path::PathBuf;
 
 use clap::{Args, CommandFactory, Parser, Subcommand};
 
-use crate::job::{GroupsArgs, LiveArgs, PluginArgs, job_arguments};
+use crate::job::{GroupsArgs, LiveArgs, PluginArgs, RecordArgs, job_arguments};
 
 /// Parses the command line; exits with clap's message and status 2 when it is wrong.
 pub fn parse() -> Cli {
@@ -118,10 +118,23 @@ pub enum PluginsAction {
         /// A .wasm component, or a bundled plugin's name.
         #[arg(value_name = "PATH.wasm|NAME")]
         plugin: String,
-        /// Report format.
-        #[arg(long, value_enum, default_value_t = OutputFormat::Text)]
-        output: OutputFormat,
+        #[command(flatten)]
+        output: OutputArgs,
     },
+}
+
+/// `--output` of every command but `plan` (which adds `strimzi`).
+#[derive(Debug, Args)]
+pub struct OutputArgs {
+    /// Report format [default: text]; `json`: one document on stdout, for automation.
+    #[arg(long, value_enum)]
+    pub output: Option<OutputFormat>,
+}
+
+impl OutputArgs {
+    pub fn json(&self) -> bool {
+        self.output == Some(OutputFormat::Json)
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -171,9 +184,8 @@ pub struct LiveCommand {
     #[command(flatten)]
     pub live: LiveArgs,
 
-    /// Report format [default: text].
-    #[arg(long, value_enum)]
-    pub output: Option<OutputFormat>,
+    #[command(flatten)]
+    pub output: OutputArgs,
 }
 
 #[derive(Debug, Args)]
@@ -202,9 +214,8 @@ pub struct GroupsCommand {
     #[command(flatten)]
     pub groups: GroupsArgs,
 
-    /// Report format [default: text].
-    #[arg(long, value_enum)]
-    pub output: Option<OutputFormat>,
+    #[command(flatten)]
+    pub output: OutputArgs,
 }
 
 #[derive(Debug, Args)]
@@ -225,9 +236,8 @@ pub struct GroupsRunArgs {
 
 #[derive(Debug, Args)]
 pub struct DemoArgs {
-    /// Report format.
-    #[arg(long, value_enum, default_value_t = OutputFormat::Text)]
-    pub output: OutputFormat,
+    #[command(flatten)]
+    pub output: OutputArgs,
 }
 
 
@@ -249,26 +259,13 @@ pub struct TranslateArgs {
     #[arg(long, value_name = "GROUP", default_value = "offsets-file")]
     pub source_group: String,
 
-    /// Partitions of the target offsets topic (MM2 creates 25).
-    #[arg(long, default_value_t = 25, value_parser = clap::value_parser!(u32).range(1..=100_000))]
-    pub target_partitions: u32,
-
-    /// Records per plugin call.
-    #[arg(long, default_value_t = 256, value_parser = clap::value_parser!(u32).range(1..=100_000))]
-    pub batch_size: u32,
-
-    /// Report invalid records (malformed lines, bad keys or values) and go on instead of failing.
-    #[arg(long)]
-    pub skip_invalid: bool,
-
-    /// Pass on the tombstones a plugin emits (they delete MM2's offsets); refused otherwise.
-    #[arg(long)]
-    pub allow_delete: bool,
+    #[command(flatten)]
+    pub records: RecordArgs,
 
     /// `text`: one record per line on stdout (kcat's envelope) and the report on stderr; `json`:
     /// one document on stdout with the records and the report.
-    #[arg(long, value_enum, default_value_t = OutputFormat::Text)]
-    pub output: OutputFormat,
+    #[command(flatten)]
+    pub output: OutputArgs,
 }
 
 #[cfg(test)]
@@ -326,7 +323,7 @@ follow = true
         let cli = parse_from(["mm2-migrate", "-v", "run", "--set", "source.cluster.alias=cli", "--job", job, "--target-bootstrap", "b:9092", "--timeout", "7"]).unwrap();
         let Command::Run(run) = cli.command else { panic!("run") };
         assert!(run.follow);
-        assert_eq!(run.command.output, Some(OutputFormat::Json));
+        assert_eq!(run.command.output.output, Some(OutputFormat::Json));
         let job = run.command.live.resolve().unwrap();
         assert_eq!(job.plugin, "replicator-to-mm2");
         assert_eq!(

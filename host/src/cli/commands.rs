@@ -5,7 +5,7 @@ use std::io::{self, BufRead, BufReader, Write};
 use std::path::PathBuf;
 
 use super::args::{
-    Cli, Command, GroupsAction, GroupsCommand, InputFormat, LiveCommand, OutputFormat, PlanArgs, PlanOutput, PluginsAction,
+    Cli, Command, GroupsAction, GroupsCommand, InputFormat, LiveCommand, PlanArgs, PlanOutput, PluginsAction,
     PluginsArgs, RunArgs, TranslateArgs,
 };
 use crate::job::LiveArgs;
@@ -45,10 +45,10 @@ pub fn run(cli: Cli) -> Result<(), Failure> {
         Command::Run(args) => run_command(&engine, args),
         Command::Verify(args) => verify_command(&engine, args),
         Command::Groups(action) => groups_command(action),
-        Command::Demo(args) => Ok(crate::demo::run(&engine, args.output == OutputFormat::Json)?),
+        Command::Demo(args) => Ok(crate::demo::run(&engine, args.output.json())?),
         Command::Plugins(PluginsArgs { action: None }) => list_plugins(&engine),
         Command::Plugins(PluginsArgs { action: Some(PluginsAction::Inspect { plugin, output }) }) => {
-            inspect_plugin(&engine, &plugin, output == OutputFormat::Json)
+            inspect_plugin(&engine, &plugin, output.json())
         }
     }
 }
@@ -171,7 +171,7 @@ fn run_command(engine: &PluginEngine, args: RunArgs) -> Result<(), Failure> {
         // Said before anything connects; live::follow refuses the same.
         return Err(usage(anyhow::anyhow!(live::FOLLOW_THROUGH_CONNECT)));
     }
-    let json = args.command.output == Some(OutputFormat::Json);
+    let json = args.command.output.json();
     let LiveSetup { mut plugin, options } = live_setup(engine, &args.command.live)?;
     let outcome = live::run(&mut plugin, &options)?;
     let render = || {
@@ -216,7 +216,7 @@ fn run_command(engine: &PluginEngine, args: RunArgs) -> Result<(), Failure> {
 }
 
 fn verify_command(engine: &PluginEngine, args: LiveCommand) -> Result<(), Failure> {
-    let json = args.output == Some(OutputFormat::Json);
+    let json = args.output.json();
     let LiveSetup { mut plugin, options } = live_setup(engine, &args.live)?;
     let outcome = live::plan(&mut plugin, &options)?;
     plugin.close();
@@ -283,7 +283,7 @@ fn groups_command(action: GroupsAction) -> Result<(), Failure> {
         GroupsAction::Verify(c) => ("groups verify", c),
     };
     let GroupsCommand { groups, output } = command;
-    let json = *output == Some(OutputFormat::Json);
+    let json = output.json();
     let options = groups.resolve().map_err(super::exit::job_failure)?;
     match action {
         GroupsAction::Plan(_) => {
@@ -361,10 +361,10 @@ fn translate(engine: &PluginEngine, args: TranslateArgs) -> Result<(), Failure> 
         Box::new(BufReader::new(file))
     };
     let options = TranslateOptions {
-        batch_size: args.batch_size as usize,
-        target_partitions: args.target_partitions,
-        skip_invalid: args.skip_invalid || plugin.policy().skips_bad_records(),
-        allow_delete: args.allow_delete,
+        batch_size: args.records.batch_size(),
+        target_partitions: args.records.partitions(),
+        skip_invalid: args.records.skip_invalid || plugin.policy().skips_bad_records(),
+        allow_delete: args.records.allow_delete,
     };
     let result = match args.input_format {
         InputFormat::Kcat => translate::translate_dump(&mut plugin, reader, options),
@@ -374,7 +374,7 @@ fn translate(engine: &PluginEngine, args: TranslateArgs) -> Result<(), Failure> 
     let (records, summary) = result?;
 
     // Everything is rendered before anything is written: a failure leaves stdout empty.
-    if args.output == OutputFormat::Json {
+    if args.output.json() {
         let records = records.iter().map(report::Envelope::of).collect::<anyhow::Result<Vec<_>>>().map_err(failed)?;
         let document = report::TranslateJson { command: "translate", plugin: plugin.label(), records, report: &summary };
         return Ok(emit(true, &document, String::new)?);
