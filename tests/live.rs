@@ -404,6 +404,17 @@ fn the_timeout_is_validated() {
 }
 
 #[test]
+fn follow_with_a_source_group_is_a_usage_error_before_anything_connects() {
+    // Nothing listens on port 1: a connection attempt would fail with exit 1 after the timeout.
+    let args = ["run", "--plugin", "group-to-mm2", "--source-bootstrap", "127.0.0.1:1", "--source-group", "mm1", "--follow"];
+    let started = Instant::now();
+    let output = mm2_migrate(&args);
+    assert_eq!(output.status.code(), Some(2), "{}", stderr(&output));
+    assert!(stderr(&output).contains("--follow reads an offsets topic; with --source-group"), "{}", stderr(&output));
+    assert!(started.elapsed() < Duration::from_secs(5), "refused before connecting");
+}
+
+#[test]
 fn a_broker_formatted_with_an_id_that_looks_like_an_option_starts() {
     // One random id in 64 begins with "-"; the storage tool must not take it for an option.
     let broker = Broker::start_with(&[("CLUSTER_ID", "-AECAwQFBgcICQoLDA0ODw")]);

@@ -65,8 +65,20 @@ pub enum LiveError {
          (Strimzi: set the mirror's sourceConnector state: stopped), or pass --stop-connector; nothing was written"
     )]
     ConnectorRunning { connector: String, url: String, state: String, tasks: usize, stop_command: String },
+    #[error("the target topic {topic:?} is the source topic on the same cluster; mm2-migrate never writes to its source")]
+    TargetIsSource { topic: String },
+    /// Plugin output (escaped) naming keys MM2's flow never reads.
     #[error("{0}")]
-    Unsafe(String),
+    NotTheFlow(String),
+    #[error("{file}: MM2's topic filter: {reason}")]
+    TopicFilter { file: String, reason: String },
+    #[error("the plugin writes to {found} but the target topic is {named}; set the plugin's target topic to match")]
+    TargetTopicMismatch { found: String, named: String },
+    #[error("target topic {topic:?} has {found} partitions, the plan was made for {planned}; run again")]
+    PartitionsChanged { topic: String, found: u32, planned: u32 },
+    /// `--follow` with options it cannot work with (exit 2).
+    #[error("{0}")]
+    FollowUsage(&'static str),
     #[error("refused: {} record(s) would be unsafe to write; nothing was written:\n{}", .0.len(), .0.iter().map(|r| format!("  - {r}")).collect::<Vec<_>>().join("\n"))]
     Refused(Vec<plan::Refusal>),
     #[error("written records are missing from {topic} when read back: {}", missing.join(", "))]
@@ -167,9 +179,7 @@ pub fn plan(plugin: &mut Plugin, options: &LiveOptions) -> Result<PlanOutcome, L
             let target_topic = target_topic(options, &records)?;
             if let Some(topic) = &target_topic
                 && *topic == options.source_topic && options.source.same_cluster(&options.target)? {
-                    return Err(LiveError::Unsafe(format!(
-                        "the target topic {topic:?} is the source topic on the same cluster; mm2-migrate never writes to its source"
-                    )));
+                    return Err(LiveError::TargetIsSource { topic: topic.clone() });
                 }
             let (state, exists, partitions) = match &target_topic {
                 Some(topic) => {
@@ -251,7 +261,7 @@ fn check_flow(flow: &Flow, records: &[MappedRecord]) -> Result<(), LiveError> {
     }
     let count = wrong.len();
     wrong.truncate(3);
-    Err(LiveError::Unsafe(crate::plugin::untrusted::message(&format!(
+    Err(LiveError::NotTheFlow(crate::plugin::untrusted::message(&format!(
         "{count} offset record(s) are not ones MM2's flow {}->{} ({}) looks up, which reads connector {:?} and cluster \
          alias {:?}: {}{}; set the plugin's alias and connector name to match",
         flow.source,
@@ -266,7 +276,7 @@ fn check_flow(flow: &Flow, records: &[MappedRecord]) -> Result<(), LiveError> {
 
 fn coverage_of(flow: &Flow, replicated: &Connection, data: &Connection, entries: &[PlanEntry]) -> Result<Coverage, LiveError> {
     let filter = connect_offsets::topics::TopicFilter::new(&flow.topics.value, &flow.topics_exclude.value)
-        .map_err(|e| LiveError::Unsafe(format!("{}: MM2's topic filter: {e}", flow.file)))?;
+        .map_err(|reason| LiveError::TopicFilter { file: flow.file.clone(), reason })?;
     let topics = Windows::new(replicated)?.all_topics()?;
     // Counting the records MM2 copies again needs Describe on every data topic; without it those
     // are not counted (a warning says so): the report is informative, the seam check is strict.
@@ -311,11 +321,9 @@ fn target_topic(options: &LiveOptions, records: &[MappedRecord]) -> Result<Optio
         (Some(named), [one]) if named == one => Ok(Some(named.clone())),
         (None, []) => Ok(None),
         (None, [one]) => Ok(Some((*one).to_owned())),
-        (named, found) => Err(LiveError::Unsafe(format!(
-            "the plugin writes to {} but the target topic is {}; set the plugin's target topic to match",
-            found.join(", "),
-            named.as_deref().unwrap_or("not named")
-        ))),
+        (named, found) => {
+            Err(LiveError::TargetTopicMismatch { found: found.join(", "), named: named.as_deref().unwrap_or("not named").to_owned() })
+        }
     }
 }
 
@@ -380,10 +388,7 @@ pub fn run(plugin: &mut Plugin, options: &LiveOptions) -> Result<RunOutcome, Liv
     let (partitions, created) = kafka::ensure_topic(&options.target, &topic, &options.setup)?;
     if partitions != outcome.target_partitions {
         // The topic appeared (or was created) with another partition count than planned for.
-        return Err(LiveError::Unsafe(format!(
-            "target topic {topic:?} has {partitions} partitions, the plan was made for {}; run again",
-            outcome.target_partitions
-        )));
+        return Err(LiveError::PartitionsChanged { topic, found: partitions, planned: outcome.target_partitions });
     }
     if to_write.is_empty() {
         return Ok(RunOutcome { plan: outcome, created_topic: created, written: Vec::new(), connect: None });
@@ -451,6 +456,18 @@ fn run_through_connect(
 pub const FOLLOW_THROUGH_CONNECT: &str = "--follow keeps writing while the old replicator runs, but through Connect the \
      connector stays stopped while its offsets change: run once after the old replicator has stopped";
 
+/// Why `--follow` cannot work with these options (exit 2): `run --follow` asks before anything
+/// connects, and [`follow`] again.
+pub fn follow_usage(source_group: bool, through_connect: bool) -> Result<(), LiveError> {
+    if source_group {
+        return Err(LiveError::FollowUsage("--follow reads an offsets topic; with --source-group, run again after the old replicator stops"));
+    }
+    if through_connect {
+        return Err(LiveError::FollowUsage(FOLLOW_THROUGH_CONNECT));
+    }
+    Ok(())
+}
+
 /// What `--follow` did until it was stopped.
 #[derive(Debug, Default, Clone, serde::Serialize)]
 pub struct FollowSummary {
@@ -467,14 +484,7 @@ pub fn follow(
     options: &LiveOptions,
     after: &RunOutcome,
 ) -> Result<FollowSummary, LiveError> {
-    if options.source_group.is_some() {
-        return Err(LiveError::Unsafe(
-            "--follow reads an offsets topic; with --source-group, run again after the old replicator stops".to_owned(),
-        ));
-    }
-    if options.connect.is_some() {
-        return Err(LiveError::Unsafe(FOLLOW_THROUGH_CONNECT.to_owned()));
-    }
+    follow_usage(options.source_group.is_some(), options.connect.is_some())?;
     let mut summary = FollowSummary::default();
     let tail = kafka::Tail::from_ends(&options.source, &options.source_topic, &after.plan.source_ranges)?;
     let mut target = after.plan.target_state.clone();

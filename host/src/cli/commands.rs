@@ -167,9 +167,10 @@ fn strimzi_output(outcome: &PlanOutcome, refused: Vec<crate::plan::Refusal>, con
 
 fn run_command(engine: &PluginEngine, args: RunArgs) -> Result<(), Failure> {
     let follow = args.follow;
-    if follow && args.command.live.cluster.connect_url.is_some() {
-        // Said before anything connects; live::follow refuses the same.
-        return Err(usage(anyhow::anyhow!(live::FOLLOW_THROUGH_CONNECT)));
+    if follow {
+        // Said before anything connects or is written; live::follow refuses the same.
+        let live = &args.command.live;
+        live::follow_usage(live.source_group.is_some(), live.cluster.connect_url.is_some())?;
     }
     let json = args.command.output.json();
     let LiveSetup { mut plugin, options } = live_setup(engine, &args.command.live)?;

@@ -69,6 +69,7 @@ pub(crate) fn live_failure(e: LiveError) -> Failure {
         }
         LiveError::Plugin(p) => plugin_failure(p),
         LiveError::Kafka(k) => kafka_failure(k),
+        LiveError::FollowUsage(_) => usage(e),
         other => failed(other),
     }
 }
@@ -161,7 +162,8 @@ mod tests {
         assert_eq!(Failure::from(usage).status, EXIT_USAGE);
         assert_eq!(Failure::from(PluginError::Engine("e".into())).status, EXIT_FAILED);
         assert_eq!(Failure::from(LiveError::Refused(Vec::new())).status, EXIT_REFUSED);
-        assert_eq!(Failure::from(LiveError::Unsafe("u".into())).status, EXIT_FAILED);
+        assert_eq!(Failure::from(LiveError::TargetIsSource { topic: "t".into() }).status, EXIT_FAILED);
+        assert_eq!(Failure::from(LiveError::FollowUsage(crate::live::FOLLOW_THROUGH_CONNECT)).status, EXIT_USAGE);
         let deletion = TranslateError::Deletion { origin: "line 1".into(), key: "a:t/0".into() };
         assert_eq!(Failure::from(deletion).status, EXIT_REFUSED);
         assert_eq!(Failure::from(LiveError::Plugin(PluginError::Engine("e".into()))).status, EXIT_FAILED);
