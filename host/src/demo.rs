@@ -83,9 +83,9 @@ pub fn run(engine: &PluginEngine, json: bool) -> Result<(), DemoError> {
         replication_policy: crate::seam::ReplicationPolicy::Identity,
         // One in-process broker holds everything, and it cannot look records up by time.
         seam_unavailable: Some("the in-process demo broker holds no copies and cannot look records up by time"),
-        batch_size: crate::job::DEFAULT_BATCH_SIZE,
+        batch_size: crate::model::DEFAULT_BATCH_SIZE,
         skip_invalid: false,
-        setup: TopicSetup { create: false, partitions: crate::job::DEFAULT_PARTITIONS, replication_factor: 1, check_compaction: false },
+        setup: TopicSetup { create: false, partitions: crate::model::DEFAULT_PARTITIONS, replication_factor: 1, check_compaction: false },
         overrides: Default::default(),
         mm2_flow: None,
         connect: None,

@@ -16,7 +16,6 @@ pub mod seam;
 pub mod groups;
 pub mod live;
 pub mod mm2config;
-pub mod job;
 pub mod demo;
 pub mod policy;
 #[cfg(test)]

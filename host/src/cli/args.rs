@@ -5,7 +5,7 @@ use std::path::PathBuf;
 
 use clap::{Args, CommandFactory, Parser, Subcommand};
 
-use crate::job::{GroupsArgs, LiveArgs, PluginArgs, RecordArgs, job_arguments};
+use crate::cli::options::{GroupsArgs, LiveArgs, PluginArgs, RecordArgs, job_arguments};
 
 /// Parses the command line; exits with clap's message and status 2 when it is wrong.
 pub fn parse() -> Cli {

@@ -8,7 +8,7 @@ use super::args::{
     Cli, Command, GroupsAction, GroupsCommand, InputFormat, LiveCommand, PlanArgs, PlanOutput, PluginsAction,
     PluginsArgs, RunArgs, TranslateArgs,
 };
-use crate::job::LiveArgs;
+use crate::cli::options::LiveArgs;
 use super::exit::{EXIT_DIFFERENT, EXIT_FAILED, Failure, failed, plugin_failure, usage};
 use crate::live::{self, LiveOptions, PlanOutcome};
 use crate::plugin::{CompileCache, Plugin, PluginEngine, PluginError, PluginSource, Problem};

@@ -44,9 +44,9 @@ pub(crate) fn usage(e: impl Into<anyhow::Error>) -> Failure {
 
 /// A job that cannot be resolved is a usage error, unless a Connect worker could not be asked
 /// (down, refusing, no such connector): that is a failure.
-pub(crate) fn job_failure(e: crate::job::JobError) -> Failure {
+pub(crate) fn job_failure(e: crate::cli::options::JobError) -> Failure {
     match e {
-        crate::job::JobError::Connect(ref c)
+        crate::cli::options::JobError::Connect(ref c)
             if !matches!(c, crate::connect::ConnectError::Settings(_) | crate::connect::ConnectError::Config { .. }) =>
         {
             failed(e)

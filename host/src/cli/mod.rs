@@ -3,6 +3,7 @@
 
 pub mod args;
 mod docs;
+pub mod options;
 mod commands;
 pub mod exit;
 

@@ -14,3 +14,8 @@ pub use record::{MappedRecord, Origin, SourceRecord, TargetRecord};
 pub use replication::ReplicationPolicy;
 pub use resume::ResumeAt;
 pub use target::{ExistingRecord, ReadBack, ReplicatedRanges, TargetState};
+
+/// Records per plugin call unless `--batch-size` says otherwise.
+pub const DEFAULT_BATCH_SIZE: usize = 256;
+/// MM2's offsets topic's partitions, as MM2 creates it (`offset.storage.partitions`).
+pub const DEFAULT_PARTITIONS: u32 = 25;
