@@ -123,6 +123,78 @@ pub fn render_plan(outcome: &PlanOutcome, with_entries: bool) -> String {
     out
 }
 
+/// `plan`'s text: the plan, then what the safety rules refuse.
+pub fn render_plan_refusals(outcome: &PlanOutcome, refusals: &[crate::plan::Refusal]) -> String {
+    let mut text = render_plan(outcome, true);
+    for r in refusals {
+        text.push_str(&format!("  refused: {r}\n"));
+    }
+    text
+}
+
+/// `run`'s text: the plan, what was written and confirmed, and the connector's state.
+pub fn render_run(outcome: &crate::live::RunOutcome) -> String {
+    let mut text = render_plan(&outcome.plan, false);
+    if outcome.connect.is_none() {
+        text.push_str(&format!(
+            "  {:<28}{}{}\n",
+            "records written",
+            outcome.written.len(),
+            if outcome.created_topic { " (topic created, compacted)" } else { "" }
+        ));
+    }
+    if !outcome.written.is_empty() {
+        text.push_str(&format!("  {:<28}all {} read back from the topic\n", "confirmed", outcome.written.len()));
+    }
+    if let Some(connect) = &outcome.connect {
+        if connect.altered > 0 {
+            text.push_str(&format!("  {:<28}{} (Connect: {})\n", "offsets altered", connect.altered, connect.message));
+            text.push_str(&format!("  {:<28}all {} read back from Connect's offsets API\n", "confirmed", connect.altered));
+        }
+        let stopped = if connect.stopped_by_run { "stopped by this run; " } else { "" };
+        text.push_str(&format!("  {:<28}{stopped}left STOPPED: verify, then resume it with `{}`\n", "connector", connect.resume_command));
+    }
+    text
+}
+
+/// `run --follow`'s summary once stopped.
+pub fn render_follow(summary: &crate::live::FollowSummary) -> String {
+    format!(
+        "follow stopped\n  {:<28}{}\n  {:<28}{}\n  {:<28}{}\n  {:<28}{}\n",
+        "records seen",
+        summary.records_seen,
+        "forwarded",
+        summary.forwarded,
+        "unchanged",
+        summary.unchanged,
+        "refused",
+        summary.refused.len()
+    )
+}
+
+/// `verify`'s text: what was checked, and each difference and unresolved seam.
+pub fn render_verify(outcome: &PlanOutcome, differences: &[&crate::plan::PlanEntry], unresolved: &[&crate::plan::PlanEntry]) -> String {
+    let against = match &outcome.connect {
+        Some(c) => format!("connector {:?} at {}", c.connector, c.url),
+        None => outcome.target_topic.clone().unwrap_or_else(|| "(no target topic)".into()),
+    };
+    let mut text = format!(
+        "verify {against} against {}: {} records checked, {} differ\n  {:<28}{}\n",
+        outcome.source_topic,
+        outcome.entries.len(),
+        differences.len(),
+        "seam check",
+        outcome.seam_check.summary,
+    );
+    for d in differences {
+        text.push_str(&format!("  {}\n", describe_entry(d)));
+    }
+    for u in unresolved {
+        text.push_str(&format!("  unresolved: {}\n", describe_entry(u)));
+    }
+    text
+}
+
 /// One output record as a JSON line: `{"topic":..,"partition":..,"key":..,"payload":..}`.
 pub(crate) fn envelope(record: &TargetRecord) -> anyhow::Result<String> {
     Ok(serde_json::to_string(&Envelope::of(record)?)?)

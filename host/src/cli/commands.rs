@@ -133,13 +133,7 @@ fn plan_command(engine: &PluginEngine, args: PlanArgs) -> Result<(), Failure> {
         plan: &'a PlanOutcome,
         refusals: &'a [crate::plan::Refusal],
     }
-    let text = || {
-        let mut text = report::render_plan(&outcome, true);
-        for r in &refusals {
-            text.push_str(&format!("  refused: {r}\n"));
-        }
-        text
-    };
+    let text = || report::render_plan_refusals(&outcome, &refusals);
     Ok(emit(json, &PlanJson { command: "plan", plan: &outcome, refusals: &refusals }, text)?)
 }
 
@@ -175,32 +169,7 @@ fn run_command(engine: &PluginEngine, args: RunArgs) -> Result<(), Failure> {
     let json = args.command.output.json();
     let LiveSetup { mut plugin, options } = live_setup(engine, &args.command.live)?;
     let outcome = live::run(&mut plugin, &options)?;
-    let render = || {
-        let mut text = report::render_plan(&outcome.plan, false);
-        if outcome.connect.is_none() {
-            text.push_str(&format!(
-                "  {:<28}{}{}\n",
-                "records written",
-                outcome.written.len(),
-                if outcome.created_topic { " (topic created, compacted)" } else { "" }
-            ));
-        }
-        if !outcome.written.is_empty() {
-            text.push_str(&format!("  {:<28}all {} read back from the topic\n", "confirmed", outcome.written.len()));
-        }
-        if let Some(connect) = &outcome.connect {
-            if connect.altered > 0 {
-                text.push_str(&format!("  {:<28}{} (Connect: {})\n", "offsets altered", connect.altered, connect.message));
-                text.push_str(&format!("  {:<28}all {} read back from Connect's offsets API\n", "confirmed", connect.altered));
-            }
-            let stopped = if connect.stopped_by_run { "stopped by this run; " } else { "" };
-            text.push_str(&format!(
-                "  {:<28}{stopped}left STOPPED: verify, then resume it with `{}`\n",
-                "connector", connect.resume_command
-            ));
-        }
-        text
-    };
+    let render = || report::render_run(&outcome);
     if !follow {
         plugin.close();
         return Ok(emit(json, &outcome, render)?);
@@ -208,11 +177,7 @@ fn run_command(engine: &PluginEngine, args: RunArgs) -> Result<(), Failure> {
     eprint!("{}", render());
     let summary = live::follow(&mut plugin, &options, &outcome)?;
     plugin.close();
-    let text = format!(
-        "follow stopped\n  {:<28}{}\n  {:<28}{}\n  {:<28}{}\n  {:<28}{}\n",
-        "records seen", summary.records_seen, "forwarded", summary.forwarded, "unchanged", summary.unchanged,
-        "refused", summary.refused.len()
-    );
+    let text = report::render_follow(&summary);
     Ok(emit(json, &summary, || text)?)
 }
 
@@ -233,24 +198,7 @@ fn verify_command(engine: &PluginEngine, args: LiveCommand) -> Result<(), Failur
         /// Overlaps and gaps while no --resume-at names the choice that was made.
         unresolved_seams: Vec<&'a crate::plan::PlanEntry>,
     }
-    let mut text = format!(
-        "verify {} against {}: {} records checked, {} differ\n  {:<28}{}\n",
-        match &outcome.connect {
-            Some(c) => format!("connector {:?} at {}", c.connector, c.url),
-            None => outcome.target_topic.clone().unwrap_or_else(|| "(no target topic)".into()),
-        },
-        outcome.source_topic,
-        outcome.entries.len(),
-        differences.len(),
-        "seam check",
-        outcome.seam_check.summary,
-    );
-    for d in &differences {
-        text.push_str(&format!("  {}\n", report::describe_entry(d)));
-    }
-    for u in &unresolved {
-        text.push_str(&format!("  unresolved: {}\n", report::describe_entry(u)));
-    }
+    let text = report::render_verify(&outcome, &differences, &unresolved);
     let document = VerifyJson {
         command: "verify",
         target_topic: &outcome.target_topic,
