@@ -30,13 +30,7 @@ target/release/examples/groups_load "$src" "$CONSUMER_GROUPS" "$PARTITIONS" "$RE
 load_end=$(date +%s.%N)
 
 plan=("$bin" groups plan --replicated-bootstrap "$src" --data-bootstrap "$tgt" --replication-policy identity --output json)
-seconds() {
-    local start end
-    start=$(date +%s.%N)
-    "$@" > "$work/out.json"
-    end=$(date +%s.%N)
-    python3 -c "print($end - $start)"
-}
+source bench/timing.sh
 # check GROUPS: every group translated exactly on every partition.
 check() {
     python3 - "$work/out.json" "$1" "$PARTITIONS" <<'PY'

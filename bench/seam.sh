@@ -36,13 +36,7 @@ target/release/examples/seam_load "$src" "$tgt" "$PARTITIONS" "$RECORDS" "$OVERL
 
 plan=("$bin" plan --plugin mm2-to-mm2 --set source.cluster.alias=old --set target.cluster.alias=new
       --source-bootstrap "$tgt" --source-topic mm2-offsets.old.internal --output json)
-seconds() {
-    local start end
-    start=$(date +%s.%N)
-    "$@" > "$work/out.json"
-    end=$(date +%s.%N)
-    python3 -c "print($end - $start)"
-}
+source bench/timing.sh
 without=()
 with=()
 for _ in $(seq "$RUNS"); do
