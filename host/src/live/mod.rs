@@ -1,22 +1,23 @@
 //! The commands that work on live clusters (`plan`, `run`, `verify`, `run --follow`), over the
 //! translate pipeline, the Kafka module and the plan rules.
 
-use std::time::Duration;
+mod follow;
+mod run;
 
-use crate::model::compaction::Compactor;
-use crate::kafka::{self, Connection, Delivered, KafkaError, TopicSetup, WriteFailure};
-use crate::kafka::TargetState;
-use crate::plan::{self, PlanCounts, PlanEntry};
-use crate::plugin::{Plugin, PluginError};
 use connect_offsets::connect::parse_mm2_source_key;
 
 use crate::connect::{ConnectError, ConnectTarget, ConnectorState};
 use crate::coverage::{self, Coverage};
-use crate::kafka::{Unauthorized, Windows};
+use crate::kafka::{self, Connection, KafkaError, TargetState, TopicSetup, Unauthorized, Windows, WriteFailure};
 use crate::mm2config::Flow;
+use crate::model::compaction::Compactor;
 use crate::model::{MappedRecord, Origin};
+use crate::plan::{self, PlanCounts, PlanEntry};
+use crate::plugin::{Plugin, PluginError};
 use crate::seam::{self, ReplicationPolicy, ResumeAt, SeamCounts, SeamSetup};
 use crate::translate::{self, RecordIssue, Report, TranslateError, TranslateOptions, Translator};
+pub use follow::{FOLLOW_THROUGH_CONNECT, FollowSummary, follow, follow_usage};
+pub use run::{ConnectRun, RunOutcome, run};
 
 /// Everything a live command needs, after the command line and the job file are merged.
 #[derive(Debug, Clone)]
@@ -325,225 +326,6 @@ fn target_topic(options: &LiveOptions, records: &[MappedRecord]) -> Result<Optio
             Err(LiveError::TargetTopicMismatch { found: found.join(", "), named: named.as_deref().unwrap_or("not named").to_owned() })
         }
     }
-}
-
-/// What `run` did.
-#[derive(Debug, Clone, serde::Serialize)]
-pub struct RunOutcome {
-    pub plan: PlanOutcome,
-    pub created_topic: bool,
-    /// The records written to the offsets topic (the topic path).
-    pub written: Vec<Delivered>,
-    /// What was written through Connect (the REST path).
-    pub connect: Option<ConnectRun>,
-}
-
-/// A write through Connect's offsets API.
-#[derive(Debug, Clone, serde::Serialize)]
-pub struct ConnectRun {
-    /// Offsets altered (deletions included), each confirmed by `GET .../offsets`.
-    pub altered: usize,
-    /// Connect's own confirmation.
-    pub message: String,
-    /// Whether this run stopped the connector (`--stop-connector`); it is left stopped.
-    pub stopped_by_run: bool,
-    /// How to resume the connector once the migration is verified.
-    pub resume_command: String,
-}
-
-/// Plans, refuses what is unsafe, creates the topic if needed, writes, and reads back.
-pub fn run(plugin: &mut Plugin, options: &LiveOptions) -> Result<RunOutcome, LiveError> {
-    // Through Connect the connector is stopped first: stopping commits its last offsets, which
-    // the plan then reads.
-    let stopped_by_run = match &options.connect {
-        Some(connect) => ensure_stopped(connect)?,
-        None => false,
-    };
-    // Started now so that it is connected, with its producer id, once the plan is made.
-    let writer = match &options.connect {
-        Some(_) => None,
-        None => Some(kafka::Writer::start(&options.target)?),
-    };
-    let mut outcome = plan(plugin, options)?;
-    let refused = plan::refusals(&outcome.entries, options.overrides);
-    if !refused.is_empty() {
-        return Err(LiveError::Refused(refused));
-    }
-    for e in &outcome.entries {
-        if let Some(found) = e.seam.as_ref().filter(|s| s.status == seam::SeamStatus::Unproven) {
-            tracing::warn!("{}: seam unproven, written as recorded: {}", plan::describe_key(&e.record.key), found.detail);
-        }
-    }
-    if let Some(connect) = &options.connect {
-        return run_through_connect(connect, outcome, stopped_by_run);
-    }
-    let to_write = plan::to_write(&outcome.entries);
-    let (Some(topic), Some(writer)) = (outcome.target_topic.clone(), writer) else {
-        return Ok(RunOutcome { plan: outcome, created_topic: false, written: Vec::new(), connect: None });
-    };
-    if to_write.is_empty() && !outcome.target_exists {
-        return Ok(RunOutcome { plan: outcome, created_topic: false, written: Vec::new(), connect: None });
-    }
-    // Also for an existing topic with nothing to write: a non-compacted offsets topic is an error.
-    let (partitions, created) = kafka::ensure_topic(&options.target, &topic, &options.setup)?;
-    if partitions != outcome.target_partitions {
-        // The topic appeared (or was created) with another partition count than planned for.
-        return Err(LiveError::PartitionsChanged { topic, found: partitions, planned: outcome.target_partitions });
-    }
-    if to_write.is_empty() {
-        return Ok(RunOutcome { plan: outcome, created_topic: created, written: Vec::new(), connect: None });
-    }
-    let written = {
-        let _graceful = crate::interrupt::Graceful::begin();
-        timed("wrote the records", || writer.write(&to_write))?
-    };
-    let read_back = timed("read the records back", || kafka::read_back(&options.target, &topic))?;
-    let missing = plan::unconfirmed(&to_write, &read_back);
-    if !missing.is_empty() {
-        return Err(LiveError::NotConfirmed { topic: format!("{topic:?}"), missing });
-    }
-    // What --follow continues from: MM2's state now holds what was written.
-    outcome.target_state.apply(&to_write);
-    Ok(RunOutcome { plan: outcome, created_topic: created, written, connect: None })
-}
-
-/// Refuses unless the connector is STOPPED with no tasks, or stops it with `--stop-connector`;
-/// whether it stopped it.
-fn ensure_stopped(connect: &ConnectTarget) -> Result<bool, LiveError> {
-    let status = connect.status()?;
-    if status.is_stopped() {
-        return Ok(false);
-    }
-    if !connect.stop_connector {
-        return Err(LiveError::ConnectorRunning {
-            connector: connect.connector.clone(),
-            url: connect.client.url().to_owned(),
-            state: status.state,
-            tasks: status.tasks,
-            stop_command: connect.stop_command(),
-        });
-    }
-    tracing::info!("stopping connector {:?} ({}, {} task(s))", connect.connector, status.state, status.tasks);
-    connect.stop()?;
-    Ok(true)
-}
-
-/// PATCHes exactly the plan's writes and confirms each with `GET .../offsets`.
-fn run_through_connect(
-    connect: &ConnectTarget,
-    mut outcome: PlanOutcome,
-    stopped_by_run: bool,
-) -> Result<RunOutcome, LiveError> {
-    let mut run = ConnectRun { altered: 0, message: String::new(), stopped_by_run, resume_command: connect.resume_command() };
-    let to_write = plan::to_write(&outcome.entries);
-    if !to_write.is_empty() {
-        run.message = connect.alter(&to_write)?;
-        let missing = plan::unconfirmed(&to_write, &connect.read_back()?);
-        if !missing.is_empty() {
-            return Err(LiveError::NotConfirmed {
-                topic: format!("connector {:?}'s offsets at {}", connect.connector, connect.client.url()),
-                missing,
-            });
-        }
-        run.altered = to_write.len();
-        outcome.target_state.apply(&to_write);
-    }
-    Ok(RunOutcome { plan: outcome, created_topic: false, written: Vec::new(), connect: Some(run) })
-}
-
-/// Why `--follow` is refused with `--connect-url`: it would write the offsets topic itself, and
-/// Connect alters a connector's offsets only while it is stopped.
-pub const FOLLOW_THROUGH_CONNECT: &str = "--follow keeps writing while the old replicator runs, but through Connect the \
-     connector stays stopped while its offsets change: run once after the old replicator has stopped";
-
-/// Why `--follow` cannot work with these options (exit 2): `run --follow` asks before anything
-/// connects, and [`follow`] again.
-pub fn follow_usage(source_group: bool, through_connect: bool) -> Result<(), LiveError> {
-    if source_group {
-        return Err(LiveError::FollowUsage("--follow reads an offsets topic; with --source-group, run again after the old replicator stops"));
-    }
-    if through_connect {
-        return Err(LiveError::FollowUsage(FOLLOW_THROUGH_CONNECT));
-    }
-    Ok(())
-}
-
-/// What `--follow` did until it was stopped.
-#[derive(Debug, Default, Clone, serde::Serialize)]
-pub struct FollowSummary {
-    pub records_seen: u64,
-    pub forwarded: u64,
-    pub unchanged: u64,
-    pub refused: Vec<plan::Refusal>,
-    pub skipped: std::collections::BTreeMap<String, u64>,
-}
-
-/// After a run: keeps forwarding new source offset records until SIGINT or SIGTERM.
-pub fn follow(
-    plugin: &mut Plugin,
-    options: &LiveOptions,
-    after: &RunOutcome,
-) -> Result<FollowSummary, LiveError> {
-    follow_usage(options.source_group.is_some(), options.connect.is_some())?;
-    let mut summary = FollowSummary::default();
-    let tail = kafka::Tail::from_ends(&options.source, &options.source_topic, &after.plan.source_ranges)?;
-    let mut target = after.plan.target_state.clone();
-    let partitions = after.plan.target_partitions;
-    tracing::info!("following {} from its end; stop with Ctrl-C or SIGTERM", options.source_topic);
-
-    let writer = kafka::Writer::start(&options.target)?;
-    let _graceful = crate::interrupt::Graceful::begin();
-    while !crate::interrupt::requested() {
-        let batch = tail.next_batch(options.batch_size, Duration::from_millis(200))?;
-        if batch.is_empty() {
-            continue;
-        }
-        summary.records_seen += batch.len() as u64;
-        let mut translator = Translator::new(plugin, translate_options(options));
-        for record in batch {
-            if record.key.is_none() {
-                translator.invalid(record.origin.to_string(), "record has no key".to_owned())?;
-            } else if record.value.is_none() {
-                // Deleting the old tool's offset says nothing about MM2's: keep MM2's.
-                *summary.skipped.entry("source-tombstone".to_owned()).or_default() += 1;
-            } else {
-                translator.push(record)?;
-            }
-        }
-        let (records, report) = translator.finish()?;
-        let records = translate::partition(records, partitions)?;
-        for (reason, n) in report.skipped {
-            *summary.skipped.entry(reason).or_default() += n;
-        }
-        // Range checks are for the snapshot: the old replicator's live offsets are in range.
-        let entries = plan::build(records, &target, None, None);
-        let mut to_write = Vec::new();
-        for entry in entries {
-            // Range checks are for the snapshot; misplacement was refused (or allowed) by the run.
-            let overrides = plan::Overrides { out_of_range: true, misplaced: true, ..options.overrides };
-            let refused = plan::refusal(&entry, overrides);
-            if !refused.is_empty() {
-                for r in &refused {
-                    tracing::warn!("not forwarded: {r}");
-                }
-                summary.refused.extend(refused);
-            } else if entry.change == plan::Change::Unchanged {
-                summary.unchanged += 1;
-            } else {
-                to_write.push(entry.record);
-            }
-        }
-        if to_write.is_empty() {
-            continue;
-        }
-        writer.write(&to_write)?;
-        for r in &to_write {
-            tracing::info!("forwarded {} from {}", plan::describe_key(&r.key), r.origin);
-        }
-        target.apply(&to_write);
-        summary.forwarded += to_write.len() as u64;
-    }
-    Ok(summary)
 }
 
 /// Entries whose seam is an overlap or a gap while no `--resume-at` says which was chosen:

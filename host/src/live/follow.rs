@@ -1,0 +1,104 @@
+//! `run --follow`: new offset records of the source topic forwarded after the run, until stopped.
+
+use std::time::Duration;
+
+use super::{LiveError, LiveOptions, RunOutcome, translate_options};
+use crate::kafka;
+use crate::plan;
+use crate::plugin::Plugin;
+use crate::translate::{self, Translator};
+
+/// Why `--follow` is refused with `--connect-url`: it would write the offsets topic itself, and
+/// Connect alters a connector's offsets only while it is stopped.
+pub const FOLLOW_THROUGH_CONNECT: &str = "--follow keeps writing while the old replicator runs, but through Connect the \
+     connector stays stopped while its offsets change: run once after the old replicator has stopped";
+
+/// Why `--follow` cannot work with these options (exit 2): `run --follow` asks before anything
+/// connects, and [`follow`] again.
+pub fn follow_usage(source_group: bool, through_connect: bool) -> Result<(), LiveError> {
+    if source_group {
+        return Err(LiveError::FollowUsage("--follow reads an offsets topic; with --source-group, run again after the old replicator stops"));
+    }
+    if through_connect {
+        return Err(LiveError::FollowUsage(FOLLOW_THROUGH_CONNECT));
+    }
+    Ok(())
+}
+
+/// What `--follow` did until it was stopped.
+#[derive(Debug, Default, Clone, serde::Serialize)]
+pub struct FollowSummary {
+    pub records_seen: u64,
+    pub forwarded: u64,
+    pub unchanged: u64,
+    pub refused: Vec<plan::Refusal>,
+    pub skipped: std::collections::BTreeMap<String, u64>,
+}
+
+/// After a run: keeps forwarding new source offset records until SIGINT or SIGTERM.
+pub fn follow(
+    plugin: &mut Plugin,
+    options: &LiveOptions,
+    after: &RunOutcome,
+) -> Result<FollowSummary, LiveError> {
+    follow_usage(options.source_group.is_some(), options.connect.is_some())?;
+    let mut summary = FollowSummary::default();
+    let tail = kafka::Tail::from_ends(&options.source, &options.source_topic, &after.plan.source_ranges)?;
+    let mut target = after.plan.target_state.clone();
+    let partitions = after.plan.target_partitions;
+    tracing::info!("following {} from its end; stop with Ctrl-C or SIGTERM", options.source_topic);
+
+    let writer = kafka::Writer::start(&options.target)?;
+    let _graceful = crate::interrupt::Graceful::begin();
+    while !crate::interrupt::requested() {
+        let batch = tail.next_batch(options.batch_size, Duration::from_millis(200))?;
+        if batch.is_empty() {
+            continue;
+        }
+        summary.records_seen += batch.len() as u64;
+        let mut translator = Translator::new(plugin, translate_options(options));
+        for record in batch {
+            if record.key.is_none() {
+                translator.invalid(record.origin.to_string(), "record has no key".to_owned())?;
+            } else if record.value.is_none() {
+                // Deleting the old tool's offset says nothing about MM2's: keep MM2's.
+                *summary.skipped.entry("source-tombstone".to_owned()).or_default() += 1;
+            } else {
+                translator.push(record)?;
+            }
+        }
+        let (records, report) = translator.finish()?;
+        let records = translate::partition(records, partitions)?;
+        for (reason, n) in report.skipped {
+            *summary.skipped.entry(reason).or_default() += n;
+        }
+        // Range checks are for the snapshot: the old replicator's live offsets are in range.
+        let entries = plan::build(records, &target, None, None);
+        let mut to_write = Vec::new();
+        for entry in entries {
+            // Range checks are for the snapshot; misplacement was refused (or allowed) by the run.
+            let overrides = plan::Overrides { out_of_range: true, misplaced: true, ..options.overrides };
+            let refused = plan::refusal(&entry, overrides);
+            if !refused.is_empty() {
+                for r in &refused {
+                    tracing::warn!("not forwarded: {r}");
+                }
+                summary.refused.extend(refused);
+            } else if entry.change == plan::Change::Unchanged {
+                summary.unchanged += 1;
+            } else {
+                to_write.push(entry.record);
+            }
+        }
+        if to_write.is_empty() {
+            continue;
+        }
+        writer.write(&to_write)?;
+        for r in &to_write {
+            tracing::info!("forwarded {} from {}", plan::describe_key(&r.key), r.origin);
+        }
+        target.apply(&to_write);
+        summary.forwarded += to_write.len() as u64;
+    }
+    Ok(summary)
+}
