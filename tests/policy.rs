@@ -4,74 +4,11 @@
 
 mod support;
 
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
+use support::sandbox::*;
 use support::{BIN, stderr, stdout};
-
-fn guest(name: &str) -> &'static str {
-    mm2_migrate_bundled::test_guest_path(name).expect("test guest built")
-}
-
-struct Scratch {
-    dir: tempfile::TempDir,
-}
-
-impl Scratch {
-    fn new() -> Scratch {
-        let dir = tempfile::tempdir().unwrap();
-        std::fs::write(
-            dir.path().join("input.jsonl"),
-            [
-                r#"{"topic":"connect-offsets","partition":0,"offset":0,"key":"[\"replicator\",{\"topic\":\"a\",\"partition\":0}]","payload":"{\"offset\":5}"}"#,
-                r#"{"topic":"connect-offsets","partition":0,"offset":1,"key":"[\"replicator\",{\"topic\":\"b\",\"partition\":0}]","payload":"{\"offset\":6}"}"#,
-            ]
-            .join("\n"),
-        )
-        .unwrap();
-        Scratch { dir }
-    }
-
-    fn path(&self, name: &str) -> PathBuf {
-        self.dir.path().join(name)
-    }
-
-    fn policy(&self, text: &str) -> String {
-        let path = self.path("policy.toml");
-        std::fs::write(&path, text).unwrap();
-        path.display().to_string()
-    }
-
-    /// `translate` with `plugin` and `settings` under the policy text (none: built-in policy).
-    fn translate(&self, policy: Option<&str>, plugin: &str, settings: &[&str]) -> Output {
-        let input = self.path("input.jsonl").display().to_string();
-        let mut args = vec!["translate".to_owned(), "--plugin".to_owned(), plugin.to_owned(), "--input".to_owned(), input];
-        if let Some(text) = policy {
-            args.extend(["--policy".to_owned(), self.policy(text)]);
-        }
-        for s in settings {
-            args.extend(["--set".to_owned(), (*s).to_owned()]);
-        }
-        run(&args, self.dir.path())
-    }
-}
-
-fn run(args: &[String], cache: &Path) -> Output {
-    Command::new(BIN)
-        .args(args)
-        .env("MM2_MIGRATE_CACHE_DIR", cache.join("cache"))
-        .stdin(Stdio::null())
-        .output()
-        .unwrap()
-}
-
-/// The run failed cleanly (exit 1, not a signal), wrote nothing, and named `needle`.
-fn assert_stopped(output: &Output, needle: &str) {
-    assert_eq!(output.status.code(), Some(1), "{}", stderr(output));
-    assert!(output.stdout.is_empty(), "nothing may be written: {}", stdout(output));
-    assert!(stderr(output).contains(needle), "missing {needle:?} in: {}", stderr(output));
-}
 
 #[test]
 fn an_endless_loop_is_stopped_at_the_deadline() {
@@ -193,13 +130,6 @@ fn components_importing_files_or_sockets_are_refused_at_load() {
     assert!(stdout(&inspect).contains("<- refused") && stdout(&inspect).contains("refused: it imports wasi:"), "{}", stdout(&inspect));
 }
 
-fn sha256_of(path: &str, cache: &Path) -> String {
-    let output = run(&["plugins".into(), "inspect".into(), path.into(), "--output".into(), "json".into()], cache);
-    assert!(output.status.success(), "{}", stderr(&output));
-    let doc: serde_json::Value = serde_json::from_str(&stdout(&output)).unwrap();
-    doc["inspection"]["sha256"].as_str().unwrap().to_owned()
-}
-
 #[test]
 fn pinned_plugins_run_and_tampered_ones_are_refused_before_compiling() {
     let s = Scratch::new();
@@ -310,10 +240,6 @@ fn inspect_prints_a_policy_entry() {
 }
 
 /// The run took less than `limit`: a deadline held.
-fn assert_within(started: Instant, limit: Duration) {
-    assert!(started.elapsed() < limit, "took {:?}, the deadline is far shorter", started.elapsed());
-}
-
 #[test]
 fn a_blocking_call_is_stopped_at_the_deadline_in_every_call() {
     let s = Scratch::new();
@@ -340,18 +266,6 @@ fn a_blocking_call_is_stopped_at_the_deadline_in_every_call() {
     assert_eq!(output.status.code(), Some(1), "{}", stderr(&output));
     assert!(stderr(&output).contains("exceeded its time limit (limits.call-timeout-ms = 300) in describe"), "{}", stderr(&output));
     assert_within(started, Duration::from_secs(10));
-}
-
-/// A raw component (no contract exports needed: instantiation allocates before exports are read).
-fn raw_component(s: &Scratch, name: &str, wat: &str) -> String {
-    let path = s.path(name);
-    std::fs::write(&path, wat::parse_str(wat).unwrap()).unwrap();
-    path.display().to_string()
-}
-
-fn instances_of(module: &str, count: usize) -> String {
-    let instances: String = (0..count).map(|i| format!("(core instance $i{i} (instantiate $m))\n")).collect();
-    format!("(component (core module $m {module})\n{instances})")
 }
 
 #[test]
@@ -423,14 +337,6 @@ fn plugin_tombstones_are_refused_unless_deletions_are_allowed() {
 }
 
 /// No raw control character of the plugin's reaches the terminal, and its text is bounded.
-fn assert_tamed(output: &Output) {
-    for text in [stdout(output), stderr(output)] {
-        assert!(!text.contains('\u{1b}') && !text.contains('\r'), "raw control characters: {text:?}");
-        assert!(!text.contains("\nrecords written             2"), "a forged report line: {text}");
-        assert!(text.len() < 20_000, "{} bytes of plugin text", text.len());
-    }
-}
-
 #[test]
 fn plugin_text_is_escaped_and_bounded_wherever_it_is_shown() {
     let s = Scratch::new();

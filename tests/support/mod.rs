@@ -11,6 +11,7 @@ use serde_json::Value;
 
 pub(crate) mod connect;
 pub(crate) mod mirrormaker;
+pub(crate) mod sandbox;
 
 pub(crate) const BIN: &str = env!("CARGO_BIN_EXE_mm2-migrate");
 
