@@ -398,3 +398,23 @@ pub fn render_groups_follow(f: &crate::groups::FollowSummary) -> String {
     }
     out
 }
+
+/// `plugins inspect`'s text: the file, its imports (the refused one marked), what it says about
+/// itself and its policy entry.
+pub fn render_inspection(inspection: &crate::plugin::Inspection) -> String {
+    let mut text = format!("source    {}\nsha256    {}\n", inspection.source, inspection.sha256);
+    text.push_str("imports\n");
+    for import in &inspection.imports {
+        let mark = if Some(import) == inspection.forbidden_import.as_ref() { "  <- refused" } else { "" };
+        text.push_str(&format!("  {import}{mark}\n"));
+    }
+    match (&inspection.info, &inspection.forbidden_import) {
+        (Some(info), _) => {
+            text.push_str(&describe_plugin(info, &info.config.iter().map(crate::plugin::config_key).collect::<Vec<_>>()));
+            text.push_str(&format!("policy entry:\n  [[plugins]]\n  name = {:?}\n  sha256 = \"{}\"\n", info.name, inspection.sha256));
+        }
+        (None, Some(import)) => text.push_str(&format!("refused: it imports {import}, which plugins may not use\n")),
+        (None, None) => {}
+    }
+    text
+}

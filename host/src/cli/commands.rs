@@ -351,34 +351,22 @@ fn list_plugins(engine: &PluginEngine) -> Result<(), Failure> {
 fn inspect_plugin(engine: &PluginEngine, spec: &str, json: bool) -> Result<(), Failure> {
     let source = PluginSource::resolve(spec).map_err(plugin_failure)?;
     let inspection = crate::plugin::inspect(engine, &source).map_err(plugin_failure)?;
-    let mut text = format!("source    {}\nsha256    {}\n", inspection.source, inspection.sha256);
-    text.push_str("imports\n");
-    for import in &inspection.imports {
-        let mark = if Some(import) == inspection.forbidden_import.as_ref() { "  <- refused" } else { "" };
-        text.push_str(&format!("  {import}{mark}\n"));
-    }
-    let info_json = match (&inspection.info, &inspection.forbidden_import) {
-        (Some(info), _) => {
-            let keys: Vec<_> = info.config.iter().map(|k| serde_json::json!({
-                "name": k.name, "required": k.required, "default": k.default_value,
-                "documentation": k.documentation, "valid_values": k.valid_values,
-            })).collect();
-            text.push_str(&report::describe_plugin(info, &info.config.iter().map(crate::plugin::config_key).collect::<Vec<_>>()));
-            text.push_str(&format!(
-                "policy entry:\n  [[plugins]]\n  name = {:?}\n  sha256 = \"{}\"\n",
-                info.name, inspection.sha256
-            ));
-            serde_json::json!({"name": info.name, "version": info.version, "contract_version": info.contract_version,
-                "description": info.description, "config": keys})
-        }
-        (None, Some(import)) => {
-            text.push_str(&format!("refused: it imports {import}, which plugins may not use\n"));
-            serde_json::Value::Null
-        }
-        (None, None) => serde_json::Value::Null,
-    };
+    let info_json = inspection.info.as_ref().map_or(serde_json::Value::Null, |info| {
+        let keys: Vec<_> = info
+            .config
+            .iter()
+            .map(|k| {
+                serde_json::json!({
+                    "name": k.name, "required": k.required, "default": k.default_value,
+                    "documentation": k.documentation, "valid_values": k.valid_values,
+                })
+            })
+            .collect();
+        serde_json::json!({"name": info.name, "version": info.version, "contract_version": info.contract_version,
+            "description": info.description, "config": keys})
+    });
     let document = serde_json::json!({"inspection": inspection, "plugin": info_json});
-    emit(json, &document, || text)?;
+    emit(json, &document, || report::render_inspection(&inspection))?;
     match &inspection.forbidden_import {
         Some(import) => Err(Failure {
             status: EXIT_FAILED,
