@@ -37,27 +37,29 @@ fn write(options: &GroupsOptions, plan: GroupsPlan) -> Result<GroupsRun, GroupsE
         return Err(GroupsError::Refused(refused));
     }
     let commits = plan.commits(options.allow_rewind);
+    let offsets_committed: usize = commits.values().map(Vec::len).sum();
     let checkpoints = plan.checkpoint_records()?;
+    // Only where there are checkpoints to write (there are none without a checkpoints topic).
+    let checkpoints_topic = plan.checkpoints_topic.as_deref().filter(|_| !checkpoints.is_empty());
     // The checkpoints topic first: one that MM2 would not keep (not compacted) refuses the whole
     // run before any group moves.
-    let mut created = false;
-    if let (Some(topic), false) = (&plan.checkpoints_topic, checkpoints.is_empty()) {
-        let setup = TopicSetup { create: true, partitions: 1, replication_factor: -1, check_compaction: true };
-        created = match kafka::ensure_topic(&options.data, topic, &setup) {
-            Ok((_, created)) => created,
-            Err(KafkaError::NotCompacted { topic, policy, .. }) => {
-                return Err(GroupsError::Refused(vec![format!(
-                    "MM2's checkpoints topic {topic:?} has cleanup.policy={policy}: MM2 creates it compacted and reads the \
-                     last checkpoint per key, which only compaction keeps; set cleanup.policy=compact on it, or pass \
-                     --no-checkpoints"
-                )]));
-            }
-            Err(e) => return Err(e.into()),
-        };
-    }
-    let writer = match checkpoints.is_empty() {
-        true => None,
-        false => Some(kafka::Writer::start(&options.data)?),
+    let (writer, created) = match checkpoints_topic {
+        None => (None, false),
+        Some(topic) => {
+            let setup = TopicSetup { create: true, partitions: 1, replication_factor: -1, check_compaction: true };
+            let created = match kafka::ensure_topic(&options.data, topic, &setup) {
+                Ok((_, created)) => created,
+                Err(KafkaError::NotCompacted { topic, policy, .. }) => {
+                    return Err(GroupsError::Refused(vec![format!(
+                        "MM2's checkpoints topic {topic:?} has cleanup.policy={policy}: MM2 creates it compacted and reads the \
+                         last checkpoint per key, which only compaction keeps; set cleanup.policy=compact on it, or pass \
+                         --no-checkpoints"
+                    )]));
+                }
+                Err(e) => return Err(e.into()),
+            };
+            (Some(kafka::Writer::start(&options.data)?), created)
+        }
     };
     let _graceful = crate::interrupt::Graceful::begin();
     // Checkpoints before commits: a checkpoints topic the principal may not write stops the run
@@ -68,7 +70,7 @@ fn write(options: &GroupsOptions, plan: GroupsPlan) -> Result<GroupsRun, GroupsE
         writer.write(&checkpoints)?;
     }
     kafka::commit_group_offsets(&options.data, &commits)?;
-    tracing::info!("committed {} offset(s) for {} group(s)", commits.values().map(Vec::len).sum::<usize>(), commits.len());
+    tracing::info!("committed {offsets_committed} offset(s) for {} group(s)", commits.len());
     // Read back: every commit and every checkpoint as written.
     let mut missing = Vec::new();
     let mut read = kafka::fetch_group_offsets(&options.data, &commits.keys().collect::<Vec<_>>())?;
@@ -78,7 +80,7 @@ fn write(options: &GroupsOptions, plan: GroupsPlan) -> Result<GroupsRun, GroupsE
             missing.push(format!("group {group}: {}/{} offset {}", c.partition.0, c.partition.1, c.offset));
         }
     }
-    if let (Some(topic), false) = (&plan.checkpoints_topic, checkpoints.is_empty()) {
+    if let Some(topic) = checkpoints_topic {
         let read = kafka::read_back(&options.data, topic)?;
         for r in checkpoints.iter().filter(|r| read.get(0, &r.key) != r.value.as_ref()) {
             missing.push(format!("checkpoint of {}", r.origin));
@@ -89,7 +91,7 @@ fn write(options: &GroupsOptions, plan: GroupsPlan) -> Result<GroupsRun, GroupsE
     }
     Ok(GroupsRun {
         groups_committed: commits.len(),
-        offsets_committed: commits.values().map(Vec::len).sum(),
+        offsets_committed,
         checkpoints_written: checkpoints.len(),
         checkpoints_topic_created: created,
         plan,

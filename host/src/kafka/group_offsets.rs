@@ -20,7 +20,7 @@ use rdkafka::{Offset, TopicPartitionList};
 use rdkafka_sys as sys;
 
 use super::groups::Committed;
-use super::{ClientProblem, Connection, Context, KafkaError, TopicPartition};
+use super::{Connection, Context, KafkaError, TopicPartition};
 
 /// Requests outstanding together: enough to hide the round trips, few enough that none waits
 /// behind the others for longer than its timeout.
@@ -256,13 +256,10 @@ fn failure(connection: &Connection, client: &BaseConsumer<Context>, operation: O
                 ),
             }
         }
-        code => {
-            // A refused login or certificate surfaces as a timeout; what librdkafka logged says which.
-            if let Some(ClientProblem::Certificate(_) | ClientProblem::Authentication(_)) = connection.last_client_error(client) {
-                return connection.error(RdError::AdminOp(code));
-            }
-            connection.error(RdError::AdminOp(code)).with_context(&format!("consumer group {group:?}{at}: {}: {}", operation.doing(), problem.message))
-        }
+        // A refused login or certificate surfaces as a timeout: `fail` reads what librdkafka logged.
+        code => connection
+            .fail(client, RdError::AdminOp(code))
+            .with_context(&format!("consumer group {group:?}{at}: {}: {}", operation.doing(), problem.message)),
     }
 }
 
