@@ -13,6 +13,7 @@ use connect_offsets::partition::partition_for_key;
 
 use crate::kafka::{Connection, TopicSetup};
 use crate::live::{self, LiveError, LiveOptions};
+use crate::target::{OffsetsTopic, Target};
 use crate::plugin::{Plugin, PluginEngine, PluginError, PluginSource};
 use crate::report::{describe_entry, render_plan};
 
@@ -76,8 +77,11 @@ pub fn run(engine: &PluginEngine, json: bool) -> Result<(), DemoError> {
         source: connection("source"),
         source_topic: "connect-offsets".to_owned(),
         source_group: None,
-        target: connection("target"),
-        target_topic: Some(TARGET_TOPIC.to_owned()),
+        target: Target::Topic(OffsetsTopic {
+            connection: connection("target"),
+            named: Some(TARGET_TOPIC.to_owned()),
+            setup: TopicSetup { create: false, partitions: crate::model::DEFAULT_PARTITIONS, replication_factor: 1, check_compaction: false },
+        }),
         replicated: Some(connection("replicated")),
         data: connection("data"),
         replication_policy: crate::seam::ReplicationPolicy::Identity,
@@ -85,10 +89,8 @@ pub fn run(engine: &PluginEngine, json: bool) -> Result<(), DemoError> {
         seam_unavailable: Some("the in-process demo broker holds no copies and cannot look records up by time"),
         batch_size: crate::model::DEFAULT_BATCH_SIZE,
         skip_invalid: false,
-        setup: TopicSetup { create: false, partitions: crate::model::DEFAULT_PARTITIONS, replication_factor: 1, check_compaction: false },
         overrides: Default::default(),
         mm2_flow: None,
-        connect: None,
     };
     let mut plugin = Plugin::load(engine, &PluginSource::resolve("replicator-to-mm2")?)?;
     plugin.configure(&[("source.cluster.alias".to_owned(), ALIAS.to_owned())])?;

@@ -18,8 +18,17 @@ pub mod live;
 pub mod mm2config;
 pub mod demo;
 pub mod policy;
+pub mod target;
 #[cfg(test)]
 mod layers;
+
+/// Runs one step of a command, logging how long it took (`-v`).
+pub(crate) fn timed<T>(step: &str, f: impl FnOnce() -> T) -> T {
+    let started = std::time::Instant::now();
+    let result = f();
+    tracing::debug!("{step} in {:.2?}", started.elapsed());
+    result
+}
 
 /// What the unit tests of several modules share.
 #[cfg(test)]

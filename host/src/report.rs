@@ -58,7 +58,7 @@ pub fn describe_seam(s: &crate::seam::Seam) -> String {
 
 /// The plan as a readable report.
 pub fn render_plan(outcome: &PlanOutcome, with_entries: bool) -> String {
-    let mut out = match &outcome.connect {
+    let mut out = match &outcome.target.connect {
         Some(c) => format!(
             "{}\nsource {} -> connector {:?} at {} ({} with {} task(s); offsets through Connect's REST API)\n",
             outcome.policy, outcome.source_topic, c.connector, c.url, c.status.state, c.status.tasks
@@ -67,12 +67,12 @@ pub fn render_plan(outcome: &PlanOutcome, with_entries: bool) -> String {
             "{}\nsource {} -> target {} ({}, {} partitions)\n",
             outcome.policy,
             outcome.source_topic,
-            outcome.target_topic.as_deref().unwrap_or("(nothing to write)"),
-            if outcome.target_exists { "exists" } else { "will be created" },
-            outcome.target_partitions,
+            outcome.target.topic.as_deref().unwrap_or("(nothing to write)"),
+            if outcome.target.exists { "exists" } else { "will be created" },
+            outcome.target.partitions,
         ),
     };
-    if let Some(c) = outcome.connect.as_ref().filter(|c| !c.status.is_stopped()) {
+    if let Some(c) = outcome.target.connect.as_ref().filter(|c| !c.status.is_stopped()) {
         out.push_str(&format!(
             "note: the connector is {}: its offsets move until it is stopped, and run refuses until then\n",
             c.status.state
@@ -174,9 +174,9 @@ pub fn render_follow(summary: &crate::live::FollowSummary) -> String {
 
 /// `verify`'s text: what was checked, and each difference and unresolved seam.
 pub fn render_verify(outcome: &PlanOutcome, differences: &[&crate::plan::PlanEntry], unresolved: &[&crate::plan::PlanEntry]) -> String {
-    let against = match &outcome.connect {
+    let against = match &outcome.target.connect {
         Some(c) => format!("connector {:?} at {}", c.connector, c.url),
-        None => outcome.target_topic.clone().unwrap_or_else(|| "(no target topic)".into()),
+        None => outcome.target.topic.clone().unwrap_or_else(|| "(no target topic)".into()),
     };
     let mut text = format!(
         "verify {against} against {}: {} records checked, {} differ\n  {:<28}{}\n",

@@ -36,6 +36,8 @@ pub const BEHAVIORS: &[&str] = &[
     "entropy",
     "passthrough",
     "map-loop",
+    "topic-per-call",
+    "alias-per-call",
 ];
 
 /// What the "mm2-lookalike" behaviour emits for the input at each position: keys and values that
@@ -57,6 +59,8 @@ pub const HOSTILE_TEXT: &str = "\u{1b}[2J\u{1b}[H\nrecords written             2
 pub struct Adversarial {
     behavior: String,
     topic: String,
+    /// `map` calls so far: the "-per-call" behaviours change their output with it.
+    calls: u32,
 }
 
 impl Mapping for Adversarial {
@@ -82,7 +86,7 @@ impl Mapping for Adversarial {
             "silent-config-error" => return Err(Vec::new()),
             _ => {}
         }
-        Ok(Adversarial { behavior, topic: config.get_string("topic").unwrap_or_default() })
+        Ok(Adversarial { behavior, topic: config.get_string("topic").unwrap_or_default(), calls: 0 })
     }
 
     fn close(&mut self) {
@@ -101,7 +105,16 @@ impl Mapping for Adversarial {
             mm2_plugin_sdk::jackson::mm2_source_key("MirrorSourceConnector", "a", &topic, record.offset.unwrap_or(0) as i32),
             mm2_plugin_sdk::jackson::offset_value(5),
         );
+        self.calls += 1;
+        // The input's offset under MM2's key for t/0: a plugin that behaves on its first call (the
+        // run's snapshot) and changes where its output goes on later ones (--follow's rounds).
+        let per_call = |topic: &str, alias: &str| {
+            let key = mm2_plugin_sdk::jackson::mm2_source_key("MirrorSourceConnector", alias, "t", 0);
+            Outcome::Emit(vec![Record::keyed(topic, key, value.clone())])
+        };
         match self.behavior.as_str() {
+            "topic-per-call" => per_call(&format!("mm2-offsets.x{}.internal", self.calls), "a"),
+            "alias-per-call" => per_call(&self.topic, if self.calls == 1 { "a" } else { "b" }),
             "panic" => panic!("adversarial plugin panics on purpose {HOSTILE_TEXT}"),
             "sleep" => {
                 std::thread::sleep(std::time::Duration::from_secs(30));

@@ -331,12 +331,13 @@ follow = true
             [("offset.semantics".to_owned(), "next".to_owned()), ("source.cluster.alias".to_owned(), "cli".to_owned())]
         );
         assert_eq!(job.live.source.bootstrap, "a:9092");
-        assert_eq!(job.live.target.bootstrap, "b:9092");
+        let crate::target::Target::Topic(target) = &job.live.target else { panic!("a topic target") };
+        assert_eq!(target.connection.bootstrap, "b:9092");
         assert_eq!(job.live.source_topic, "connect-offsets");
-        assert_eq!(job.live.target_topic.as_deref(), Some("t"));
+        assert_eq!(target.named.as_deref(), Some("t"));
         assert_eq!(job.live.source.timeout, Duration::from_secs(7), "the command line wins");
-        assert_eq!(job.live.target.properties, [("security.protocol".to_owned(), "SSL".to_owned())]);
-        assert_eq!(job.live.setup.partitions, 25);
+        assert_eq!(target.connection.properties, [("security.protocol".to_owned(), "SSL".to_owned())]);
+        assert_eq!(target.setup.partitions, 25);
         assert!(job.live.replicated.is_none());
     }
 

@@ -77,7 +77,7 @@ fn live_setup(engine: &PluginEngine, live: &LiveArgs) -> Result<LiveSetup, Failu
     let job = live.resolve().map_err(super::exit::job_failure)?;
     let mut plugin = load_unconfigured(engine, &job.plugin)?;
     let mut settings = job.settings;
-    if let Some(topic) = &job.live.target_topic {
+    if let Some(topic) = job.live.target.topic().and_then(|t| t.named.as_ref()) {
         plugin.name_target_topic(topic);
         let has_key = plugin.info().config.iter().any(|k| k.name == "target.topic");
         if has_key && !settings.iter().any(|(k, _)| k == "target.topic") {
@@ -201,7 +201,7 @@ fn verify_command(engine: &PluginEngine, args: LiveCommand) -> Result<(), Failur
     let text = report::render_verify(&outcome, &differences, &unresolved);
     let document = VerifyJson {
         command: "verify",
-        target_topic: &outcome.target_topic,
+        target_topic: &outcome.target.topic,
         checked: outcome.entries.len(),
         differences: differences.clone(),
         seam_check: &outcome.seam_check,

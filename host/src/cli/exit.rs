@@ -2,6 +2,7 @@
 
 use crate::kafka::KafkaError;
 use crate::live::LiveError;
+use crate::target::TargetError;
 use crate::plugin::PluginError;
 use crate::translate::TranslateError;
 
@@ -63,13 +64,23 @@ pub(crate) fn plugin_failure(e: PluginError) -> Failure {
 /// Maps a live command's failure to its exit status.
 pub(crate) fn live_failure(e: LiveError) -> Failure {
     match e {
-        LiveError::Refused(_) | LiveError::ConnectorRunning { .. } => Failure { status: EXIT_REFUSED, error: e.into() },
-        LiveError::Write(ref w) if w.interrupted => {
-            Failure { status: crate::interrupt::exit_status().unwrap_or(crate::interrupt::EXIT_SIGINT), error: e.into() }
-        }
+        LiveError::Refused(_) => Failure { status: EXIT_REFUSED, error: e.into() },
+        LiveError::Target(t) => target_failure(t),
         LiveError::Plugin(p) => plugin_failure(p),
         LiveError::Kafka(k) => kafka_failure(k),
         LiveError::FollowUsage(_) => usage(e),
+        other => failed(other),
+    }
+}
+
+/// A connector left running is a refusal; an interrupted write exits with the signal's status.
+pub(crate) fn target_failure(e: TargetError) -> Failure {
+    match e {
+        TargetError::ConnectorRunning { .. } => Failure { status: EXIT_REFUSED, error: e.into() },
+        TargetError::Write(ref w) if w.interrupted => {
+            Failure { status: crate::interrupt::exit_status().unwrap_or(crate::interrupt::EXIT_SIGINT), error: e.into() }
+        }
+        TargetError::Kafka(k) => kafka_failure(k),
         other => failed(other),
     }
 }
@@ -162,7 +173,7 @@ mod tests {
         assert_eq!(Failure::from(usage).status, EXIT_USAGE);
         assert_eq!(Failure::from(PluginError::Engine("e".into())).status, EXIT_FAILED);
         assert_eq!(Failure::from(LiveError::Refused(Vec::new())).status, EXIT_REFUSED);
-        assert_eq!(Failure::from(LiveError::TargetIsSource { topic: "t".into() }).status, EXIT_FAILED);
+        assert_eq!(Failure::from(LiveError::Target(TargetError::TargetIsSource { topic: "t".into() })).status, EXIT_FAILED);
         assert_eq!(Failure::from(LiveError::FollowUsage(crate::live::FOLLOW_THROUGH_CONNECT)).status, EXIT_USAGE);
         let deletion = TranslateError::Deletion { origin: "line 1".into(), key: "a:t/0".into() };
         assert_eq!(Failure::from(deletion).status, EXIT_REFUSED);

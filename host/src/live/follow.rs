@@ -2,11 +2,11 @@
 
 use std::time::Duration;
 
-use super::{LiveError, LiveOptions, RunOutcome, translate_options};
+use super::{Admitted, Batch, LiveError, LiveOptions, RunOutcome, admit, translate_options};
 use crate::kafka;
 use crate::plan;
 use crate::plugin::Plugin;
-use crate::translate::{self, Translator};
+use crate::translate::Translator;
 
 /// Why `--follow` is refused with `--connect-url`: it would write the offsets topic itself, and
 /// Connect alters a connector's offsets only while it is stopped.
@@ -35,20 +35,23 @@ pub struct FollowSummary {
     pub skipped: std::collections::BTreeMap<String, u64>,
 }
 
-/// After a run: keeps forwarding new source offset records until SIGINT or SIGTERM.
+/// After a run: keeps forwarding new source offset records until SIGINT or SIGTERM. Each round
+/// passes the gate `run` passed ([`admit`]: MM2's flow, the run's target topic and no other,
+/// MM2's offsets there read again, its partitions) and the plan rules, and is written and read
+/// back as `run` writes.
 pub fn follow(
     plugin: &mut Plugin,
     options: &LiveOptions,
     after: &RunOutcome,
 ) -> Result<FollowSummary, LiveError> {
-    follow_usage(options.source_group.is_some(), options.connect.is_some())?;
+    follow_usage(options.source_group.is_some(), options.target.is_connect())?;
     let mut summary = FollowSummary::default();
     let tail = kafka::Tail::from_ends(&options.source, &options.source_topic, &after.plan.source_ranges)?;
-    let mut target = after.plan.target_state.clone();
-    let partitions = after.plan.target_partitions;
+    // The topic the run wrote: a plugin that names another one later is refused, not followed.
+    let target = options.target.pinned_to(after.plan.target.topic.as_deref());
     tracing::info!("following {} from its end; stop with Ctrl-C or SIGTERM", options.source_topic);
 
-    let writer = kafka::Writer::start(&options.target)?;
+    let ready = target.prepare()?;
     let _graceful = crate::interrupt::Graceful::begin();
     while !crate::interrupt::requested() {
         let batch = tail.next_batch(options.batch_size, Duration::from_millis(200))?;
@@ -68,12 +71,10 @@ pub fn follow(
             }
         }
         let (records, report) = translator.finish()?;
-        let records = translate::partition(records, partitions)?;
         for (reason, n) in report.skipped {
             *summary.skipped.entry(reason).or_default() += n;
         }
-        // Range checks are for the snapshot: the old replicator's live offsets are in range.
-        let entries = plan::build(records, &target, None, None);
+        let Admitted { target: current, entries, .. } = admit(options, &target, latest_per_key(records), Batch::Follow)?;
         let mut to_write = Vec::new();
         for entry in entries {
             // Range checks are for the snapshot; misplacement was refused (or allowed) by the run.
@@ -93,12 +94,20 @@ pub fn follow(
         if to_write.is_empty() {
             continue;
         }
-        writer.write(&to_write)?;
+        target.write(&ready, &current, &to_write)?;
         for r in &to_write {
             tracing::info!("forwarded {} from {}", plan::describe_key(&r.key), r.origin);
         }
-        target.apply(&to_write);
         summary.forwarded += to_write.len() as u64;
     }
     Ok(summary)
+}
+
+/// The last record of each key in a round: the old tool's offsets in the order it committed
+/// them, so that one round judged against MM2's offsets never writes an earlier one after a later.
+fn latest_per_key(records: Vec<crate::model::MappedRecord>) -> Vec<crate::model::MappedRecord> {
+    let mut seen = std::collections::HashSet::new();
+    let mut latest: Vec<_> = records.into_iter().rev().filter(|r| seen.insert((r.topic.clone(), r.key.clone()))).collect();
+    latest.reverse();
+    latest
 }

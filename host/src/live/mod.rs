@@ -6,18 +6,19 @@ mod run;
 
 use connect_offsets::connect::parse_mm2_source_key;
 
-use crate::connect::{ConnectError, ConnectTarget, ConnectorState};
 use crate::coverage::{self, Coverage};
-use crate::kafka::{self, Connection, KafkaError, TargetState, TopicSetup, Unauthorized, Windows, WriteFailure};
+use crate::kafka::{self, Connection, KafkaError, Unauthorized, Windows};
 use crate::mm2config::Flow;
 use crate::model::compaction::Compactor;
 use crate::model::{MappedRecord, Origin};
 use crate::plan::{self, PlanCounts, PlanEntry};
 use crate::plugin::{Plugin, PluginError};
 use crate::seam::{self, ReplicationPolicy, ResumeAt, SeamCounts, SeamSetup};
+use crate::target::{Current, SourceTopic, Target, TargetError};
+use crate::timed;
 use crate::translate::{self, RecordIssue, Report, TranslateError, TranslateOptions, Translator};
 pub use follow::{FOLLOW_THROUGH_CONNECT, FollowSummary, follow, follow_usage};
-pub use run::{ConnectRun, RunOutcome, run};
+pub use run::{RunOutcome, run};
 
 /// Everything a live command needs, after the command line and the job file are merged.
 #[derive(Debug, Clone)]
@@ -26,9 +27,8 @@ pub struct LiveOptions {
     pub source_topic: String,
     /// Read this consumer group's committed offsets instead of `source_topic`.
     pub source_group: Option<String>,
-    pub target: Connection,
-    /// `None`: the topic the plugin writes to.
-    pub target_topic: Option<String>,
+    /// Where MM2's offsets live: its offsets topic, or a connector through Connect's REST API.
+    pub target: Target,
     /// The cluster the old tool copied from: the range and seam checks run when it is given.
     pub replicated: Option<Connection>,
     /// The cluster holding the old tool's copies, where MM2 will write (the seam check's data).
@@ -40,12 +40,9 @@ pub struct LiveOptions {
     pub seam_unavailable: Option<&'static str>,
     pub batch_size: usize,
     pub skip_invalid: bool,
-    pub setup: TopicSetup,
     pub overrides: plan::Overrides,
     /// The MM2 flow of `--mm2-config`: the offsets must be the ones this MM2 looks up.
     pub mm2_flow: Option<Flow>,
-    /// MM2 on a Connect cluster: its offsets are read and written through Connect's REST API.
-    pub connect: Option<ConnectTarget>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -57,33 +54,17 @@ pub enum LiveError {
     #[error(transparent)]
     Plugin(#[from] PluginError),
     #[error(transparent)]
-    Write(#[from] WriteFailure),
-    #[error(transparent)]
-    Connect(#[from] ConnectError),
-    #[error(
-        "refused: connector {connector:?} at {url} is {state} with {tasks} task(s); Connect alters the offsets of a \
-         STOPPED connector only, and MM2 reads them only when its tasks start. Stop it with `{stop_command}` \
-         (Strimzi: set the mirror's sourceConnector state: stopped), or pass --stop-connector; nothing was written"
-    )]
-    ConnectorRunning { connector: String, url: String, state: String, tasks: usize, stop_command: String },
-    #[error("the target topic {topic:?} is the source topic on the same cluster; mm2-migrate never writes to its source")]
-    TargetIsSource { topic: String },
+    Target(#[from] TargetError),
     /// Plugin output (escaped) naming keys MM2's flow never reads.
     #[error("{0}")]
     NotTheFlow(String),
     #[error("{file}: MM2's topic filter: {reason}")]
     TopicFilter { file: String, reason: String },
-    #[error("the plugin writes to {found} but the target topic is {named}; set the plugin's target topic to match")]
-    TargetTopicMismatch { found: String, named: String },
-    #[error("target topic {topic:?} has {found} partitions, the plan was made for {planned}; run again")]
-    PartitionsChanged { topic: String, found: u32, planned: u32 },
     /// `--follow` with options it cannot work with (exit 2).
     #[error("{0}")]
     FollowUsage(&'static str),
     #[error("refused: {} record(s) would be unsafe to write; nothing was written:\n{}", .0.len(), .0.iter().map(|r| format!("  - {r}")).collect::<Vec<_>>().join("\n"))]
     Refused(Vec<plan::Refusal>),
-    #[error("written records are missing from {topic} when read back: {}", missing.join(", "))]
-    NotConfirmed { topic: String, missing: Vec<String> },
 }
 
 /// A computed plan with the facts behind it.
@@ -93,14 +74,12 @@ pub struct PlanOutcome {
     /// The policy the plugin ran under, as echoed to the operator.
     pub policy: String,
     pub source_topic: String,
-    pub target_topic: Option<String>,
-    pub target_exists: bool,
-    pub target_partitions: u32,
+    /// MM2's offsets where they live when the plan was made.
+    #[serde(flatten)]
+    pub target: Current,
     pub translation: Report,
     pub counts: PlanCounts,
     pub seam_check: SeamCheck,
-    /// MM2's offsets as read through Connect's REST API (instead of a topic).
-    pub connect: Option<ConnectSource>,
     /// The MM2 configuration the plan was made for, with where each fact came from.
     pub mm2_config: Option<Flow>,
     /// With `--mm2-config`: what MM2 does at start on every partition it will replicate.
@@ -109,17 +88,6 @@ pub struct PlanOutcome {
     /// The ranges of the source offsets topic that were read; `--follow` continues from their ends.
     #[serde(skip)]
     pub source_ranges: Vec<kafka::PartitionRange>,
-    #[serde(skip)]
-    pub target_state: TargetState,
-}
-
-/// The connector whose offsets the plan read through Connect.
-#[derive(Debug, Clone, serde::Serialize)]
-pub struct ConnectSource {
-    pub url: String,
-    pub connector: String,
-    /// Its state when the plan was made.
-    pub status: ConnectorState,
 }
 
 /// Whether the seam check ran, against what, and its totals.
@@ -135,7 +103,22 @@ pub struct SeamCheck {
     pub summary: String,
 }
 
-/// Reads the source snapshot, translates it, reads the target and compares.
+/// What a batch is: a snapshot (a plan, a run: its offsets are checked against the replicated
+/// cluster's logs and the old tool's copies) or a round of `--follow` (the old tool's live offsets).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Batch {
+    Snapshot,
+    Follow,
+}
+
+/// A batch past the gate: MM2's offsets where it goes, and where each record stands.
+struct Admitted {
+    target: Current,
+    entries: Vec<PlanEntry>,
+    seam_ran: bool,
+}
+
+/// Reads the source snapshot, translates it, and admits it through [`admit`].
 pub fn plan(plugin: &mut Plugin, options: &LiveOptions) -> Result<PlanOutcome, LiveError> {
     let source_topic = match &options.source_group {
         Some(_) => kafka::GROUP_RECORDS_TOPIC,
@@ -143,7 +126,7 @@ pub fn plan(plugin: &mut Plugin, options: &LiveOptions) -> Result<PlanOutcome, L
     };
     // Checked before anything is read; the translator checks every record's topic the same way.
     translate::check_source(plugin, &Origin::Text(format!("topic {source_topic}")), source_topic)?;
-    // 1. The source offsets topic, compacted as Connect would load it (or the group's commits).
+    // The source offsets topic, compacted as Connect would load it (or the group's commits).
     let mut compactor = Compactor::new();
     let mut issues = Vec::new();
     let mut add = |record| {
@@ -158,50 +141,53 @@ pub fn plan(plugin: &mut Plugin, options: &LiveOptions) -> Result<PlanOutcome, L
         }
         None => timed("read the source topic", || kafka::read_snapshot(&options.source, &options.source_topic, &mut add))?,
     };
-
-    // 2. The plugin; records are partitioned once the target topic's partition count is known
-    // (the one `run` would create it with, if it does not exist).
-    let to_create = options.setup.partitions;
     let translator = Translator::new(plugin, translate_options(options));
     let (records, translation) = timed("mapped the live records", || translator.translate_compacted(compactor, issues))?;
+    let Admitted { target, entries, seam_ran } = admit(options, &options.target, records, Batch::Snapshot)?;
+    let seam_check = seam_check(options, &entries, seam_ran);
+    // What MM2 will do on every partition it replicates, under its own configuration.
+    let coverage = match (&options.mm2_flow, &options.replicated) {
+        (Some(flow), Some(replicated)) => Some(coverage_of(flow, replicated, &options.data, &entries)?),
+        _ => None,
+    };
+    Ok(PlanOutcome {
+        plugin: plugin.label().to_owned(),
+        policy: plugin.policy().summary(),
+        source_topic: match &options.source_group {
+            Some(group) => format!("consumer group {group}"),
+            None => options.source_topic.clone(),
+        },
+        target,
+        translation,
+        counts: plan::counts(&entries),
+        seam_check,
+        mm2_config: options.mm2_flow.clone(),
+        coverage,
+        entries,
+        source_ranges,
+    })
+}
+
+/// The one gate every batch passes before anything may be written, a run's snapshot and each
+/// round of `--follow` alike: the keys MM2's flow looks up, one target topic that is not the
+/// source, MM2's current offsets there, the records placed over its partitions, and for a
+/// snapshot the replicated cluster's ranges and the seam. What it returns is what the plan
+/// rules then judge.
+fn admit(options: &LiveOptions, target: &Target, records: Vec<MappedRecord>, batch: Batch) -> Result<Admitted, LiveError> {
     if let Some(flow) = &options.mm2_flow {
         check_flow(flow, &records)?;
     }
-
-    // 3. MM2's current offsets: through Connect, or in the target topic (named, or the one every
-    // output record goes to).
-    let (target_topic, target_state, target_exists, target_partitions, connect) = match &options.connect {
-        Some(connect) => {
-            let status = connect.status()?;
-            let source = ConnectSource { url: connect.client.url().to_owned(), connector: connect.connector.clone(), status };
-            (None, connect.state()?, true, crate::connect::PARTITIONS, Some(source))
-        }
-        None => {
-            let target_topic = target_topic(options, &records)?;
-            if let Some(topic) = &target_topic
-                && *topic == options.source_topic && options.source.same_cluster(&options.target)? {
-                    return Err(LiveError::TargetIsSource { topic: topic.clone() });
-                }
-            let (state, exists, partitions) = match &target_topic {
-                Some(topic) => {
-                    let (state, partitions) = timed("read MM2's offsets", || kafka::read_target_state(&options.target, topic))?;
-                    (state, partitions.is_some(), partitions.unwrap_or(to_create))
-                }
-                None => (TargetState::default(), false, to_create),
-            };
-            (target_topic, state, exists, partitions, None)
-        }
-    };
-    // Partitioned once, now that the partition count is known.
-    let records = translate::partition(records, target_partitions)?;
-
-    // 4. Where each record stands.
-    let ranges = match &options.replicated {
+    let source = SourceTopic { connection: &options.source, topic: &options.source_topic };
+    let current = target.current(&records, source)?;
+    let records = translate::partition(records, current.partitions)?;
+    // Where each record stands in the replicated logs: the old tool's live offsets (follow) are.
+    let replicated = options.replicated.as_ref().filter(|_| batch == Batch::Snapshot);
+    let ranges = match replicated {
         Some(connection) => Some(kafka::replicated_ranges(connection, &records)?),
         None => None,
     };
-    // 5. Where the old tool's copies really end, and the operator's choice where that differs.
-    let seams = match (&options.replicated, &ranges) {
+    // Where the old tool's copies really end, and the operator's choice where that differs.
+    let seams = match (replicated, &ranges) {
         (Some(replicated), Some(ranges)) if options.seam_unavailable.is_none() => {
             let setup = SeamSetup { replicated, data: &options.data, policy: &options.replication_policy };
             Some(seam::check(setup, &records, ranges)?)
@@ -218,33 +204,8 @@ pub fn plan(plugin: &mut Plugin, options: &LiveOptions) -> Result<PlanOutcome, L
             .collect(),
         _ => records,
     };
-    let entries = plan::build(records, &target_state, ranges.as_ref(), seams.as_ref());
-    let seam_check = seam_check(options, &entries, seams.is_some());
-    // 6. What MM2 will do on every partition it replicates, under its own configuration.
-    let coverage = match (&options.mm2_flow, &options.replicated) {
-        (Some(flow), Some(replicated)) => Some(coverage_of(flow, replicated, &options.data, &entries)?),
-        _ => None,
-    };
-    Ok(PlanOutcome {
-        plugin: plugin.label().to_owned(),
-        policy: plugin.policy().summary(),
-        source_topic: match &options.source_group {
-            Some(group) => format!("consumer group {group}"),
-            None => options.source_topic.clone(),
-        },
-        target_topic,
-        target_exists,
-        target_partitions,
-        translation,
-        counts: plan::counts(&entries),
-        seam_check,
-        connect,
-        mm2_config: options.mm2_flow.clone(),
-        coverage,
-        entries,
-        source_ranges,
-        target_state,
-    })
+    let entries = plan::build(records, &current.state, ranges.as_ref(), seams.as_ref());
+    Ok(Admitted { target: current, entries, seam_ran: seams.is_some() })
 }
 
 /// Every MM2 key must be one the flow's MirrorSourceConnector looks up: its connector name and
@@ -313,21 +274,6 @@ fn translate_options(options: &LiveOptions) -> TranslateOptions {
     TranslateOptions { batch_size: options.batch_size, skip_invalid: options.skip_invalid, allow_delete: true, ..TranslateOptions::default() }
 }
 
-fn target_topic(options: &LiveOptions, records: &[MappedRecord]) -> Result<Option<String>, LiveError> {
-    let mut topics: Vec<&str> = records.iter().map(|r| r.topic.as_str()).collect();
-    topics.sort_unstable();
-    topics.dedup();
-    match (&options.target_topic, topics.as_slice()) {
-        (Some(named), []) => Ok(Some(named.clone())),
-        (Some(named), [one]) if named == one => Ok(Some(named.clone())),
-        (None, []) => Ok(None),
-        (None, [one]) => Ok(Some((*one).to_owned())),
-        (named, found) => {
-            Err(LiveError::TargetTopicMismatch { found: found.join(", "), named: named.as_deref().unwrap_or("not named").to_owned() })
-        }
-    }
-}
-
 /// Entries whose seam is an overlap or a gap while no `--resume-at` says which was chosen:
 /// what `verify` cannot call matching.
 pub fn unresolved_seams(plan: &PlanOutcome) -> Vec<&PlanEntry> {
@@ -342,10 +288,3 @@ pub fn differences(plan: &PlanOutcome) -> Vec<&PlanEntry> {
     plan.entries.iter().filter(|e| e.is_written()).collect()
 }
 
-/// Runs one step of a live command, logging how long it took (`-v`).
-fn timed<T>(step: &str, f: impl FnOnce() -> T) -> T {
-    let started = std::time::Instant::now();
-    let result = f();
-    tracing::debug!("{step} in {:.2?}", started.elapsed());
-    result
-}

@@ -4,6 +4,7 @@
 use clap::Args;
 
 use crate::connect::ConnectTarget;
+use crate::target::{OffsetsTopic, Target};
 use crate::kafka::TopicSetup;
 use crate::live::LiveOptions;
 
@@ -165,29 +166,31 @@ impl LiveArgs {
             .cluster
             .data(&clusters, Some((target_bootstrap, target_file, &self.target_properties)))?
             .expect("a fallback gives a data cluster");
+        let target = match connect {
+            // Through Connect there is no topic to name: Connect writes the connector's offsets.
+            Some(connect) => Target::Connect(connect),
+            None => Target::Topic(OffsetsTopic {
+                connection: target,
+                named: self.target_topic.clone().or_else(|| flow.as_ref().map(|f| f.offsets_topic.value.clone())),
+                setup: TopicSetup {
+                    create: true,
+                    partitions: self.records.partitions(),
+                    replication_factor: self.replication_factor.unwrap_or(-1),
+                    check_compaction: true,
+                },
+            }),
+        };
         let live = LiveOptions {
             source: clusters.connection("source", source_bootstrap, None, &self.source_properties)?,
             source_topic: self.source_topic.clone().unwrap_or_else(|| "connect-offsets".to_owned()),
             source_group: self.source_group.clone(),
             target,
-            // Through Connect there is no topic to name: Connect writes the connector's offsets.
-            target_topic: match &connect {
-                Some(_) => None,
-                None => self.target_topic.clone().or_else(|| flow.as_ref().map(|f| f.offsets_topic.value.clone())),
-            },
-            connect,
             replicated: self.cluster.replicated(&clusters)?,
             data,
             replication_policy: clusters.replication_policy,
             seam_unavailable: None,
             batch_size: self.records.batch_size(),
             skip_invalid: self.records.skip_invalid,
-            setup: TopicSetup {
-                create: true,
-                partitions: self.records.partitions(),
-                replication_factor: self.replication_factor.unwrap_or(-1),
-                check_compaction: true,
-            },
             overrides: crate::plan::Overrides {
                 rewind: self.allow_rewind,
                 out_of_range: self.allow_out_of_range,
