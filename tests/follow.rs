@@ -119,3 +119,52 @@ fn a_plugin_changing_its_alias_under_follow_is_stopped_by_the_flow_check_run_mak
     let key_b = mm2_key("MirrorSourceConnector", "b", "t", 0);
     assert_eq!(value_of(b, target, &key_b), None, "keys MM2 never reads were written");
 }
+
+#[test]
+fn follow_stopped_by_a_signal_exits_non_zero_when_it_refused_records_on_the_way() {
+    let b = &shared_broker().bootstrap;
+    let source = "connect-offsets-follow-refused";
+    let target = "mm2-offsets.folref.internal";
+    create_topic(b, source, 1, "compact");
+    kcat_produce(b, source, &[(&replicator_key("t", 0), Some(r#"{"offset":5}"#))]);
+    let args = ["run", "--follow", "--plugin", "replicator-to-mm2", "--set", "source.cluster.alias=folref"];
+    let mut child = Command::new(BIN)
+        .args(args)
+        .args(["--source-bootstrap", b, "--source-topic", source, "--output", "json"])
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let key = mm2_key("MirrorSourceConnector", "folref", "t", 0);
+    wait_for(b, target, &key, r#"{"offset":5}"#);
+    // The old tool goes back: a rewind of MM2's offset, refused.
+    kcat_produce(b, source, &[(&replicator_key("t", 0), Some(r#"{"offset":3}"#))]);
+    // The refusal is logged as it happens: SIGTERM once it is.
+    let (lines, seen) = std::sync::mpsc::channel();
+    let stderr_pipe = child.stderr.take().unwrap();
+    let reader = std::thread::spawn(move || {
+        let mut all = String::new();
+        for line in std::io::BufRead::lines(std::io::BufReader::new(stderr_pipe)).map_while(Result::ok) {
+            let _ = lines.send(line.clone());
+            all.push_str(&line);
+            all.push('\n');
+        }
+        all
+    });
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let line = seen.recv_timeout(deadline.saturating_duration_since(Instant::now())).expect("the rewind was never refused");
+        if line.contains("not forwarded") {
+            break;
+        }
+    }
+    let _ = Command::new("kill").args(["-TERM", &child.id().to_string()]).status();
+    let output = child.wait_with_output().unwrap();
+    let err = reader.join().unwrap();
+    assert_eq!(output.status.code(), Some(3), "{err}");
+    assert!(err.contains("1 record(s) were refused while following and not written"), "{err}");
+    let summary = json(&output);
+    assert_eq!(summary["refused"].as_array().map(Vec::len), Some(1), "{summary}");
+    assert_eq!(value_of(b, target, &key).as_deref(), Some(r#"{"offset":5}"#));
+}

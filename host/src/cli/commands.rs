@@ -178,7 +178,15 @@ fn run_command(engine: &PluginEngine, args: RunArgs) -> Result<(), Failure> {
     let summary = live::follow(&mut plugin, &options, &outcome)?;
     plugin.close();
     let text = report::render_follow(&summary);
-    Ok(emit(json, &summary, || text)?)
+    emit(json, &summary, || text)?;
+    if !summary.refused.is_empty() {
+        // Stopped by a signal, but not every offset of the old tool reached MM2.
+        return Err(Failure {
+            status: super::exit::EXIT_REFUSED,
+            error: anyhow::anyhow!("{} record(s) were refused while following and not written", summary.refused.len()),
+        });
+    }
+    Ok(())
 }
 
 fn verify_command(engine: &PluginEngine, args: LiveCommand) -> Result<(), Failure> {
