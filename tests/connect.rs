@@ -198,3 +198,15 @@ fn a_secured_rest_api_over_tls_with_client_certificates_and_basic_auth() {
     let encoded = base64::engine::general_purpose::STANDARD.encode("migrator:migrator-secret");
     assert!(!all.contains("migrator-secret") && !all.contains(&encoded), "{all}");
 }
+
+#[test]
+fn a_password_over_plain_http_is_refused_before_anything_connects() {
+    let args = [
+        "plan", "--plugin", "mm2-to-mm2", "--source-bootstrap", "127.0.0.1:1", "--connect-url", "http://127.0.0.1:1",
+        "--connector", "c", "--connect-property", "basic.auth.user=u", "--connect-property", "basic.auth.password=hunter2",
+    ];
+    let output = mm2_migrate(&args);
+    assert_eq!(output.status.code(), Some(2), "{}", stderr(&output));
+    assert!(stderr(&output).contains("basic.auth.password would go in clear text to --connect-url http://127.0.0.1:1"), "{}", stderr(&output));
+    assert!(!stderr(&output).contains("hunter2"), "{}", stderr(&output));
+}

@@ -15,7 +15,11 @@ pub const PROPERTY_KEYS: &[&str] = &[
     "ssl.ca.location",
     "ssl.certificate.location",
     "ssl.key.location",
+    "basic.auth.allow.http",
 ];
+
+/// The `--connect-property` that lets basic authentication go over plain `http://`.
+const ALLOW_HTTP: &str = "basic.auth.allow.http";
 
 /// Longest message of Connect's shown (it is the worker's text: shown escaped, and bounded).
 const MAX_MESSAGE_BYTES: usize = 2048;
@@ -57,6 +61,9 @@ struct Settings {
     ca: Option<PathBuf>,
     certificate: Option<PathBuf>,
     key: Option<PathBuf>,
+    /// `basic.auth.allow.http=true`: the operator's word that `http://` is safe here (a loopback
+    /// port-forward, say).
+    allow_http: bool,
 }
 
 impl Settings {
@@ -69,6 +76,13 @@ impl Settings {
                 "ssl.ca.location" => s.ca = Some(value.into()),
                 "ssl.certificate.location" => s.certificate = Some(value.into()),
                 "ssl.key.location" => s.key = Some(value.into()),
+                ALLOW_HTTP => {
+                    s.allow_http = match value.as_str() {
+                        "true" => true,
+                        "false" => false,
+                        _ => return Err(ConnectError::Settings(format!("{ALLOW_HTTP} is true or false, not {value:?}"))),
+                    }
+                }
                 other => {
                     return Err(ConnectError::Settings(format!("unknown key {other:?}; the keys are {}", PROPERTY_KEYS.join(", "))));
                 }
@@ -166,10 +180,11 @@ impl Method<'_> {
     }
 }
 
-/// One answer: its status and body.
+/// One answer: its status, body, and for a redirect where it points.
 struct Answer {
     status: u16,
     body: String,
+    location: Option<String>,
 }
 
 impl ConnectClient {
@@ -194,6 +209,13 @@ impl ConnectClient {
         let settings = Settings::parse(properties)?;
         if scheme == "http" && (settings.ca.is_some() || settings.certificate.is_some()) {
             return Err(ConnectError::Settings(format!("TLS settings are given but --connect-url {url} is not https://")));
+        }
+        if scheme == "http" && settings.password.is_some() && !settings.allow_http {
+            // Basic authentication is the password itself, readable by anyone on the path.
+            return Err(ConnectError::Settings(format!(
+                "basic.auth.password would go in clear text to --connect-url {url}: use https://, or pass \
+                 --connect-property {ALLOW_HTTP}=true when plain http is safe (a loopback port-forward, say)"
+            )));
         }
         let config = ureq::Agent::config_builder()
             .http_status_as_error(false)
@@ -234,9 +256,10 @@ impl ConnectClient {
         };
         let mut response = response.map_err(unreachable)?;
         let status = response.status().as_u16();
+        let location = response.headers().get("location").map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned());
         let body = response.body_mut().with_config().limit(MAX_ANSWER_BYTES).read_to_string().map_err(unreachable)?;
         tracing::debug!("{request} at {} -> {status}", self.url);
-        Ok(Answer { status, body })
+        Ok(Answer { status, body, location })
     }
 
     fn authorized<B>(&self, builder: ureq::RequestBuilder<B>) -> ureq::RequestBuilder<B> {
@@ -253,8 +276,18 @@ impl ConnectClient {
         let parsed: Option<Value> = serde_json::from_str(&answer.body).ok();
         if !(200..300).contains(&answer.status) {
             // Connect answers errors with {"error_code":N,"message":"..."}.
-            let message = parsed.as_ref().and_then(|v| v.get("message")).and_then(Value::as_str).unwrap_or(&answer.body);
-            let message = crate::plugin::untrusted::text(message, MAX_MESSAGE_BYTES);
+            let message = match (&answer.location, (300..400).contains(&answer.status)) {
+                // Redirects are not followed: the credentials would go wherever they point.
+                (Some(location), true) => format!(
+                    "a redirect to {}, not followed: give that address as --connect-url if it is the worker",
+                    crate::plugin::untrusted::text(location, MAX_MESSAGE_BYTES)
+                ),
+                (None, true) => "a redirect without a Location, not followed".to_owned(),
+                _ => {
+                    let text = parsed.as_ref().and_then(|v| v.get("message")).and_then(Value::as_str).unwrap_or(&answer.body);
+                    crate::plugin::untrusted::text(text, MAX_MESSAGE_BYTES)
+                }
+            };
             return Err(ConnectError::Refused { url: self.url.clone(), request, status: answer.status, message });
         }
         if answer.body.trim().is_empty() {
@@ -410,7 +443,13 @@ mod tests {
         assert!(err("http://localhost:8083", &[("ssl.ca.location", "/x")]).contains("not https://"));
         assert!(err("https://localhost:8083", &[("sasl.username", "u")]).contains("unknown key"));
         assert!(err("https://localhost:8083", &[("ssl.ca.location", "/nonexistent/ca.pem")]).contains("cannot read ssl.ca.location"));
-        let client = ConnectClient::new("http://localhost:8083/", &[("basic.auth.user".into(), "u".into()), ("basic.auth.password".into(), "hunter2".into())], t).unwrap();
+        let login = [("basic.auth.user".to_owned(), "u".to_owned()), ("basic.auth.password".to_owned(), "hunter2".to_owned())];
+        let refused = ConnectClient::new("http://localhost:8083/", &login, t).unwrap_err().to_string();
+        assert!(refused.contains("basic.auth.password would go in clear text") && refused.contains("basic.auth.allow.http=true"), "{refused}");
+        assert!(!refused.contains("hunter2"), "{refused}");
+        assert!(err("http://localhost:8083", &[("basic.auth.allow.http", "yes")]).contains("true or false"));
+        let allowed: Vec<(String, String)> = login.iter().cloned().chain([("basic.auth.allow.http".to_owned(), "true".to_owned())]).collect();
+        let client = ConnectClient::new("http://localhost:8083/", &allowed, t).unwrap();
         assert_eq!(client.url(), "http://localhost:8083");
         assert!(!format!("{client:?}").contains("hunter2") && !format!("{client:?}").contains("aHVudGVyMg"), "{client:?}");
     }
@@ -425,5 +464,23 @@ mod tests {
         let err = client.connectors().unwrap_err().to_string();
         assert!(started.elapsed() < Duration::from_secs(5), "took {:?}", started.elapsed());
         assert!(err.contains(&url) && err.contains("no answer to GET /connectors within 1 s"), "{err}");
+    }
+
+    #[test]
+    fn a_redirect_is_named_with_where_it_points_and_not_followed() {
+        use std::io::{Read, Write};
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let url = format!("http://{}", listener.local_addr().unwrap());
+        let server = std::thread::spawn(move || {
+            let (mut stream, _) = listener.accept().unwrap();
+            let mut request = [0u8; 4096];
+            let _ = stream.read(&mut request);
+            let answer = "HTTP/1.1 307 Temporary Redirect\r\nLocation: http://elsewhere:8083/connectors\r\nContent-Length: 0\r\nConnection: close\r\n\r\n";
+            stream.write_all(answer.as_bytes()).unwrap();
+        });
+        let client = ConnectClient::new(&url, &[], Duration::from_secs(5)).unwrap();
+        let err = client.connectors().unwrap_err().to_string();
+        server.join().unwrap();
+        assert!(err.contains("HTTP 307: a redirect to http://elsewhere:8083/connectors, not followed"), "{err}");
     }
 }

@@ -46,8 +46,9 @@ pub struct ClusterArgs {
     #[arg(long, value_name = "NAME", requires = "connect_url")]
     pub connector: Option<String>,
 
-    /// Basic authentication and TLS for --connect-url: basic.auth.user, basic.auth.password,
-    /// ssl.ca.location, ssl.certificate.location, ssl.key.location (PEM files); repeatable.
+    /// Basic authentication and TLS for --connect-url: basic.auth.user, basic.auth.password
+    /// (https:// only, unless basic.auth.allow.http=true), ssl.ca.location,
+    /// ssl.certificate.location, ssl.key.location (PEM files); repeatable.
     #[arg(long = "connect-property", value_name = "KEY=VALUE", value_parser = parse_pair, requires = "connect_url")]
     pub connect_properties: Vec<(String, String)>,
 
