@@ -47,7 +47,7 @@ pub struct Fact<T = String> {
 pub struct Mm2Config {
     path: PathBuf,
     raw: BTreeMap<String, String>,
-    providers: BTreeMap<String, Provider>,
+    providers: BTreeMap<String, properties::Configured>,
 }
 
 /// One replication flow `SOURCE->TARGET` and what MM2 will do with it.
@@ -77,9 +77,18 @@ pub struct Flow {
 
 impl Mm2Config {
     pub fn load(path: &Path) -> Result<Mm2Config, Mm2ConfigError> {
-        let text = std::fs::read_to_string(path).map_err(|source| Mm2ConfigError::Read { path: path.to_owned(), source })?;
-        let raw = properties::parse(&text);
+        let bytes = std::fs::read(path).map_err(|source| Mm2ConfigError::Read { path: path.to_owned(), source })?;
+        let invalid = |message| Mm2ConfigError::Invalid { path: path.to_owned(), message };
+        let raw = properties::parse(&properties::decode_latin1(&bytes)).map_err(invalid)?;
         let mut config = Mm2Config { path: path.to_owned(), raw, providers: BTreeMap::new() };
+        for alias in config.clusters().iter().filter(|a| !a.is_ascii()) {
+            tracing::warn!(
+                "{}: cluster alias {:?} has non-ASCII characters as MM2 reads the file (ISO-8859-1, one character \
+                 per byte); the offsets are keyed under this alias. Write other characters as \\uXXXX escapes",
+                path.display(),
+                alias
+            );
+        }
         for name in config.list("config.providers") {
             let key = format!("config.providers.{name}.class");
             let class = config.raw.get(&key).cloned().unwrap_or_default();
@@ -89,7 +98,10 @@ impl Mm2Config {
                      EnvVarConfigProvider and DirectoryConfigProvider: give the values it supplies as flags"
                 ))
             })?;
-            config.providers.insert(name, provider);
+            let allowed = config.raw.get(&format!("config.providers.{name}.param.allowed.paths")).cloned();
+            let configured = properties::Configured::new(provider, allowed.as_deref())
+                .map_err(|e| config.invalid(format!("config provider {name:?}: {e}")))?;
+            config.providers.insert(name, configured);
         }
         Ok(config)
     }
