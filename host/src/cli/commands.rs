@@ -111,7 +111,7 @@ fn plan_command(engine: &PluginEngine, args: PlanArgs) -> Result<(), Failure> {
     // Checked before anything connects.
     let configmap = args.strimzi_configmap.clone().unwrap_or_else(|| crate::connect::strimzi::DEFAULT_CONFIGMAP.to_owned());
     if args.output == Some(PlanOutput::Strimzi) {
-        crate::connect::strimzi::check_configmap_name(&configmap).map_err(|e| usage(anyhow::anyhow!(e)))?;
+        crate::connect::strimzi::check_configmap_name(&configmap).map_err(usage)?;
         if args.live.cluster.strimzi.is_none() {
             return Err(usage(anyhow::anyhow!(
                 "--output strimzi needs --strimzi KafkaMirrorMaker2.yaml: the resource, namespace and mirror the commands name"
@@ -140,21 +140,23 @@ fn plan_command(engine: &PluginEngine, args: PlanArgs) -> Result<(), Failure> {
 /// `plan --output strimzi`: what `run` would write, handed to Strimzi: refused (exit 3, nothing
 /// on stdout) where `run` would refuse.
 fn strimzi_output(outcome: &PlanOutcome, refused: Vec<crate::plan::Refusal>, configmap: &str) -> Result<(), Failure> {
-    eprint!("{}", report::render_plan(outcome, true));
-    if !refused.is_empty() {
-        return Err(live::LiveError::Refused(refused).into());
-    }
     let flow = outcome.mm2_config.as_ref().expect("--strimzi gives the plan its flow");
     let mirror = flow.strimzi.as_ref().expect("a --strimzi flow knows its resource");
     if mirror.resource.is_empty() {
         return Err(usage(anyhow::anyhow!("{}: the resource has no metadata.name for the kubectl commands", flow.file)));
+    }
+    // Before anything is printed: the output is piped to `kubectl apply -f -`.
+    crate::connect::strimzi::check_names(mirror, &flow.connector.value, configmap).map_err(usage)?;
+    eprint!("{}", report::render_plan(outcome, true));
+    if !refused.is_empty() {
+        return Err(live::LiveError::Refused(refused).into());
     }
     let to_write = crate::plan::to_write(&outcome.entries);
     if to_write.is_empty() {
         eprintln!("nothing to apply: MM2 already holds every planned offset");
         return Ok(());
     }
-    let manifest = crate::connect::strimzi::manifest(mirror, &flow.connector.value, configmap, &to_write);
+    let manifest = crate::connect::strimzi::manifest(mirror, &flow.connector.value, configmap, &to_write).map_err(usage)?;
     io::stdout().lock().write_all(manifest.as_bytes())?;
     Ok(())
 }

@@ -12,23 +12,40 @@ use crate::model::TargetRecord;
 /// `--strimzi-configmap`'s default.
 pub const DEFAULT_CONFIGMAP: &str = "mm2-migrate-offsets";
 
-/// Checks a ConfigMap name as Kubernetes does (a DNS subdomain: at most 253 characters of
-/// lower-case letters, digits, `-` and `.`, starting and ending alphanumeric).
-pub fn check_configmap_name(name: &str) -> Result<(), String> {
-    let ok_ends = |c: Option<char>| c.is_some_and(|c| c.is_ascii_lowercase() || c.is_ascii_digit());
-    let valid = !name.is_empty()
-        && name.len() <= 253
-        && name.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '.')
-        && ok_ends(name.chars().next())
-        && ok_ends(name.chars().last());
-    if valid {
-        Ok(())
-    } else {
-        Err(format!(
-            "--strimzi-configmap {name:?} is not a Kubernetes ConfigMap name (lower-case letters, digits, '-' and '.', \
-             starting and ending with a letter or digit)"
-        ))
-    }
+/// A name the manifest would carry that Kubernetes (or Strimzi) would not take: refused before
+/// anything is printed, since the output is piped to `kubectl apply -f -`.
+#[derive(Debug, thiserror::Error)]
+#[error("{what} {value:?} is not {rule}")]
+pub struct NameError {
+    pub what: &'static str,
+    pub value: String,
+    pub rule: &'static str,
+}
+
+const SUBDOMAIN: &str =
+    "a Kubernetes name (RFC 1123 subdomain: at most 253 lower-case letters, digits, '-' and '.', starting and ending with a letter or digit)";
+const LABEL: &str =
+    "a Kubernetes namespace (RFC 1123 label: at most 63 lower-case letters, digits and '-', starting and ending with a letter or digit)";
+const DATA_KEY: &str = "a ConfigMap data key (at most 253 letters, digits, '-', '_' and '.'): the flow's aliases must be plain names";
+
+/// An RFC 1123 subdomain (`label` false) or label (`label` true), as Kubernetes validates names.
+fn is_rfc1123(name: &str, label: bool) -> bool {
+    let alnum = |c: char| c.is_ascii_lowercase() || c.is_ascii_digit();
+    let max = if label { 63 } else { 253 };
+    !name.is_empty()
+        && name.len() <= max
+        && name.chars().all(|c| alnum(c) || c == '-' || (c == '.' && !label))
+        && name.starts_with(alnum)
+        && name.ends_with(alnum)
+}
+
+fn checked(what: &'static str, value: &str, valid: bool, rule: &'static str) -> Result<(), NameError> {
+    if valid { Ok(()) } else { Err(NameError { what, value: value.to_owned(), rule }) }
+}
+
+/// Checks a ConfigMap name as Kubernetes does (a DNS subdomain).
+pub fn check_configmap_name(name: &str) -> Result<(), NameError> {
+    checked("--strimzi-configmap", name, is_rfc1123(name, false), SUBDOMAIN)
 }
 
 /// The ConfigMap's data key Strimzi reads a KafkaMirrorMaker2 connector's offsets from.
@@ -36,24 +53,55 @@ pub fn data_key(connector: &str) -> String {
     format!("{}.json", connector.replace("->", "--"))
 }
 
+/// Every name the manifest carries, checked as Kubernetes checks it.
+pub fn check_names(mirror: &StrimziMirror, connector: &str, configmap: &str) -> Result<(), NameError> {
+    check_configmap_name(configmap)?;
+    checked("the KafkaMirrorMaker2 resource's metadata.name", &mirror.resource, is_rfc1123(&mirror.resource, false), SUBDOMAIN)?;
+    if let Some(namespace) = &mirror.namespace {
+        checked("the KafkaMirrorMaker2 resource's metadata.namespace", namespace, is_rfc1123(namespace, true), LABEL)?;
+    }
+    let key = data_key(connector);
+    let key_ok = key.len() <= 253 && key.chars().all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c));
+    checked("the connector's offsets entry", &key, key_ok, DATA_KEY)
+}
+
+/// The ConfigMap as Kubernetes reads it.
+#[derive(serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+struct ConfigMap<'a> {
+    api_version: &'static str,
+    kind: &'static str,
+    metadata: Metadata<'a>,
+    data: std::collections::BTreeMap<String, String>,
+}
+
+#[derive(serde::Serialize)]
+struct Metadata<'a> {
+    name: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    namespace: Option<&'a str>,
+}
+
 /// The ConfigMap (YAML) holding `records` for `connector`, followed by the commands that apply
-/// it, as YAML comments: the whole output can be piped to `kubectl apply -f -`.
-pub fn manifest<R: Borrow<TargetRecord>>(mirror: &StrimziMirror, connector: &str, configmap: &str, records: &[R]) -> String {
+/// it, as YAML comments: the whole output can be piped to `kubectl apply -f -`. Every name it
+/// carries is checked first, and the document is written by a YAML serializer, so no name can
+/// add a document or a field.
+pub fn manifest<R: Borrow<TargetRecord>>(mirror: &StrimziMirror, connector: &str, configmap: &str, records: &[R]) -> Result<String, NameError> {
+    check_names(mirror, connector, configmap)?;
+    let key = data_key(connector);
     let document = serde_json::to_string_pretty(&super::offsets_document(records)).expect("a JSON value serializes");
-    let namespace_line = mirror.namespace.as_ref().map(|n| format!("  namespace: {n}\n")).unwrap_or_default();
+    let config_map = ConfigMap {
+        api_version: "v1",
+        kind: "ConfigMap",
+        metadata: Metadata { name: configmap, namespace: mirror.namespace.as_deref() },
+        data: [(key, document + "\n")].into_iter().collect(),
+    };
+    let yaml = serde_yaml_ng::to_string(&config_map).expect("a ConfigMap serializes");
     let mut out = format!(
-        "# mm2-migrate: {} offset(s) for connector {connector} of KafkaMirrorMaker2 {}\n\
-         apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: {configmap}\n{namespace_line}\
-         data:\n  {}: |\n",
+        "# mm2-migrate: {} offset(s) for connector {connector} of KafkaMirrorMaker2 {}\n{yaml}",
         records.len(),
         mirror.resource,
-        data_key(connector),
     );
-    for line in document.lines() {
-        out.push_str("    ");
-        out.push_str(line);
-        out.push('\n');
-    }
     let ns = mirror.namespace.as_ref().map(|n| format!(" -n {}", quote(n))).unwrap_or_default();
     let resource = quote(&mirror.resource);
     let at = format!("/spec/mirrors/{}/sourceConnector", mirror.mirror);
@@ -93,7 +141,7 @@ pub fn manifest<R: Borrow<TargetRecord>>(mirror: &StrimziMirror, connector: &str
             out.push_str(&format!("#    {command}\n"));
         }
     }
-    out
+    Ok(out)
 }
 
 /// A shell word: single-quoted unless it is plain.
@@ -121,7 +169,7 @@ mod tests {
             value: Some(jackson::offset_value(41)),
             origin: "line 1".into(),
         }];
-        let text = manifest(&mirror, connector, "my-offsets", &records);
+        let text = manifest(&mirror, connector, "my-offsets", &records).unwrap();
         let doc: serde_yaml_ng::Value = serde_yaml_ng::from_str(&text).unwrap();
         assert_eq!(doc["kind"].as_str(), Some("ConfigMap"));
         assert_eq!((doc["metadata"]["name"].as_str(), doc["metadata"]["namespace"].as_str()), (Some("my-offsets"), Some("kafka")));
@@ -146,5 +194,34 @@ mod tests {
         for bad in ["", "Offsets", "-x", "x_y", "x-"] {
             assert!(check_configmap_name(bad).is_err(), "{bad}");
         }
+    }
+
+    /// What a crafted resource file could otherwise smuggle into `kubectl apply -f -`.
+    #[test]
+    fn crafted_names_never_reach_the_manifest_and_it_is_one_document() {
+        let injection = "x\n---\napiVersion: rbac.authorization.k8s.io/v1\nkind: ClusterRoleBinding";
+        let mirror = |resource: &str, namespace: Option<&str>| StrimziMirror {
+            resource: resource.into(),
+            namespace: namespace.map(Into::into),
+            mirror: 0,
+            has_source_connector: true,
+        };
+        let records: [TargetRecord; 0] = [];
+        let connector = "a->b.MirrorSourceConnector";
+        for (resource, namespace, connector, needle) in [
+            (injection, None, connector, "metadata.name"),
+            ("mm2", Some(injection), connector, "metadata.namespace"),
+            ("mm2", Some("a.b"), connector, "metadata.namespace"),
+            ("mm2", None, "a\nkind: x->b.MirrorSourceConnector", "offsets entry"),
+            ("mm2", None, "a: b->c.MirrorSourceConnector", "offsets entry"),
+        ] {
+            let err = manifest(&mirror(resource, namespace), connector, "offsets", &records).unwrap_err().to_string();
+            assert!(err.contains(needle) && !err.contains('\n'), "{err}");
+        }
+        let text = manifest(&mirror("mm2.v2", Some("kafka-prod")), "east_1->west.1.MirrorSourceConnector", "offsets", &records).unwrap();
+        let documents: Vec<serde_yaml_ng::Value> =
+            serde_yaml_ng::Deserializer::from_str(&text).map(|d| serde::Deserialize::deserialize(d).unwrap()).collect();
+        assert_eq!(documents.len(), 1, "{text}");
+        assert_eq!(documents[0]["data"]["east_1--west.1.MirrorSourceConnector.json"].as_str().map(|s| s.contains("offsets")), Some(true), "{text}");
     }
 }
