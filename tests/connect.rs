@@ -210,3 +210,101 @@ fn a_password_over_plain_http_is_refused_before_anything_connects() {
     assert!(stderr(&output).contains("basic.auth.password would go in clear text to --connect-url http://127.0.0.1:1"), "{}", stderr(&output));
     assert!(!stderr(&output).contains("hunter2"), "{}", stderr(&output));
 }
+
+/// A fake Connect worker on 127.0.0.1 answering the connector's config, its status (STOPPED) and
+/// `offsets_body` for its offsets, one connection per request.
+fn fake_worker(bootstrap: &str, offsets_body: Vec<u8>) -> String {
+    use std::io::{BufRead, BufReader, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    let config = serde_json::json!({
+        "connector.class": "org.apache.kafka.connect.mirror.MirrorSourceConnector",
+        "source.cluster.alias": "src",
+        "target.cluster.alias": "tgt",
+        "source.cluster.bootstrap.servers": bootstrap,
+        "target.cluster.bootstrap.servers": bootstrap,
+        "replication.policy.class": "org.apache.kafka.connect.mirror.IdentityReplicationPolicy",
+    })
+    .to_string()
+    .into_bytes();
+    let status = br#"{"name":"c","connector":{"state":"STOPPED","worker_id":"w"},"tasks":[],"type":"source"}"#.to_vec();
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(mut stream) = stream else { return };
+            let mut request = String::new();
+            let mut reader = BufReader::new(stream.try_clone().unwrap());
+            reader.read_line(&mut request).unwrap();
+            loop {
+                let mut header = String::new();
+                if reader.read_line(&mut header).unwrap() == 0 || header == "\r\n" {
+                    break;
+                }
+            }
+            let body: &[u8] = if request.contains("/offsets") {
+                &offsets_body
+            } else if request.contains("/status") {
+                &status
+            } else {
+                &config
+            };
+            let head = format!("HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n", body.len());
+            let _ = stream.write_all(head.as_bytes()).and_then(|()| stream.write_all(body));
+        }
+    });
+    url
+}
+
+/// `{"offsets":[...]}` of about `bytes` bytes, as a worker writes MM2's offsets.
+fn offsets_answer(bytes: usize) -> Vec<u8> {
+    let mut out = br#"{"offsets":["#.to_vec();
+    let mut n = 0;
+    while out.len() < bytes {
+        if n > 0 {
+            out.push(b',');
+        }
+        out.extend_from_slice(format!(r#"{{"partition":{{"cluster":"src","partition":{},"topic":"orders-{}"}},"offset":{{"offset":{n}}}}}"#, n % 1000, n / 1000).as_bytes());
+        n += 1;
+    }
+    out.extend_from_slice(b"]}");
+    out
+}
+
+/// `plan` through the fake worker, with the peak resident memory the process reached (kB).
+fn plan_through(url: &str, bootstrap: &str, source: &str) -> (std::process::Output, u64) {
+    let args = ["plan", "--plugin", "replicator-to-mm2", "--source-bootstrap", bootstrap, "--source-topic", source, "--connect-url", url, "--connector", "c"];
+    let child = std::process::Command::new(BIN)
+        .args(args)
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let status = format!("/proc/{}/status", child.id());
+    let mut peak = 0;
+    let mut child = child;
+    while child.try_wait().unwrap().is_none() {
+        if let Ok(text) = std::fs::read_to_string(&status)
+            && let Some(line) = text.lines().find(|l| l.starts_with("VmHWM:"))
+        {
+            peak = peak.max(line.split_whitespace().nth(1).unwrap().parse().unwrap());
+        }
+        std::thread::sleep(Duration::from_millis(2));
+    }
+    (child.wait_with_output().unwrap(), peak)
+}
+
+#[test]
+fn a_large_connect_answer_costs_a_small_multiple_of_its_size_and_an_oversized_one_is_refused() {
+    let b = &shared_broker().bootstrap;
+    let source = "connect-offsets-large-answer";
+    create_topic(b, source, 1, "compact");
+    // 32 MiB of offsets: 2.5 times what a worker sends for 100,000 partitions.
+    let (output, peak_kb) = plan_through(&fake_worker(b, offsets_answer(32 << 20)), b, source);
+    assert!(output.status.success(), "{}", stderr(&output));
+    assert!(peak_kb > 0 && peak_kb < 320 << 10, "a 32 MiB answer took {} MiB of memory", peak_kb >> 10);
+    eprintln!("peak RSS for a 32 MiB offsets answer: {} MiB", peak_kb >> 10);
+
+    let (output, _) = plan_through(&fake_worker(b, offsets_answer(65 << 20)), b, source);
+    assert_eq!(output.status.code(), Some(1), "{}", stderr(&output));
+    assert!(stderr(&output).contains("an answer larger than 64 MiB, more than a Connect worker sends"), "{}", stderr(&output));
+}

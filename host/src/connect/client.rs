@@ -5,7 +5,6 @@
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
-use serde_json::Value;
 use ureq::tls::{Certificate, ClientCert, PrivateKey, RootCerts, TlsConfig, TlsProvider};
 
 /// The `--connect-property` keys (named like librdkafka's, which the other flags already use).
@@ -23,8 +22,10 @@ const ALLOW_HTTP: &str = "basic.auth.allow.http";
 
 /// Longest message of Connect's shown (it is the worker's text: shown escaped, and bounded).
 const MAX_MESSAGE_BYTES: usize = 2048;
-/// Answers larger than this are not Connect's (10,000 partitions' offsets take about 1 MB).
-const MAX_ANSWER_BYTES: u64 = 256 << 20;
+/// Answers larger than this are not Connect's: its offsets for 100,000 partitions take about
+/// 12 MiB. Each answer is read into typed shapes (not a generic JSON tree), so a bounded answer
+/// costs a small multiple of its size.
+const MAX_ANSWER_BYTES: u64 = 64 << 20;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ConnectError {
@@ -183,8 +184,46 @@ impl Method<'_> {
 /// One answer: its status, body, and for a redirect where it points.
 struct Answer {
     status: u16,
-    body: String,
+    body: Vec<u8>,
     location: Option<String>,
+}
+
+/// Connect's error answer: `{"error_code":N,"message":"..."}`.
+#[derive(serde::Deserialize)]
+struct ErrorAnswer {
+    message: String,
+}
+
+/// `GET /connectors/NAME/status`, the fields read.
+#[derive(serde::Deserialize)]
+struct StatusAnswer {
+    connector: ConnectorStatus,
+    tasks: Vec<serde::de::IgnoredAny>,
+}
+
+#[derive(serde::Deserialize)]
+struct ConnectorStatus {
+    state: String,
+}
+
+/// `GET /connectors/NAME/offsets`: each entry kept as its raw JSON text, checked entry by entry.
+#[derive(serde::Deserialize)]
+struct OffsetsAnswer {
+    offsets: Vec<RawOffset>,
+}
+
+/// One `{"partition":{..},"offset":{..}}` entry of Connect's offsets, as Connect wrote it.
+#[derive(Debug, serde::Deserialize)]
+pub struct RawOffset {
+    pub partition: Box<serde_json::value::RawValue>,
+    pub offset: Option<Box<serde_json::value::RawValue>>,
+}
+
+/// `PATCH /connectors/NAME/offsets`'s confirmation.
+#[derive(serde::Deserialize)]
+struct Confirmation {
+    #[serde(default)]
+    message: String,
 }
 
 impl ConnectClient {
@@ -257,7 +296,18 @@ impl ConnectClient {
         let mut response = response.map_err(unreachable)?;
         let status = response.status().as_u16();
         let location = response.headers().get("location").map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned());
-        let body = response.body_mut().with_config().limit(MAX_ANSWER_BYTES).read_to_string().map_err(unreachable)?;
+        let body = response.body_mut().with_config().limit(MAX_ANSWER_BYTES).read_to_vec().map_err(|e| match e {
+            ureq::Error::BodyExceedsLimit(_) => ConnectError::Unexpected {
+                url: self.url.clone(),
+                request: request.clone(),
+                message: format!(
+                    "an answer larger than {} MiB, more than a Connect worker sends (its offsets for 100,000 partitions \
+                     take about 12 MiB); not read further",
+                    MAX_ANSWER_BYTES >> 20
+                ),
+            },
+            other => unreachable(other),
+        })?;
         tracing::debug!("{request} at {} -> {status}", self.url);
         Ok(Answer { status, body, location })
     }
@@ -269,13 +319,11 @@ impl ConnectClient {
         }
     }
 
-    /// A 2xx answer's JSON; Connect's own message for anything else.
-    fn json(&self, method: Method<'_>, path: &str) -> Result<Value, ConnectError> {
+    /// A 2xx answer read as `T` (`None` for an empty body); Connect's own message for anything else.
+    fn json<T: serde::de::DeserializeOwned>(&self, method: Method<'_>, path: &str) -> Result<Option<T>, ConnectError> {
         let answer = self.send(method, path)?;
         let request = format!("{} {path}", method.name());
-        let parsed: Option<Value> = serde_json::from_str(&answer.body).ok();
         if !(200..300).contains(&answer.status) {
-            // Connect answers errors with {"error_code":N,"message":"..."}.
             let message = match (&answer.location, (300..400).contains(&answer.status)) {
                 // Redirects are not followed: the credentials would go wherever they point.
                 (Some(location), true) => format!(
@@ -284,20 +332,29 @@ impl ConnectClient {
                 ),
                 (None, true) => "a redirect without a Location, not followed".to_owned(),
                 _ => {
-                    let text = parsed.as_ref().and_then(|v| v.get("message")).and_then(Value::as_str).unwrap_or(&answer.body);
-                    crate::plugin::untrusted::text(text, MAX_MESSAGE_BYTES)
+                    let body = String::from_utf8_lossy(&answer.body);
+                    let parsed: Option<ErrorAnswer> = serde_json::from_slice(&answer.body).ok();
+                    crate::plugin::untrusted::text(parsed.as_ref().map_or(&*body, |e| e.message.as_str()), MAX_MESSAGE_BYTES)
                 }
             };
             return Err(ConnectError::Refused { url: self.url.clone(), request, status: answer.status, message });
         }
-        if answer.body.trim().is_empty() {
-            return Ok(Value::Null);
+        if answer.body.trim_ascii().is_empty() {
+            return Ok(None);
         }
-        parsed.ok_or_else(|| ConnectError::Unexpected {
+        serde_json::from_slice(&answer.body).map(Some).map_err(|e| ConnectError::Unexpected {
             url: self.url.clone(),
             request,
-            message: format!("not JSON: {}", crate::plugin::untrusted::text(&answer.body, 200)),
+            message: format!(
+                "{e}: {}",
+                crate::plugin::untrusted::text(&String::from_utf8_lossy(&answer.body[..answer.body.len().min(200)]), 200)
+            ),
         })
+    }
+
+    /// A 2xx answer that must have a body.
+    fn required<T: serde::de::DeserializeOwned>(&self, method: Method<'_>, path: &str, what: &str) -> Result<T, ConnectError> {
+        self.json(method, path)?.ok_or_else(|| self.unexpected(format!("{} {path}", method.name()), format!("an empty answer, not {what}")))
     }
 
     fn unexpected(&self, request: String, message: String) -> ConnectError {
@@ -306,17 +363,13 @@ impl ConnectClient {
 
     /// `GET /connectors`: the names of the connectors.
     pub fn connectors(&self) -> Result<Vec<String>, ConnectError> {
-        let value = self.json(Method::Get, "/connectors")?;
-        let names = value.as_array().map(|a| a.iter().filter_map(Value::as_str).map(str::to_owned).collect());
-        names.ok_or_else(|| self.unexpected("GET /connectors".into(), "not a list of names".into()))
+        self.required(Method::Get, "/connectors", "a list of names")
     }
 
     /// `GET /connectors/NAME/config`.
     pub fn config(&self, connector: &str) -> Result<std::collections::BTreeMap<String, String>, ConnectError> {
         let path = connector_path(connector, "/config");
-        let value = self.json(Method::Get, &path)?;
-        let map = value.as_object().map(|m| m.iter().map(|(k, v)| (k.clone(), v.as_str().unwrap_or_default().to_owned())).collect());
-        map.ok_or_else(|| self.unexpected(format!("GET {path}"), "not a configuration object".into()))
+        self.required(Method::Get, &path, "a configuration object")
     }
 
     /// `GET /connectors/NAME/status`: the connector's state and its number of tasks. A connector
@@ -325,15 +378,8 @@ impl ConnectClient {
         let path = connector_path(connector, "/status");
         let deadline = Instant::now() + self.timeout;
         loop {
-            match self.json(Method::Get, &path) {
-                Ok(value) => {
-                    let state = value.pointer("/connector/state").and_then(Value::as_str);
-                    let tasks = value.get("tasks").and_then(Value::as_array).map(Vec::len);
-                    return match (state, tasks) {
-                        (Some(state), Some(tasks)) => Ok(ConnectorState { state: state.to_owned(), tasks }),
-                        _ => Err(self.unexpected(format!("GET {path}"), "no connector state or tasks".into())),
-                    };
-                }
+            match self.required::<StatusAnswer>(Method::Get, &path, "a connector's state and tasks") {
+                Ok(status) => return Ok(ConnectorState { state: status.connector.state, tasks: status.tasks.len() }),
                 // "No status found for connector X": known to the cluster, status not yet written.
                 Err(e) if e.status() == Some(404) && Instant::now() < deadline && self.exists(connector)? => {
                     std::thread::sleep(Duration::from_millis(300));
@@ -344,7 +390,7 @@ impl ConnectClient {
     }
 
     fn exists(&self, connector: &str) -> Result<bool, ConnectError> {
-        match self.json(Method::Get, &connector_path(connector, "")) {
+        match self.json::<serde::de::IgnoredAny>(Method::Get, &connector_path(connector, "")) {
             Ok(_) => Ok(true),
             Err(e) if e.status() == Some(404) => Ok(false),
             Err(e) => Err(e),
@@ -352,18 +398,14 @@ impl ConnectClient {
     }
 
     /// `GET /connectors/NAME/offsets`: each `{"partition":{..},"offset":{..}}` entry.
-    pub fn offsets(&self, connector: &str) -> Result<Vec<Value>, ConnectError> {
+    pub fn offsets(&self, connector: &str) -> Result<Vec<RawOffset>, ConnectError> {
         let path = connector_path(connector, "/offsets");
-        let mut value = self.json(Method::Get, &path)?;
-        match value.get_mut("offsets").map(Value::take) {
-            Some(Value::Array(entries)) => Ok(entries),
-            _ => Err(self.unexpected(format!("GET {path}"), "no \"offsets\" list".into())),
-        }
+        Ok(self.required::<OffsetsAnswer>(Method::Get, &path, "an \"offsets\" list")?.offsets)
     }
 
     /// `PUT /connectors/NAME/stop`, then waits until the connector is STOPPED with no tasks.
     pub fn stop(&self, connector: &str) -> Result<(), ConnectError> {
-        self.json(Method::Put, &connector_path(connector, "/stop"))?;
+        self.json::<serde::de::IgnoredAny>(Method::Put, &connector_path(connector, "/stop"))?;
         let deadline = Instant::now() + self.timeout;
         loop {
             let state = self.state(connector)?;
@@ -387,8 +429,8 @@ impl ConnectClient {
 
     /// `PATCH /connectors/NAME/offsets` with `body`; Connect's confirmation message.
     pub fn alter_offsets(&self, connector: &str, body: &[u8]) -> Result<String, ConnectError> {
-        let value = self.json(Method::Patch(body), &connector_path(connector, "/offsets"))?;
-        Ok(value.get("message").and_then(Value::as_str).unwrap_or_default().to_owned())
+        let confirmation: Option<Confirmation> = self.json(Method::Patch(body), &connector_path(connector, "/offsets"))?;
+        Ok(confirmation.map(|c| c.message).unwrap_or_default())
     }
 }
 

@@ -18,7 +18,7 @@ use connect_offsets::connect::parse_mm2_source_key;
 use connect_offsets::jackson;
 use serde_json::Value;
 
-pub use client::{ConnectClient, ConnectError, ConnectorState, PROPERTY_KEYS, connector_path};
+pub use client::{ConnectClient, ConnectError, ConnectorState, PROPERTY_KEYS, RawOffset, connector_path};
 
 use crate::kafka::{ExistingRecord, ReadBack, TargetState};
 use crate::mm2config::Flow;
@@ -152,20 +152,23 @@ struct SourcePartition {
 
 /// Connect's offset entries as `(key, value)` bytes of connector `connector`: the bytes Connect
 /// writes to its offsets topic for them.
-fn offsets_records(connector: &str, entries: &[Value]) -> Result<HashMap<Vec<u8>, Vec<u8>>, String> {
-    let mut out = HashMap::new();
+fn offsets_records(connector: &str, entries: &[RawOffset]) -> Result<HashMap<Vec<u8>, Vec<u8>>, String> {
+    let mut out = HashMap::with_capacity(entries.len());
     for entry in entries {
+        let shown = || crate::plugin::untrusted::text(entry.partition.get(), 200);
         // The partition map checked by the rule every MM2 key is read with, then written as
         // Connect writes the key.
-        let as_key = serde_json::to_vec(&[Value::from(connector), entry.get("partition").cloned().unwrap_or_default()])
-            .expect("a JSON value serializes");
+        // (Parsed one entry at a time: a JSON object's fields come out in the canonical order.)
+        let partition_map: Value = serde_json::from_str(entry.partition.get()).map_err(|e| format!("{e}: {}", shown()))?;
+        let as_key = serde_json::to_vec(&[Value::from(connector), partition_map]).expect("a JSON value serializes");
         let Some((_, cluster, topic, partition)) = parse_mm2_source_key(&as_key) else {
-            return Err(format!("an offset entry is not a MirrorSourceConnector's: {entry}"));
+            return Err(format!("an offset entry is not a MirrorSourceConnector's: {}", shown()));
         };
         // `{"offset":N}` compacts to the very bytes MM2 writes; anything else stays as it is, so
         // that the plan sees it differ.
-        let offset = entry.get("offset").ok_or_else(|| format!("an offset entry has no offset: {entry}"))?;
-        let value = serde_json::to_vec(offset).expect("a JSON value serializes");
+        let offset = entry.offset.as_ref().ok_or_else(|| format!("an offset entry has no offset: {}", shown()))?;
+        let offset: Value = serde_json::from_str(offset.get()).map_err(|e| format!("{e}: {}", shown()))?;
+        let value = serde_json::to_vec(&offset).expect("a JSON value serializes");
         out.insert(jackson::mm2_source_key(connector, &cluster, &topic, partition), value);
     }
     Ok(out)
@@ -194,7 +197,7 @@ mod tests {
             r#"{"offsets":[{"partition":{"cluster":"src","partition":0,"topic":"orders"},"offset":{"offset":41}},{"partition":{"cluster":"src","partition":1,"topic":"orders"},"offset":null}]}"#
         );
         // Read back, Connect's answer keys the same bytes the topic path writes.
-        let answer: Vec<Value> = serde_json::from_str(
+        let answer: Vec<RawOffset> = serde_json::from_str(
             r#"[{"partition":{"cluster":"src","partition":0,"topic":"orders"},"offset":{"offset":41}}]"#,
         )
         .unwrap();
@@ -205,7 +208,7 @@ mod tests {
 
     #[test]
     fn entries_of_other_shapes_are_named() {
-        let answer: Vec<Value> = serde_json::from_str(r#"[{"partition":{"filename":"/x"},"offset":{"position":3}}]"#).unwrap();
+        let answer: Vec<RawOffset> = serde_json::from_str(r#"[{"partition":{"filename":"/x"},"offset":{"position":3}}]"#).unwrap();
         assert!(offsets_records("c", &answer).unwrap_err().contains("not a MirrorSourceConnector's"));
     }
 }
