@@ -35,8 +35,7 @@ fn follow(dir: &tempfile::TempDir, bootstrap: &str, source: &str, behavior: &str
 fn value_of(bootstrap: &str, topic: &str, key: &str) -> Option<String> {
     kcat_consume_if_exists(bootstrap, topic)
         .into_iter()
-        .filter(|r| r["key"] == key)
-        .last()
+        .rfind(|r| r["key"] == key)
         .and_then(|r| r["payload"].as_str().map(str::to_owned))
 }
 
