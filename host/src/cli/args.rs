@@ -324,7 +324,7 @@ follow = true
         let Command::Run(run) = cli.command else { panic!("run") };
         assert!(run.follow);
         assert_eq!(run.command.output.output, Some(OutputFormat::Json));
-        let job = run.command.live.resolve().unwrap();
+        let job = run.command.live.resolve(run.command.live.cluster.discover().unwrap()).unwrap();
         assert_eq!(job.plugin, "replicator-to-mm2");
         assert_eq!(
             job.settings,
@@ -357,7 +357,7 @@ skip-active = true
         let job = path.to_str().unwrap();
         let cli = parse_from(["mm2-migrate", "groups", "run", "--job", job, "--source-alias", "west"]).unwrap();
         let Command::Groups(GroupsAction::Run(run)) = cli.command else { panic!("groups run") };
-        let options = run.command.groups.resolve().unwrap();
+        let options = run.command.groups.resolve(run.command.groups.cluster.discover().unwrap()).unwrap();
         assert_eq!((options.replicated.bootstrap.as_str(), options.data.bootstrap.as_str()), ("a:9092", "b:9092"));
         assert_eq!(options.data.properties, [("security.protocol".to_owned(), "SSL".to_owned())]);
         assert_eq!(options.patterns, ["orders-.*"]);
@@ -370,7 +370,7 @@ skip-active = true
         // Without a cluster for the groups or the copies, the error names what to give.
         let cli = parse_from(["mm2-migrate", "groups", "plan", "--data-bootstrap", "b:9092"]).unwrap();
         let Command::Groups(GroupsAction::Plan(plan)) = cli.command else { panic!("groups plan") };
-        assert!(plan.groups.resolve().unwrap_err().to_string().contains("--replicated-bootstrap"));
+        assert!(plan.groups.resolve(crate::cli::options::Discovered::default()).unwrap_err().to_string().contains("--replicated-bootstrap"));
     }
 
     #[test]

@@ -74,7 +74,8 @@ struct LiveSetup {
 /// Resolves the job and loads its plugin. `--target-topic` also becomes the plugin's `target.topic`
 /// when the plugin has that key and it was not set.
 fn live_setup(engine: &PluginEngine, live: &LiveArgs) -> Result<LiveSetup, Failure> {
-    let job = live.resolve().map_err(super::exit::job_failure)?;
+    let discovered = live.cluster.discover().map_err(super::exit::discovery_failure)?;
+    let job = live.resolve(discovered).map_err(usage)?;
     let mut plugin = load_unconfigured(engine, &job.plugin)?;
     let mut settings = job.settings;
     if let Some(topic) = job.live.target.topic().and_then(|t| t.named.as_ref()) {
@@ -243,7 +244,8 @@ fn groups_command(action: GroupsAction) -> Result<(), Failure> {
     };
     let GroupsCommand { groups, output } = command;
     let json = output.json();
-    let options = groups.resolve().map_err(super::exit::job_failure)?;
+    let discovered = groups.cluster.discover().map_err(super::exit::discovery_failure)?;
+    let options = groups.resolve(discovered).map_err(usage)?;
     match action {
         GroupsAction::Plan(_) => {
             let plan = crate::groups::plan(&options)?;

@@ -43,9 +43,9 @@ pub(crate) fn usage(e: impl Into<anyhow::Error>) -> Failure {
     Failure { status: EXIT_USAGE, error: e.into() }
 }
 
-/// A job that cannot be resolved is a usage error, unless a Connect worker could not be asked
-/// (down, refusing, no such connector): that is a failure.
-pub(crate) fn job_failure(e: crate::cli::options::JobError) -> Failure {
+/// MM2's flow that cannot be discovered is a usage error (a bad file, bad settings), unless a
+/// Connect worker could not be asked (down, refusing, no such connector): that is a failure.
+pub(crate) fn discovery_failure(e: crate::cli::options::JobError) -> Failure {
     match e {
         crate::cli::options::JobError::Connect(ref c)
             if !matches!(c, crate::connect::ConnectError::Settings(_) | crate::connect::ConnectError::Config { .. }) =>

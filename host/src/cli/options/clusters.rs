@@ -136,11 +136,21 @@ impl Clusters {
 /// and its own properties.
 pub(super) type DataFallback<'a> = (String, Option<&'a ClientSettings>, &'a [(String, String)]);
 
+/// What a command learns before its options can be resolved: MM2's flow, read from its file, its
+/// Strimzi resource, or asked of the Connect worker (a network call), and the worker's client.
+/// An explicit step of each command ([`ClusterArgs::discover`]), so that resolving stays pure.
+#[derive(Debug, Clone, Default)]
+pub struct Discovered {
+    pub flow: Option<Flow>,
+    /// `--connect-url` and `--connector`.
+    pub connect: Option<(ConnectClient, String)>,
+}
+
 impl ClusterArgs {
-    /// Reads MM2's configuration (file, Strimzi resource, or the connector's own on Connect) and
-    /// resolves the replication policy: explicit flags win over the configuration.
-    pub fn resolve(&self) -> Result<Clusters, JobError> {
-        let timeout = Duration::from_secs(self.timeout.unwrap_or(30));
+    /// Reads MM2's configuration: its file, its Strimzi resource, or the connector's own
+    /// configuration on the Connect worker.
+    pub fn discover(&self) -> Result<Discovered, JobError> {
+        let timeout = self.timeout();
         let connect = match (&self.connect_url, &self.connector) {
             (Some(url), Some(connector)) => Some((ConnectClient::new(url, &merge(&self.connect_properties), timeout)?, connector.clone())),
             _ => None,
@@ -157,6 +167,18 @@ impl ClusterArgs {
             }
             (None, None, None) => None,
         };
+        Ok(Discovered { flow, connect })
+    }
+
+    fn timeout(&self) -> Duration {
+        Duration::from_secs(self.timeout.unwrap_or(30))
+    }
+
+    /// Resolves the replication policy with what [`Self::discover`] found (explicit flags win
+    /// over the configuration); no I/O.
+    pub fn resolve(&self, discovered: Discovered) -> Result<Clusters, JobError> {
+        let Discovered { flow, connect } = discovered;
+        let timeout = self.timeout();
         let from_file = flow.as_ref().map(|f| f.replication_policy.value.clone());
         let name = match (self.replication_policy, &from_file) {
             (Some(name), _) => name,

@@ -39,9 +39,9 @@ pub struct GroupsArgs {
 }
 
 impl GroupsArgs {
-    /// The validated options of the groups commands.
-    pub fn resolve(&self) -> Result<crate::groups::GroupsOptions, JobError> {
-        let clusters = self.cluster.resolve()?;
+    /// The validated options of the groups commands, with what discovery found. No I/O.
+    pub fn resolve(&self, discovered: super::Discovered) -> Result<crate::groups::GroupsOptions, JobError> {
+        let clusters = self.cluster.resolve(discovered)?;
         let replicated = self.cluster.replicated(&clusters)?.ok_or_else(|| {
             JobError::Missing(
                 "the cluster where the groups commit is unknown: give --replicated-bootstrap, or --mm2-config / --strimzi / \

@@ -143,12 +143,13 @@ impl PluginArgs {
 }
 
 impl LiveArgs {
-    /// Applies the defaults and validates: the options every live command runs with.
-    pub fn resolve(&self) -> Result<Job, JobError> {
+    /// Applies the defaults and validates, with what discovery found: the options every live
+    /// command runs with. No I/O.
+    pub fn resolve(&self, discovered: super::Discovered) -> Result<Job, JobError> {
         let (plugin, settings) = self.plugin.resolve()?;
         let source_bootstrap =
             self.source_bootstrap.clone().ok_or_else(|| JobError::Missing("--source-bootstrap is required".into()))?;
-        let clusters = self.cluster.resolve()?;
+        let clusters = self.cluster.resolve(discovered)?;
         let connect = clusters.connect.clone().map(|(client, connector)| ConnectTarget {
             client,
             connector,

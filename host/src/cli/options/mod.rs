@@ -12,7 +12,7 @@ use std::collections::BTreeMap;
 use std::ffi::OsString;
 use std::path::{Path, PathBuf};
 
-pub use clusters::{ClusterArgs, Clusters};
+pub use clusters::{ClusterArgs, Clusters, Discovered};
 pub use groups::GroupsArgs;
 pub use live::{LiveArgs, PluginArgs, PolicyName, RecordArgs};
 use crate::live::LiveOptions;
@@ -98,9 +98,9 @@ mod tests {
 
     #[test]
     fn plugin_and_source_are_required() {
-        assert!(LiveArgs::default().resolve().unwrap_err().to_string().contains("--plugin"));
+        assert!(LiveArgs::default().resolve(Discovered::default()).unwrap_err().to_string().contains("--plugin"));
         let args = LiveArgs { plugin: PluginArgs { plugin: Some("p".into()), ..PluginArgs::default() }, ..LiveArgs::default() };
-        assert!(args.resolve().unwrap_err().to_string().contains("--source-bootstrap"));
+        assert!(args.resolve(Discovered::default()).unwrap_err().to_string().contains("--source-bootstrap"));
     }
 
     #[test]
