@@ -66,29 +66,30 @@ fn stopped(mut child: Child) -> std::process::Output {
 fn a_plugin_naming_another_offsets_topic_under_follow_is_stopped_before_mm2s_offset_is_rewound() {
     let b = &shared_broker().bootstrap;
     let source = "connect-offsets-topic-per-call";
+    let (x1, x2) = ("mm2-offsets.tpc-x1.internal", "mm2-offsets.tpc-x2.internal");
     create_topic(b, source, 1, "compact");
     // MM2 already holds offset 1000 for t/0 in the topic the plugin will name on its second call.
     let key = mm2_key("MirrorSourceConnector", "a", "t", 0);
-    create_topic(b, "mm2-offsets.x2.internal", 1, "compact");
-    kcat_produce(b, "mm2-offsets.x2.internal", &[(&key, Some(r#"{"offset":1000}"#))]);
+    create_topic(b, x2, 1, "compact");
+    kcat_produce(b, x2, &[(&key, Some(r#"{"offset":1000}"#))]);
     kcat_produce(b, source, &[(&replicator_key("t", 0), Some(r#"{"offset":5}"#))]);
 
     let dir = tempfile::tempdir().unwrap();
-    let child = follow(&dir, b, source, "topic-per-call", &[]);
-    wait_for(b, "mm2-offsets.x1.internal", &key, r#"{"offset":5}"#);
+    let child = follow(&dir, b, source, "topic-per-call", &["--set", "topic=mm2-offsets.tpc.internal"]);
+    wait_for(b, x1, &key, r#"{"offset":5}"#);
     kcat_produce(b, source, &[(&replicator_key("t", 0), Some(r#"{"offset":7}"#))]);
 
     let output = stopped(child);
     assert_eq!(output.status.code(), Some(1), "{}", stderr(&output));
     assert!(
         stderr(&output).contains(
-            "the plugin writes to mm2-offsets.x2.internal but the target topic is mm2-offsets.x1.internal"
+            "the plugin writes to mm2-offsets.tpc-x2.internal but the target topic is mm2-offsets.tpc-x1.internal"
         ),
         "{}",
         stderr(&output)
     );
-    assert_eq!(value_of(b, "mm2-offsets.x2.internal", &key).as_deref(), Some(r#"{"offset":1000}"#), "MM2's offset rewound");
-    assert_eq!(value_of(b, "mm2-offsets.x1.internal", &key).as_deref(), Some(r#"{"offset":5}"#));
+    assert_eq!(value_of(b, x2, &key).as_deref(), Some(r#"{"offset":1000}"#), "MM2's offset rewound");
+    assert_eq!(value_of(b, x1, &key).as_deref(), Some(r#"{"offset":5}"#));
 }
 
 #[test]
@@ -166,4 +167,26 @@ fn follow_stopped_by_a_signal_exits_non_zero_when_it_refused_records_on_the_way(
     let summary = json(&output);
     assert_eq!(summary["refused"].as_array().map(Vec::len), Some(1), "{summary}");
     assert_eq!(value_of(b, target, &key).as_deref(), Some(r#"{"offset":5}"#));
+}
+
+#[test]
+fn after_a_run_that_wrote_nothing_the_first_topic_followed_is_the_only_one() {
+    let b = &shared_broker().bootstrap;
+    let source = "connect-offsets-topic-per-call-empty";
+    create_topic(b, source, 1, "compact");
+    let key = mm2_key("MirrorSourceConnector", "a", "t", 0);
+    let (x1, x2) = ("mm2-offsets.empty-x1.internal", "mm2-offsets.empty-x2.internal");
+    create_topic(b, x2, 1, "compact");
+    let dir = tempfile::tempdir().unwrap();
+    // The run reads an empty topic: no record, no topic named; follow's first round names x1.
+    let child = follow(&dir, b, source, "topic-per-call", &["--set", "topic=mm2-offsets.empty.internal", "--partitions", "1"]);
+    std::thread::sleep(Duration::from_secs(3));
+    kcat_produce(b, source, &[(&replicator_key("t", 0), Some(r#"{"offset":5}"#))]);
+    wait_for(b, x1, &key, r#"{"offset":5}"#);
+    kcat_produce(b, source, &[(&replicator_key("t", 0), Some(r#"{"offset":7}"#))]);
+
+    let output = stopped(child);
+    assert_eq!(output.status.code(), Some(1), "{}", stderr(&output));
+    assert!(stderr(&output).contains("the target topic is mm2-offsets.empty-x1.internal"), "{}", stderr(&output));
+    assert_eq!(value_of(b, x2, &key), None);
 }

@@ -113,7 +113,8 @@ impl Mapping for Adversarial {
             Outcome::Emit(vec![Record::keyed(topic, key, value.clone())])
         };
         match self.behavior.as_str() {
-            "topic-per-call" => per_call(&format!("mm2-offsets.x{}.internal", self.calls), "a"),
+            // `mm2-offsets.T.internal` becomes `mm2-offsets.T-x1.internal`, then `-x2`, ...
+            "topic-per-call" => per_call(&self.topic.replacen(".internal", &format!("-x{}.internal", self.calls), 1), "a"),
             "alias-per-call" => per_call(&self.topic, if self.calls == 1 { "a" } else { "b" }),
             "panic" => panic!("adversarial plugin panics on purpose {HOSTILE_TEXT}"),
             "sleep" => {

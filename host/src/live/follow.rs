@@ -48,10 +48,10 @@ pub fn follow(
     let mut summary = FollowSummary::default();
     let tail = kafka::Tail::from_ends(&options.source, &options.source_topic, &after.plan.source_ranges)?;
     // The topic the run wrote: a plugin that names another one later is refused, not followed.
-    let target = options.target.pinned_to(after.plan.target.topic.as_deref());
+    let mut target = options.target.pinned_to(after.plan.target.topic.as_deref());
     tracing::info!("following {} from its end; stop with Ctrl-C or SIGTERM", options.source_topic);
 
-    let ready = target.prepare()?;
+    let ready = options.target.prepare()?; // the same connection, whatever topic is pinned
     let _graceful = crate::interrupt::Graceful::begin();
     while !crate::interrupt::requested() {
         let batch = tail.next_batch(options.batch_size, Duration::from_millis(200))?;
@@ -95,6 +95,8 @@ pub fn follow(
             continue;
         }
         target.write(&ready, &current, &to_write)?;
+        // A run that wrote nothing named no topic: the first one followed is the only one after it.
+        target = target.pinned_to(current.topic.as_deref());
         for r in &to_write {
             tracing::info!("forwarded {} from {}", plan::describe_key(&r.key), r.origin);
         }
