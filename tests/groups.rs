@@ -40,6 +40,18 @@ fn produce_transaction(bootstrap: &str, topic: &str, partition: i32, from: usize
         producer.send(BaseRecord::to(topic).partition(partition).key(&key).payload(&value)).unwrap();
     }
     producer.commit_transaction(Duration::from_secs(30)).unwrap();
+    // The coordinator writes the commit marker after EndTxn has answered: records produced before
+    // it lands would take the offset the test expects the marker at.
+    let consumer: rdkafka::consumer::BaseConsumer = ClientConfig::new().set("bootstrap.servers", bootstrap).create().unwrap();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let (_, high) = rdkafka::consumer::Consumer::fetch_watermarks(&consumer, topic, partition, Duration::from_secs(10)).unwrap();
+        if high == from as i64 + 6 {
+            return;
+        }
+        assert!(Instant::now() < deadline, "the transaction's marker never landed (end offset {high})");
+        std::thread::sleep(Duration::from_millis(50));
+    }
 }
 
 /// Commits `offset` for `group` on `topic:partition` with Kafka's own kafka-consumer-groups.
