@@ -2,10 +2,9 @@
 //! errors that name the worker and what was asked, Connect's own message on a refusal, and
 //! credentials that never reach a log or an error.
 
-use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
-use ureq::tls::{Certificate, ClientCert, PrivateKey, RootCerts, TlsConfig, TlsProvider};
+use super::settings::{ALLOW_HTTP, Settings};
 
 /// The `--connect-property` keys (named like librdkafka's, which the other flags already use).
 pub const PROPERTY_KEYS: &[&str] = &[
@@ -16,9 +15,6 @@ pub const PROPERTY_KEYS: &[&str] = &[
     "ssl.key.location",
     "basic.auth.allow.http",
 ];
-
-/// The `--connect-property` that lets basic authentication go over plain `http://`.
-const ALLOW_HTTP: &str = "basic.auth.allow.http";
 
 /// Longest message of Connect's shown (it is the worker's text: shown escaped, and bounded).
 const MAX_MESSAGE_BYTES: usize = 2048;
@@ -51,94 +47,6 @@ impl ConnectError {
             ConnectError::Refused { status, .. } => Some(*status),
             _ => None,
         }
-    }
-}
-
-/// The `--connect-property` settings: basic authentication and TLS.
-#[derive(Default)]
-struct Settings {
-    user: Option<String>,
-    password: Option<String>,
-    ca: Option<PathBuf>,
-    certificate: Option<PathBuf>,
-    key: Option<PathBuf>,
-    /// `basic.auth.allow.http=true`: the operator's word that `http://` is safe here (a loopback
-    /// port-forward, say).
-    allow_http: bool,
-}
-
-impl Settings {
-    fn parse(pairs: &[(String, String)]) -> Result<Settings, ConnectError> {
-        let mut s = Settings::default();
-        for (key, value) in pairs {
-            match key.as_str() {
-                "basic.auth.user" => s.user = Some(value.clone()),
-                "basic.auth.password" => s.password = Some(value.clone()),
-                "ssl.ca.location" => s.ca = Some(value.into()),
-                "ssl.certificate.location" => s.certificate = Some(value.into()),
-                "ssl.key.location" => s.key = Some(value.into()),
-                ALLOW_HTTP => {
-                    s.allow_http = match value.as_str() {
-                        "true" => true,
-                        "false" => false,
-                        _ => return Err(ConnectError::Settings(format!("{ALLOW_HTTP} is true or false, not {value:?}"))),
-                    }
-                }
-                other => {
-                    return Err(ConnectError::Settings(format!("unknown key {other:?}; the keys are {}", PROPERTY_KEYS.join(", "))));
-                }
-            }
-        }
-        if s.user.is_some() != s.password.is_some() {
-            return Err(ConnectError::Settings("basic.auth.user and basic.auth.password go together".into()));
-        }
-        if s.certificate.is_some() != s.key.is_some() {
-            return Err(ConnectError::Settings("ssl.certificate.location and ssl.key.location go together".into()));
-        }
-        Ok(s)
-    }
-
-    fn tls(&self) -> Result<TlsConfig, ConnectError> {
-        let read = |what: &str, path: &PathBuf| {
-            std::fs::read(path).map_err(|e| ConnectError::Settings(format!("cannot read {what} {}: {e}", path.display())))
-        };
-        let pem_error = |what: &str, path: &PathBuf, e: ureq::Error| {
-            ConnectError::Settings(format!("{what} {} is not PEM: {e}", path.display()))
-        };
-        let certificates = |what: &str, path: &PathBuf| -> Result<Vec<Certificate<'static>>, ConnectError> {
-            let bytes = read(what, path)?;
-            let mut out = Vec::new();
-            for item in ureq::tls::parse_pem(&bytes) {
-                if let ureq::tls::PemItem::Certificate(c) = item.map_err(|e| pem_error(what, path, e))? {
-                    out.push(c);
-                }
-            }
-            if out.is_empty() {
-                return Err(ConnectError::Settings(format!("{what} {} holds no certificate", path.display())));
-            }
-            Ok(out)
-        };
-        // Without a CA file, the system's trusted roots (as curl).
-        let roots = match &self.ca {
-            Some(path) => RootCerts::new_with_certs(&certificates("ssl.ca.location", path)?),
-            None => RootCerts::PlatformVerifier,
-        };
-        let mut tls = TlsConfig::builder().provider(TlsProvider::NativeTls).root_certs(roots);
-        if let (Some(cert), Some(key)) = (&self.certificate, &self.key) {
-            let chain = certificates("ssl.certificate.location", cert)?;
-            let key_bytes = read("ssl.key.location", key)?;
-            // native-tls takes PKCS#8 keys only.
-            if !String::from_utf8_lossy(&key_bytes).contains("-----BEGIN PRIVATE KEY-----") {
-                return Err(ConnectError::Settings(format!(
-                    "ssl.key.location {}: the key must be an unencrypted PKCS#8 PEM (BEGIN PRIVATE KEY); \
-                     convert it with `openssl pkcs8 -topk8 -nocrypt`",
-                    key.display()
-                )));
-            }
-            let key_pem = PrivateKey::from_pem(&key_bytes).map_err(|e| pem_error("ssl.key.location", key, e))?;
-            tls = tls.client_cert(Some(ClientCert::new_with_certs(&chain, key_pem)));
-        }
-        Ok(tls.build())
     }
 }
 

@@ -9,6 +9,7 @@
 //! keyed by the same canonical bytes, so the plan, its checks and the seam do not change.
 
 mod client;
+mod settings;
 pub mod strimzi;
 
 use std::borrow::Borrow;
