@@ -78,7 +78,7 @@ pub struct Flow {
 impl Mm2Config {
     pub fn load(path: &Path) -> Result<Mm2Config, Mm2ConfigError> {
         let bytes = std::fs::read(path).map_err(|source| Mm2ConfigError::Read { path: path.to_owned(), source })?;
-        let invalid = |message| Mm2ConfigError::Invalid { path: path.to_owned(), message };
+        let invalid = |e: properties::PropertiesError| Mm2ConfigError::Invalid { path: path.to_owned(), message: e.to_string() };
         let raw = properties::parse(&properties::decode_latin1(&bytes)).map_err(invalid)?;
         let mut config = Mm2Config { path: path.to_owned(), raw, providers: BTreeMap::new() };
         for alias in config.clusters().iter().filter(|a| !a.is_ascii()) {

@@ -7,6 +7,45 @@
 use std::collections::BTreeMap;
 use std::path::{Component, Path, PathBuf};
 
+/// Why a properties text, or a config provider reference in it, cannot be read as Kafka reads it.
+#[derive(Debug, thiserror::Error)]
+pub enum PropertiesError {
+    #[error("malformed \\uxxxx escape \\u{0} (Java refuses the file)")]
+    MalformedEscape(String),
+    #[error("a \\u escape leaves half a surrogate pair, which no alias or address can hold")]
+    HalfSurrogate,
+    #[error("allowed.paths: path {} is not absolute", .0.display())]
+    RelativeAllowedPath(PathBuf),
+    #[error("allowed.paths: path {} does not exist", .0.display())]
+    MissingAllowedPath(PathBuf),
+    /// A `${...}` reference Kafka's provider would not resolve, and why.
+    #[error("${{{reference}}}: {reason}")]
+    Reference { reference: String, reason: Unresolved },
+}
+
+/// Why a `${provider:[path:]key}` reference is not resolved; never a file's content.
+#[derive(Debug, thiserror::Error)]
+pub enum Unresolved {
+    #[error("the environment variable {0} is not set")]
+    EnvUnset(String),
+    #[error("cannot read {}: {source}", path.display())]
+    Unreadable { path: PathBuf, source: std::io::Error },
+    #[error("{}: {source}", path.display())]
+    Malformed { path: PathBuf, source: Box<PropertiesError> },
+    #[error("{} has no key {key}", path.display())]
+    NoKey { path: PathBuf, key: String },
+    #[error("{path} is outside the provider's allowed.paths ({}), so Kafka resolves nothing there", allowed.iter().map(|a| a.display().to_string()).collect::<Vec<_>>().join(", "))]
+    OutsideAllowedPaths { path: String, allowed: Vec<PathBuf> },
+    #[error("{key:?} is not a file name: the dir provider reads files directly inside {}", dir.display())]
+    NotAFileName { key: String, dir: PathBuf },
+    #[error("{key} is not a regular file directly inside {}", dir.display())]
+    NotAFile { key: String, dir: PathBuf },
+    #[error("the env provider takes no path (${{{name}:VARIABLE}})")]
+    EnvTakesNoPath { name: String },
+    #[error("the {name} provider needs a path (${{{name}:PATH:KEY}})")]
+    NeedsPath { name: String },
+}
+
 /// The bytes of a file as `Properties.load(InputStream)` reads them, as MM2 reads mm2.properties
 /// (`Utils.loadProps`): ISO-8859-1, one character per byte, whatever encoding the file was
 /// written in. Characters beyond it are written as `\uXXXX` escapes.
@@ -31,7 +70,7 @@ fn natural_lines(text: &str) -> impl Iterator<Item = &str> {
 
 /// The key-value pairs of a properties text, in file order (a later key replaces an earlier one);
 /// a malformed `\uXXXX` escape is an error, as in Java (MM2 would not start).
-pub fn parse(text: &str) -> Result<BTreeMap<String, String>, String> {
+pub fn parse(text: &str) -> Result<BTreeMap<String, String>, PropertiesError> {
     let mut out = BTreeMap::new();
     let mut lines = natural_lines(text);
     while let Some(first) = lines.next() {
@@ -81,7 +120,7 @@ fn split_key_value(line: &str) -> (&str, &str) {
 
 /// `\t`, `\n`, `\r`, `\f`, `\uXXXX` (UTF-16 code units: a surrogate pair is one character);
 /// any other escaped character stands for itself.
-fn unescape(s: &str) -> Result<String, String> {
+fn unescape(s: &str) -> Result<String, PropertiesError> {
     let mut units: Vec<u16> = Vec::with_capacity(s.len());
     let mut chars = s.chars();
     let push = |units: &mut Vec<u16>, c: char| units.extend_from_slice(c.encode_utf16(&mut [0; 2]));
@@ -100,14 +139,14 @@ fn unescape(s: &str) -> Result<String, String> {
                 let unit = (hex.len() == 4 && hex.chars().all(|c| c.is_ascii_hexdigit()))
                     .then(|| u16::from_str_radix(&hex, 16).ok())
                     .flatten()
-                    .ok_or_else(|| format!("malformed \\uxxxx escape \\u{hex} (Java refuses the file)"))?;
+                    .ok_or(PropertiesError::MalformedEscape(hex))?;
                 units.push(unit);
             }
             Some(other) => push(&mut units, other),
             None => {}
         }
     }
-    String::from_utf16(&units).map_err(|_| "a \\u escape leaves half a surrogate pair, which no alias or address can hold".to_owned())
+    String::from_utf16(&units).map_err(|_| PropertiesError::HalfSurrogate)
 }
 
 /// A config provider a file names under `config.providers`.
@@ -143,7 +182,7 @@ pub struct Configured {
 impl Configured {
     /// `allowed.paths` as Kafka configures it: comma-separated, each normalized, absolute and
     /// existing, else the provider (and MM2) does not start.
-    pub fn new(provider: Provider, allowed_paths: Option<&str>) -> Result<Configured, String> {
+    pub fn new(provider: Provider, allowed_paths: Option<&str>) -> Result<Configured, PropertiesError> {
         let allowed_paths = match allowed_paths.filter(|v| !v.is_empty()) {
             None => None,
             Some(list) => Some(
@@ -151,9 +190,9 @@ impl Configured {
                     .map(|p| {
                         let path = normalize(Path::new(p));
                         if !path.is_absolute() {
-                            Err(format!("allowed.paths: path {} is not absolute", path.display()))
+                            Err(PropertiesError::RelativeAllowedPath(path))
                         } else if !path.exists() {
-                            Err(format!("allowed.paths: path {} does not exist", path.display()))
+                            Err(PropertiesError::MissingAllowedPath(path))
                         } else {
                             Ok(path)
                         }
@@ -165,14 +204,13 @@ impl Configured {
     }
 
     /// The path a reference may read (`AllowedPaths.parseUntrustedPath`), or why not.
-    fn allowed(&self, path: &str) -> Result<PathBuf, String> {
+    fn allowed(&self, path: &str) -> Result<PathBuf, Unresolved> {
         let Some(allowed) = &self.allowed_paths else { return Ok(PathBuf::from(path)) };
         let normalized = normalize(Path::new(path));
         if allowed.iter().any(|a| normalized.starts_with(a)) {
             return Ok(normalized);
         }
-        let list: Vec<String> = allowed.iter().map(|a| a.display().to_string()).collect();
-        Err(format!("{path} is outside the provider's allowed.paths ({}), so Kafka resolves nothing there", list.join(", ")))
+        Err(Unresolved::OutsideAllowedPaths { path: path.to_owned(), allowed: allowed.clone() })
     }
 }
 
@@ -194,7 +232,7 @@ fn normalize(path: &Path) -> PathBuf {
 
 /// Resolves `${provider:[path:]key}` references in `value` with the named providers; a reference
 /// to a provider that is not configured stays as it is (as Kafka's ConfigTransformer leaves it).
-pub fn transform(value: &str, providers: &BTreeMap<String, Configured>) -> Result<String, String> {
+pub fn transform(value: &str, providers: &BTreeMap<String, Configured>) -> Result<String, PropertiesError> {
     let mut out = String::new();
     let mut rest = value;
     while let Some(start) = rest.find("${") {
@@ -205,7 +243,9 @@ pub fn transform(value: &str, providers: &BTreeMap<String, Configured>) -> Resul
             return Ok(out);
         };
         let reference = &after[..end];
-        match resolve(reference, providers).map_err(|reason| format!("${{{reference}}}: {reason}"))? {
+        let resolved = resolve(reference, providers)
+            .map_err(|reason| PropertiesError::Reference { reference: reference.to_owned(), reason })?;
+        match resolved {
             Some(resolved) => out.push_str(&resolved),
             None => out.push_str(&rest[start..start + 2 + end + 1]),
         }
@@ -215,7 +255,7 @@ pub fn transform(value: &str, providers: &BTreeMap<String, Configured>) -> Resul
     Ok(out)
 }
 
-fn resolve(reference: &str, providers: &BTreeMap<String, Configured>) -> Result<Option<String>, String> {
+fn resolve(reference: &str, providers: &BTreeMap<String, Configured>) -> Result<Option<String>, Unresolved> {
     let Some((name, rest)) = reference.split_once(':') else { return Ok(None) };
     let Some(configured) = providers.get(name) else { return Ok(None) };
     // `${provider:path:key}`, or `${provider:key}` without a path; a path may hold ':' only
@@ -225,32 +265,30 @@ fn resolve(reference: &str, providers: &BTreeMap<String, Configured>) -> Result<
         None => (None, rest),
     };
     match (&configured.provider, path) {
-        (Provider::Env, None) => std::env::var(key).map(Some).map_err(|_| format!("the environment variable {key} is not set")),
+        (Provider::Env, None) => std::env::var(key).map(Some).map_err(|_| Unresolved::EnvUnset(key.to_owned())),
         (Provider::File, Some(path)) => {
             let path = configured.allowed(path)?;
             // FileConfigProvider reads its file as UTF-8, unlike mm2.properties.
-            let text = std::fs::read_to_string(&path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
-            parse(&text)
-                .map_err(|e| format!("{}: {e}", path.display()))?
-                .remove(key)
-                .map(Some)
-                .ok_or_else(|| format!("{} has no key {key}", path.display()))
+            let text = std::fs::read_to_string(&path).map_err(|source| Unresolved::Unreadable { path: path.clone(), source })?;
+            let mut properties =
+                parse(&text).map_err(|source| Unresolved::Malformed { path: path.clone(), source: Box::new(source) })?;
+            properties.remove(key).map(Some).ok_or(Unresolved::NoKey { path, key: key.to_owned() })
         }
         (Provider::Directory, Some(dir)) => {
             let dir = configured.allowed(dir)?;
             // Kafka lists the directory and takes the regular files whose name is the key: a key
             // with a separator, `.` or `..` names none of them.
             if key.is_empty() || key.contains('/') || key == "." || key == ".." {
-                return Err(format!("{key:?} is not a file name: the dir provider reads files directly inside {}", dir.display()));
+                return Err(Unresolved::NotAFileName { key: key.to_owned(), dir });
             }
             let file = dir.join(key);
             if !std::fs::metadata(&file).is_ok_and(|m| m.is_file()) {
-                return Err(format!("{} is not a regular file directly inside {}", key, dir.display()));
+                return Err(Unresolved::NotAFile { key: key.to_owned(), dir });
             }
-            std::fs::read_to_string(&file).map(Some).map_err(|e| format!("cannot read {}: {e}", file.display()))
+            std::fs::read_to_string(&file).map(Some).map_err(|source| Unresolved::Unreadable { path: file, source })
         }
-        (Provider::Env, Some(_)) => Err(format!("the env provider takes no path (${{{name}:VARIABLE}})")),
-        (_, None) => Err(format!("the {name} provider needs a path (${{{name}:PATH:KEY}})")),
+        (Provider::Env, Some(_)) => Err(Unresolved::EnvTakesNoPath { name: name.to_owned() }),
+        (_, None) => Err(Unresolved::NeedsPath { name: name.to_owned() }),
     }
 }
 
@@ -275,7 +313,7 @@ mod tests {
         assert_eq!(transform(&format!("${{dir:{dir}:user}}"), &open).unwrap(), "alice");
         let outside = root.path().join("outside").display().to_string();
         for key in ["../outside", outside.as_str(), ".", "..", ""] {
-            let err = transform(&format!("${{dir:{dir}:{key}}}"), &open).unwrap_err();
+            let err = transform(&format!("${{dir:{dir}:{key}}}"), &open).unwrap_err().to_string();
             assert!(err.contains("is not a file name") || err.contains("not a regular file"), "{key}: {err}");
             assert!(!err.contains("TOP-SECRET"), "{err}");
         }
@@ -288,12 +326,12 @@ mod tests {
             format!("${{file:{dir}/../outside.properties:k}}"),
         ];
         for reference in escapes {
-            let err = transform(&reference, &allowed).unwrap_err();
+            let err = transform(&reference, &allowed).unwrap_err().to_string();
             assert!(err.contains("outside the provider's allowed.paths"), "{reference}: {err}");
             assert!(!err.contains("TOP-SECRET"), "{err}");
         }
-        assert!(Configured::new(Provider::Directory, Some("relative/dir")).unwrap_err().contains("is not absolute"));
-        assert!(Configured::new(Provider::Directory, Some("/surely/not/here")).unwrap_err().contains("does not exist"));
+        assert!(Configured::new(Provider::Directory, Some("relative/dir")).unwrap_err().to_string().contains("is not absolute"));
+        assert!(Configured::new(Provider::Directory, Some("/surely/not/here")).unwrap_err().to_string().contains("does not exist"));
     }
 
     #[test]
@@ -304,8 +342,8 @@ mod tests {
         assert_eq!(p["clusters"], "caf\u{c3}\u{a9}, b");
         assert_eq!(p["emoji"], "\u{1f600}");
         assert_eq!(p["last"], "x");
-        assert!(parse("a = \\u12").unwrap_err().contains("malformed"));
-        assert!(parse("a = \\ud83d").unwrap_err().contains("surrogate"));
+        assert!(parse("a = \\u12").unwrap_err().to_string().contains("malformed"));
+        assert!(parse("a = \\ud83d").unwrap_err().to_string().contains("surrogate"));
     }
 
     /// The same file read by `java.util.Properties` (JDK 17, as the tests' Kafka runs on).
@@ -355,9 +393,9 @@ mod tests {
         let value = format!("p=${{file:{}:password}} u=${{dir:{}:user}} ${{vault:x:y}}", secrets.display(), dir.path().display());
         assert_eq!(transform(&value, &configured).unwrap(), "p=s3cret u=alice ${vault:x:y}");
         let missing = format!("${{file:{}:nope}}", secrets.display());
-        assert!(transform(&missing, &configured).unwrap_err().contains("has no key nope"));
+        assert!(transform(&missing, &configured).unwrap_err().to_string().contains("has no key nope"));
         let env = providers(&[("env", Provider::Env, None)]);
         assert_eq!(transform("${env:PATH}", &env).unwrap(), std::env::var("PATH").unwrap());
-        assert!(transform("${env:MM2_MIGRATE_SURELY_UNSET}", &env).unwrap_err().contains("is not set"));
+        assert!(transform("${env:MM2_MIGRATE_SURELY_UNSET}", &env).unwrap_err().to_string().contains("is not set"));
     }
 }
