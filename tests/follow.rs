@@ -47,6 +47,36 @@ fn wait_for(bootstrap: &str, topic: &str, key: &str, value: &str) {
     }
 }
 
+/// SIGTERM once the follower has logged a refusal: its output and all it wrote on stderr.
+fn stop_once_refused(mut child: Child) -> (std::process::Output, String) {
+    let (lines, seen) = std::sync::mpsc::channel();
+    let stderr_pipe = child.stderr.take().unwrap();
+    let reader = std::thread::spawn(move || {
+        let mut all = String::new();
+        for line in std::io::BufRead::lines(std::io::BufReader::new(stderr_pipe)).map_while(Result::ok) {
+            let _ = lines.send(line.clone());
+            all.push_str(&line);
+            all.push('\n');
+        }
+        all
+    });
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        match seen.recv_timeout(deadline.saturating_duration_since(Instant::now())) {
+            Ok(line) if line.contains("not forwarded") => break,
+            Ok(_) => {}
+            Err(_) => {
+                let _ = Command::new("kill").args(["-TERM", &child.id().to_string()]).status();
+                let _ = child.wait();
+                panic!("no record was refused: {}", reader.join().unwrap());
+            }
+        }
+    }
+    let _ = Command::new("kill").args(["-TERM", &child.id().to_string()]).status();
+    let output = child.wait_with_output().unwrap();
+    (output, reader.join().unwrap())
+}
+
 /// Waits for the follower to stop on its own; one still following after a minute is killed and
 /// its output shown.
 fn stopped(mut child: Child) -> std::process::Output {
@@ -128,7 +158,7 @@ fn follow_stopped_by_a_signal_exits_non_zero_when_it_refused_records_on_the_way(
     create_topic(b, source, 1, "compact");
     kcat_produce(b, source, &[(&replicator_key("t", 0), Some(r#"{"offset":5}"#))]);
     let args = ["run", "--follow", "--plugin", "replicator-to-mm2", "--set", "source.cluster.alias=folref"];
-    let mut child = Command::new(BIN)
+    let child = Command::new(BIN)
         .args(args)
         .args(["--source-bootstrap", b, "--source-topic", source, "--output", "json"])
         .stdin(Stdio::null())
@@ -140,28 +170,7 @@ fn follow_stopped_by_a_signal_exits_non_zero_when_it_refused_records_on_the_way(
     wait_for(b, target, &key, r#"{"offset":5}"#);
     // The old tool goes back: a rewind of MM2's offset, refused.
     kcat_produce(b, source, &[(&replicator_key("t", 0), Some(r#"{"offset":3}"#))]);
-    // The refusal is logged as it happens: SIGTERM once it is.
-    let (lines, seen) = std::sync::mpsc::channel();
-    let stderr_pipe = child.stderr.take().unwrap();
-    let reader = std::thread::spawn(move || {
-        let mut all = String::new();
-        for line in std::io::BufRead::lines(std::io::BufReader::new(stderr_pipe)).map_while(Result::ok) {
-            let _ = lines.send(line.clone());
-            all.push_str(&line);
-            all.push('\n');
-        }
-        all
-    });
-    let deadline = Instant::now() + Duration::from_secs(30);
-    loop {
-        let line = seen.recv_timeout(deadline.saturating_duration_since(Instant::now())).expect("the rewind was never refused");
-        if line.contains("not forwarded") {
-            break;
-        }
-    }
-    let _ = Command::new("kill").args(["-TERM", &child.id().to_string()]).status();
-    let output = child.wait_with_output().unwrap();
-    let err = reader.join().unwrap();
+    let (output, err) = stop_once_refused(child);
     assert_eq!(output.status.code(), Some(3), "{err}");
     assert!(err.contains("1 record(s) were refused while following and not written"), "{err}");
     let summary = json(&output);
@@ -189,4 +198,33 @@ fn after_a_run_that_wrote_nothing_the_first_topic_followed_is_the_only_one() {
     assert_eq!(output.status.code(), Some(1), "{}", stderr(&output));
     assert!(stderr(&output).contains("the target topic is mm2-offsets.empty-x1.internal"), "{}", stderr(&output));
     assert_eq!(value_of(b, x2, &key), None);
+}
+
+#[test]
+fn an_offset_beyond_the_replicated_log_is_refused_under_follow_as_run_refuses_it() {
+    let b = &shared_broker().bootstrap;
+    let source = "connect-offsets-follow-range";
+    let target = "mm2-offsets.folrange.internal";
+    // The replicated topic holds 10 records: offsets up to 9 are in range, 1000 is not.
+    create_topic(b, "follow-range-data", 1, "delete");
+    produce_range(b, "follow-range-data", 0, 0..10);
+    create_topic(b, source, 1, "compact");
+    kcat_produce(b, source, &[(&replicator_key("follow-range-data", 0), Some(r#"{"offset":5}"#))]);
+    let args = ["run", "--follow", "--plugin", "replicator-to-mm2", "--set", "source.cluster.alias=folrange"];
+    let child = Command::new(BIN)
+        .args(args)
+        .args(["--source-bootstrap", b, "--source-topic", source, "--replicated-bootstrap", b, "--resume-at", "recorded"])
+        .args(["--output", "json"])
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let key = mm2_key("MirrorSourceConnector", "folrange", "follow-range-data", 0);
+    wait_for(b, target, &key, r#"{"offset":5}"#);
+    kcat_produce(b, source, &[(&replicator_key("follow-range-data", 0), Some(r#"{"offset":1000}"#))]);
+    let (output, err) = stop_once_refused(child);
+    assert_eq!(output.status.code(), Some(3), "{err}");
+    assert!(err.contains("not forwarded") && err.contains("follow-range-data"), "{err}");
+    assert_eq!(value_of(b, target, &key).as_deref(), Some(r#"{"offset":5}"#), "an out-of-range offset was written");
 }

@@ -51,6 +51,8 @@ pub fn follow(
     let mut target = options.target.pinned_to(after.plan.target.topic.as_deref());
     tracing::info!("following {} from its end; stop with Ctrl-C or SIGTERM", options.source_topic);
 
+    // Misplacement (a stray copy in another partition) was refused, or allowed, by the run.
+    let overrides = plan::Overrides { misplaced: true, ..options.overrides };
     let ready = options.target.prepare()?; // the same connection, whatever topic is pinned
     let _graceful = crate::interrupt::Graceful::begin();
     while !crate::interrupt::requested() {
@@ -77,8 +79,6 @@ pub fn follow(
         let Admitted { target: current, entries, .. } = admit(options, &target, latest_per_key(records), Batch::Follow)?;
         let mut to_write = Vec::new();
         for entry in entries {
-            // Range checks are for the snapshot; misplacement was refused (or allowed) by the run.
-            let overrides = plan::Overrides { out_of_range: true, misplaced: true, ..options.overrides };
             let refused = plan::refusal(&entry, overrides);
             if !refused.is_empty() {
                 for r in &refused {

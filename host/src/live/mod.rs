@@ -104,7 +104,8 @@ pub struct SeamCheck {
 }
 
 /// What a batch is: a snapshot (a plan, a run: its offsets are checked against the replicated
-/// cluster's logs and the old tool's copies) or a round of `--follow` (the old tool's live offsets).
+/// cluster's logs and the old tool's copies) or a round of `--follow` (the old tool's live
+/// offsets: checked against the logs, not against copies that run ahead of them).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Batch {
     Snapshot,
@@ -180,15 +181,15 @@ fn admit(options: &LiveOptions, target: &Target, records: Vec<MappedRecord>, bat
     let source = SourceTopic { connection: &options.source, topic: &options.source_topic };
     let current = target.current(&records, source)?;
     let records = translate::partition(records, current.partitions)?;
-    // Where each record stands in the replicated logs: the old tool's live offsets (follow) are.
-    let replicated = options.replicated.as_ref().filter(|_| batch == Batch::Snapshot);
-    let ranges = match replicated {
+    // Where each record stands in the replicated logs, every batch alike: V+1 within the log.
+    let ranges = match &options.replicated {
         Some(connection) => Some(kafka::replicated_ranges(connection, &records)?),
         None => None,
     };
-    // Where the old tool's copies really end, and the operator's choice where that differs.
-    let seams = match (replicated, &ranges) {
-        (Some(replicated), Some(ranges)) if options.seam_unavailable.is_none() => {
+    // Where the old tool's copies really end, and the operator's choice where that differs: for
+    // a snapshot only, since a running tool's copies always run ahead of its last saved offset.
+    let seams = match (&options.replicated, &ranges) {
+        (Some(replicated), Some(ranges)) if options.seam_unavailable.is_none() && batch == Batch::Snapshot => {
             let setup = SeamSetup { replicated, data: &options.data, policy: &options.replication_policy };
             Some(seam::check(setup, &records, ranges)?)
         }
