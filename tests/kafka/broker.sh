@@ -30,11 +30,16 @@ here="$(cd "$(dirname "$0")" && pwd)"
 libs="$here/target/libs"
 
 fetch() {
-    # Fetched again when the pom changed since (a dependency was added).
+    # One fetch at a time: test binaries start brokers in parallel, and two Maven copies into the
+    # same directory fail each other. Fetched again when the pom changed since.
+    mkdir -p "$here/target"
+    exec 9> "$here/target/.fetch.lock"
+    flock 9
     if [ ! -f "$libs/.complete" ] || [ "$here/pom.xml" -nt "$libs/.complete" ]; then
         mvn -q -B -f "$here/pom.xml" dependency:copy-dependencies >&2
         touch "$libs/.complete"
     fi
+    exec 9>&-
 }
 
 # A random cluster id in Kafka's form (URL-safe base64 of 16 bytes). One draw in 64 begins with
