@@ -15,6 +15,7 @@ pub mod matching;
 pub mod seam;
 pub mod groups;
 pub mod live;
+pub mod cutover;
 pub mod mm2config;
 pub mod demo;
 pub mod policy;

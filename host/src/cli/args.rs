@@ -5,7 +5,7 @@ use std::path::PathBuf;
 
 use clap::{Args, CommandFactory, Parser, Subcommand};
 
-use crate::cli::options::{GroupsArgs, LiveArgs, PluginArgs, RecordArgs, job_arguments};
+use crate::cli::options::{CutoverArgs, GroupsArgs, LiveArgs, PluginArgs, RecordArgs, WatchArgs, job_arguments};
 
 /// Parses the command line; exits with clap's message and status 2 when it is wrong.
 pub fn parse() -> Cli {
@@ -45,7 +45,8 @@ impl Command {
     fn job(&self) -> Option<(Vec<&'static str>, PathBuf)> {
         let (names, job) = match self {
             Command::Plan(c) => (vec!["plan"], &c.live.cluster.job),
-            Command::Verify(c) => (vec!["verify"], &c.live.cluster.job),
+            Command::Verify(c) => (vec!["verify"], &c.command.live.cluster.job),
+            Command::Cutover(c) => (vec!["cutover"], &c.cutover.live.cluster.job),
             Command::Run(r) => (vec!["run"], &r.command.live.cluster.job),
             Command::Groups(GroupsAction::Plan(c)) => (vec!["groups", "plan"], &c.groups.cluster.job),
             Command::Groups(GroupsAction::Verify(c)) => (vec!["groups", "verify"], &c.groups.cluster.job),
@@ -93,8 +94,12 @@ pub enum Command {
     Plan(PlanArgs),
     /// Migrate: plan, refuse what is unsafe, write, read back and confirm.
     Run(RunArgs),
-    /// Compare MM2's offsets topic with the plan; exit 4 on any difference.
-    Verify(LiveCommand),
+    /// Compare MM2's offsets topic with the plan; exit 4 on any difference. With --after-resume:
+    /// whether MM2, once resumed, copied each record after the seam exactly once.
+    Verify(VerifyArgs),
+    /// The whole cut-over, resumable: preflight, stop the old tool, settle, final plan, write
+    /// MM2's offsets, translate groups, start MM2, and watch it resume exactly.
+    Cutover(CutoverCommand),
     /// Consumer groups: translate each group's committed offsets, record by record, to the copies
     /// on the data cluster, as group offsets there and as MM2's checkpoints.
     #[command(subcommand)]
@@ -183,6 +188,30 @@ pub enum PlanOutput {
 pub struct LiveCommand {
     #[command(flatten)]
     pub live: LiveArgs,
+
+    #[command(flatten)]
+    pub output: OutputArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct VerifyArgs {
+    #[command(flatten)]
+    pub command: LiveCommand,
+
+    /// Check what MM2 copied after it resumed: per migrated partition, its first copies must be
+    /// the source records right after the seam (exit 4 when it copied some twice or skipped some).
+    /// The seam comes from the cut-over's --state, else from the old tool's final offsets.
+    #[arg(long)]
+    pub after_resume: bool,
+
+    #[command(flatten)]
+    pub watch: WatchArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct CutoverCommand {
+    #[command(flatten)]
+    pub cutover: CutoverArgs,
 
     #[command(flatten)]
     pub output: OutputArgs,

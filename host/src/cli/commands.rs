@@ -5,8 +5,8 @@ use std::io::{self, BufRead, BufReader, Write};
 use std::path::PathBuf;
 
 use super::args::{
-    Cli, Command, GroupsAction, GroupsCommand, InputFormat, LiveCommand, PlanArgs, PlanOutput, PluginsAction,
-    PluginsArgs, RunArgs, TranslateArgs,
+    Cli, Command, GroupsAction, GroupsCommand, InputFormat, PlanArgs, PlanOutput, PluginsAction, PluginsArgs, RunArgs,
+    TranslateArgs, VerifyArgs,
 };
 use crate::cli::options::LiveArgs;
 use super::exit::{EXIT_DIFFERENT, EXIT_FAILED, Failure, failed, plugin_failure, usage};
@@ -43,7 +43,9 @@ pub fn run(cli: Cli) -> Result<(), Failure> {
         Command::Translate(args) => translate(&engine, args),
         Command::Plan(args) => plan_command(&engine, args),
         Command::Run(args) => run_command(&engine, args),
+        Command::Verify(args) if args.after_resume => super::cutover::verify_after_resume(&engine, args),
         Command::Verify(args) => verify_command(&engine, args),
+        Command::Cutover(args) => super::cutover::cutover_command(&engine, args),
         Command::Groups(action) => groups_command(action),
         Command::Demo(args) => Ok(crate::demo::run(&engine, args.output.json())?),
         Command::Plugins(PluginsArgs { action: None }) => list_plugins(&engine),
@@ -66,14 +68,14 @@ fn load_unconfigured(engine: &PluginEngine, spec: &str) -> Result<Plugin, Failur
 }
 
 /// A live command ready to go: its configured plugin and its options.
-struct LiveSetup {
-    plugin: Plugin,
-    options: LiveOptions,
+pub(super) struct LiveSetup {
+    pub(super) plugin: Plugin,
+    pub(super) options: LiveOptions,
 }
 
 /// Resolves the job and loads its plugin. `--target-topic` also becomes the plugin's `target.topic`
 /// when the plugin has that key and it was not set.
-fn live_setup(engine: &PluginEngine, live: &LiveArgs) -> Result<LiveSetup, Failure> {
+pub(super) fn live_setup(engine: &PluginEngine, live: &LiveArgs) -> Result<LiveSetup, Failure> {
     let discovered = live.cluster.discover().map_err(super::exit::discovery_failure)?;
     let job = live.resolve(discovered).map_err(usage)?;
     let mut plugin = load_unconfigured(engine, &job.plugin)?;
@@ -192,7 +194,11 @@ fn run_command(engine: &PluginEngine, args: RunArgs) -> Result<(), Failure> {
     Ok(())
 }
 
-fn verify_command(engine: &PluginEngine, args: LiveCommand) -> Result<(), Failure> {
+fn verify_command(engine: &PluginEngine, args: VerifyArgs) -> Result<(), Failure> {
+    if args.watch.state.is_some() || args.watch.watch_timeout.is_some() {
+        return Err(usage(anyhow::anyhow!("--state and --watch-timeout go with --after-resume")));
+    }
+    let args = args.command;
     let json = args.output.json();
     let LiveSetup { mut plugin, options } = live_setup(engine, &args.live)?;
     let outcome = live::plan(&mut plugin, &options)?;

@@ -5,6 +5,7 @@ pub mod args;
 mod docs;
 pub mod options;
 mod commands;
+mod cutover;
 pub mod exit;
 
 pub use args::Cli;

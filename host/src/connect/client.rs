@@ -313,21 +313,28 @@ impl ConnectClient {
 
     /// `PUT /connectors/NAME/stop`, then waits until the connector is STOPPED with no tasks.
     pub fn stop(&self, connector: &str) -> Result<(), ConnectError> {
-        self.json::<serde::de::IgnoredAny>(Method::Put, &connector_path(connector, "/stop"))?;
+        self.transition(connector, Transition::Stop)
+    }
+
+    /// `PUT /connectors/NAME/<action>`, then waits until the connector has reached it (within
+    /// the timeout).
+    pub fn transition(&self, connector: &str, transition: Transition) -> Result<(), ConnectError> {
+        self.json::<serde::de::IgnoredAny>(Method::Put, &connector_path(connector, transition.path()))?;
         let deadline = Instant::now() + self.timeout;
         loop {
             let state = self.state(connector)?;
-            if state.is_stopped() {
+            if transition.reached(&state) {
                 return Ok(());
             }
             if Instant::now() >= deadline {
                 return Err(ConnectError::Unreachable {
                     url: self.url.clone(),
                     message: format!(
-                        "connector {connector:?} is still {} with {} task(s) {} s after it was asked to stop",
+                        "connector {connector:?} is still {} with {} task(s) {} s after it was asked to {}",
                         state.state,
                         state.tasks,
-                        self.timeout.as_secs()
+                        self.timeout.as_secs(),
+                        transition.verb()
                     ),
                 });
             }
@@ -354,6 +361,44 @@ impl ConnectorState {
     /// What Connect requires before it alters offsets: target state STOPPED and no tasks.
     pub fn is_stopped(&self) -> bool {
         self.state == "STOPPED" && self.tasks == 0
+    }
+}
+
+/// A connector state change, asked for with `PUT /connectors/NAME/{stop,pause,resume}`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Transition {
+    /// STOPPED with no tasks (Kafka >= 3.5): its last offsets committed, its offsets alterable.
+    Stop,
+    /// PAUSED: tasks kept but idle (older workers, which have no stop).
+    Pause,
+    Resume,
+}
+
+impl Transition {
+    fn path(self) -> &'static str {
+        match self {
+            Transition::Stop => "/stop",
+            Transition::Pause => "/pause",
+            Transition::Resume => "/resume",
+        }
+    }
+
+    pub fn verb(self) -> &'static str {
+        match self {
+            Transition::Stop => "stop",
+            Transition::Pause => "pause",
+            Transition::Resume => "resume",
+        }
+    }
+
+    /// Whether a connector in `state` has completed the change.
+    pub fn reached(self, state: &ConnectorState) -> bool {
+        match self {
+            Transition::Stop => state.is_stopped(),
+            Transition::Pause => state.state == "PAUSED",
+            Transition::Resume => state.state == "RUNNING",
+        }
     }
 }
 

@@ -19,7 +19,7 @@ use connect_offsets::connect::parse_mm2_source_key;
 use connect_offsets::jackson;
 use serde_json::Value;
 
-pub use client::{ConnectClient, ConnectError, ConnectorState, PROPERTY_KEYS, RawOffset, connector_path};
+pub use client::{ConnectClient, ConnectError, ConnectorState, PROPERTY_KEYS, RawOffset, Transition, connector_path};
 
 use crate::kafka::{ExistingRecord, ReadBack, TargetState};
 use crate::mm2config::Flow;
@@ -62,7 +62,22 @@ impl ConnectTarget {
     }
 
     pub fn stop(&self) -> Result<(), ConnectError> {
-        self.client.stop(&self.connector).map_err(|e| self.named(e))
+        self.transition(Transition::Stop)
+    }
+
+    /// Asks Connect for `transition` and waits until the connector has reached it.
+    pub fn transition(&self, transition: Transition) -> Result<(), ConnectError> {
+        self.client.transition(&self.connector, transition).map_err(|e| self.named(e))
+    }
+
+    /// The connector's offsets as Connect answers them, each entry's JSON text (partition, then
+    /// offset) in Connect's order: what two reads compare to see whether they moved.
+    pub fn offsets_text(&self) -> Result<Vec<(String, String)>, ConnectError> {
+        let entries = self.client.offsets(&self.connector).map_err(|e| self.named(e))?;
+        let mut out: Vec<(String, String)> =
+            entries.iter().map(|e| (e.partition.get().to_owned(), e.offset.as_ref().map_or("null", |o| o.get()).to_owned())).collect();
+        out.sort();
+        Ok(out)
     }
 
     /// The connector's offsets as Connect reads them, keyed as the topic path keys them.

@@ -18,7 +18,7 @@ use crate::target::{Current, SourceTopic, Target, TargetError};
 use crate::timed;
 use crate::translate::{self, RecordIssue, Report, TranslateError, TranslateOptions, Translator};
 pub use follow::{FOLLOW_THROUGH_CONNECT, FollowSummary, follow, follow_usage};
-pub use run::{RunOutcome, run};
+pub use run::{RunOutcome, run, run_with};
 
 /// Everything a live command needs, after the command line and the job file are merged.
 #[derive(Debug, Clone)]

@@ -19,19 +19,30 @@ pub struct RunOutcome {
 
 /// Plans, refuses what is unsafe, writes, and reads back.
 pub fn run(plugin: &mut Plugin, options: &LiveOptions) -> Result<RunOutcome, LiveError> {
+    run_with(plugin, options, |_| Ok::<_, LiveError>(()))
+}
+
+/// [`run`], calling `before_write` once the plan has passed the rules, right before the write:
+/// where `cutover` journals what it is about to write.
+pub fn run_with<E: From<LiveError>>(
+    plugin: &mut Plugin,
+    options: &LiveOptions,
+    before_write: impl FnOnce(&PlanOutcome) -> Result<(), E>,
+) -> Result<RunOutcome, E> {
     // Before the plan: a connector is stopped first (stopping commits its last offsets, which the
     // plan then reads); a producer is connected, with its producer id, once the plan is made.
-    let ready = options.target.prepare()?;
-    let outcome = super::plan(plugin, options)?;
+    let ready = options.target.prepare().map_err(LiveError::from)?;
+    let outcome = super::plan(plugin, options).map_err(E::from)?;
     let refused = plan::refusals(&outcome.entries, options.overrides);
     if !refused.is_empty() {
-        return Err(LiveError::Refused(refused));
+        return Err(LiveError::Refused(refused).into());
     }
     for e in &outcome.entries {
         if let Some(found) = e.seam.as_ref().filter(|s| s.status == seam::SeamStatus::Unproven) {
             tracing::warn!("{}: seam unproven, written as recorded: {}", plan::describe_key(&e.record.key), found.detail);
         }
     }
-    let written = options.target.write(&ready, &outcome.target, &plan::to_write(&outcome.entries))?;
+    before_write(&outcome)?;
+    let written = options.target.write(&ready, &outcome.target, &plan::to_write(&outcome.entries)).map_err(LiveError::from)?;
     Ok(RunOutcome { plan: outcome, created_topic: written.created_topic, written: written.delivered, connect: written.connect })
 }

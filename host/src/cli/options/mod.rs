@@ -5,6 +5,7 @@
 //! and MM2's flow (`clusters`), the offsets commands' (`live`), the consumer groups' (`groups`).
 
 mod clusters;
+mod cutover;
 mod groups;
 mod live;
 
@@ -13,6 +14,7 @@ use std::ffi::OsString;
 use std::path::{Path, PathBuf};
 
 pub use clusters::{ClusterArgs, Clusters, Discovered};
+pub use cutover::{CutoverArgs, WatchArgs};
 pub use groups::GroupsArgs;
 pub use live::{LiveArgs, PluginArgs, PolicyName, RecordArgs};
 use crate::live::LiveOptions;

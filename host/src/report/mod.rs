@@ -1,6 +1,10 @@
 //! What the commands show: one place renders text and JSON for the CLI and the demo alike.
 
+mod cutover;
+
 use std::io::{self, Write};
+
+pub use cutover::{render_cutover, render_dry_run, render_event, render_watch};
 
 use crate::live::PlanOutcome;
 use crate::model::TargetRecord;

@@ -1,0 +1,597 @@
+//! `cutover`: the whole cut-over as one resumable command. Its steps, in order: preflight (the
+//! plan while the old tool still runs), stop the old tool, settle (its progress read twice,
+//! equal), the final plan and the write (through `live::run_with`, the gate `run` uses), the
+//! consumer groups (`groups::run`), start MM2, and watch MM2's first copies prove that it
+//! resumed exactly. Each step's outcome is journaled before the next begins; a rerun resumes at
+//! the first step not done, after re-checking what that step depends on.
+
+pub mod journal;
+pub mod old;
+pub mod watch;
+
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+use connect_offsets::connect::parse_mm2_source_key;
+
+use crate::connect::{ConnectError, Transition};
+use crate::groups::{GroupsError, GroupsOptions};
+use crate::kafka::{KafkaError, OffsetQuery, TopicPartition, Windows};
+use crate::live::{self, LiveError, LiveOptions, PlanOutcome};
+use crate::plan::{self, RefusalReason};
+use crate::plugin::Plugin;
+use crate::seam::SeamStatus;
+use crate::target::Target;
+pub use journal::{Journal, JournalError, Status, Step};
+pub use old::{OldTool, ProgressError, ProgressSource};
+pub use watch::{ResumePoint, Resumed, Watched};
+
+/// Everything a cut-over needs, resolved.
+#[derive(Debug, Clone)]
+pub struct CutoverOptions {
+    /// The migration, as `run` takes it (`--resume-at` defaulting to `seam`).
+    pub live: LiveOptions,
+    pub old: OldTool,
+    /// The consumer groups to translate, when asked for.
+    pub groups: Option<GroupsOptions>,
+    /// The journal.
+    pub state: PathBuf,
+    /// Between the two readings of the old tool's progress.
+    pub settle: Duration,
+    /// How long the watch waits for MM2's copies (and, in dedicated mode, for its first commit).
+    pub watch_timeout: Duration,
+    /// Dedicated mode: the operator says MM2 runs.
+    pub mm2_started: bool,
+    /// Dedicated mode: the command that starts MM2, printed at that step.
+    pub start_command: String,
+}
+
+/// What a step reports as it starts and ends (rendered by `report`).
+#[derive(Debug, Clone)]
+pub enum Event {
+    Started(Step),
+    Done(Step, String),
+    /// Done by an earlier run of the same cut-over (the journal says so).
+    AlreadyDone(Step, String),
+    Skipped(Step, String),
+    Failed(Step, String),
+    /// Something the operator must read now (a command to run, the state after a failure).
+    Note(String),
+}
+
+/// What a cut-over did (its `--output json` document).
+#[derive(Debug, Clone, Default, serde::Serialize)]
+pub struct CutoverOutcome {
+    pub state: String,
+    pub steps: Vec<journal::StepRecord>,
+    /// MM2's offsets written by the write step (in this run or an earlier one).
+    pub written: Option<usize>,
+    pub watch: Vec<Watched>,
+    pub watch_counts: WatchCounts,
+}
+
+/// The watch's totals.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
+pub struct WatchCounts {
+    pub exact: usize,
+    pub duplicated: usize,
+    pub skipped: usize,
+    pub nothing_to_prove: usize,
+    pub not_copied: usize,
+    pub unproven: usize,
+}
+
+impl WatchCounts {
+    pub fn of(watched: &[Watched]) -> WatchCounts {
+        let mut counts = WatchCounts::default();
+        for w in watched {
+            *match w.resumed {
+                Resumed::Exact { .. } => &mut counts.exact,
+                Resumed::Duplicated { .. } => &mut counts.duplicated,
+                Resumed::Skipped { .. } => &mut counts.skipped,
+                Resumed::NothingToProve { .. } => &mut counts.nothing_to_prove,
+                Resumed::NotCopied { .. } => &mut counts.not_copied,
+                Resumed::Unproven { .. } => &mut counts.unproven,
+            } += 1;
+        }
+        counts
+    }
+
+    /// Copied twice or skipped somewhere: exit 4.
+    pub fn problems(&self) -> usize {
+        self.duplicated + self.skipped
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum CutoverError {
+    #[error(transparent)]
+    Live(#[from] LiveError),
+    #[error(transparent)]
+    Groups(#[from] GroupsError),
+    #[error(transparent)]
+    Connect(#[from] ConnectError),
+    #[error(transparent)]
+    Kafka(#[from] KafkaError),
+    #[error(transparent)]
+    Journal(#[from] JournalError),
+    /// Unsafe to go on (exit 3); what was done so far is journaled.
+    #[error("refused: {0}")]
+    Refused(String),
+    /// The options cannot make a cut-over (exit 2).
+    #[error("{0}")]
+    Usage(String),
+    /// A step could not finish (exit 1); the journal resumes it.
+    #[error("{0}")]
+    NotFinished(String),
+}
+
+impl From<ProgressError> for CutoverError {
+    fn from(e: ProgressError) -> CutoverError {
+        match e {
+            ProgressError::Kafka(k) => CutoverError::Kafka(k),
+            ProgressError::Connect(c) => CutoverError::Connect(c),
+        }
+    }
+}
+
+/// What identifies a cut-over in its journal: the old tool, where its progress is, and where
+/// MM2's offsets go.
+pub fn identity(options: &CutoverOptions) -> String {
+    let progress = match &options.live.source_group {
+        Some(group) => format!("group {group}"),
+        None => format!("topic {}", options.live.source_topic),
+    };
+    let target = match &options.live.target {
+        Target::Topic(t) => format!("offsets topic {} at {}", t.named.as_deref().unwrap_or("(the plugin's)"), t.connection.bootstrap),
+        Target::Connect(c) => format!("connector {:?} at {}", c.connector, c.client.url()),
+    };
+    format!("{} -> MM2 {target}; progress in {progress} at {}", options.old.describe(), options.live.source.bootstrap)
+}
+
+/// Runs the cut-over from its first step not done.
+pub fn run(plugin: &mut Plugin, options: &CutoverOptions, on_event: &mut dyn FnMut(Event)) -> Result<CutoverOutcome, CutoverError> {
+    let mut journal = Journal::open(&options.state, &identity(options))?;
+    if journal.rolled_back {
+        return Err(CutoverError::Refused(format!(
+            "this cut-over was rolled back (the old tool resumed, {}): start a new one with another --state",
+            options.state.display()
+        )));
+    }
+    let steps_before = journal.steps.len();
+    let result = Cutover { plugin, options, journal: &mut journal, on_event }.steps();
+    if result.is_err() && journal.is_done(Step::StopOld) && !journal.write_begun() {
+        on_event(Event::Note(state_after_failure(options, &journal)));
+    }
+    let watch = result?;
+    Ok(CutoverOutcome {
+        state: options.state.display().to_string(),
+        steps: journal.steps[steps_before..].to_vec(),
+        written: journal.written,
+        watch_counts: WatchCounts::of(&watch),
+        watch,
+    })
+}
+
+/// What everything is after a failure between stopping the old tool and writing MM2's offsets.
+fn state_after_failure(options: &CutoverOptions, journal: &Journal) -> String {
+    let old = match (&options.old, journal.old_stopped_by_cutover) {
+        (OldTool::Connector(_), Some(how)) => format!(
+            "{} is {} by this cut-over; `mm2-migrate cutover --rollback` with the same options resumes it",
+            options.old.describe(),
+            if how == Transition::Pause { "paused" } else { "stopped" }
+        ),
+        _ => format!("{} stays as it was: start it again yourself to roll back", options.old.describe()),
+    };
+    format!(
+        "state: {old}; MM2's offsets were not written and MM2 was not started; the journal is {}: the same command \
+         resumes from the step that failed",
+        options.state.display()
+    )
+}
+
+struct Cutover<'a> {
+    plugin: &'a mut Plugin,
+    options: &'a CutoverOptions,
+    journal: &'a mut Journal,
+    on_event: &'a mut dyn FnMut(Event),
+}
+
+impl Cutover<'_> {
+    fn steps(&mut self) -> Result<Vec<Watched>, CutoverError> {
+        if self.journal.is_done(Step::StopOld) {
+            self.already(Step::Preflight);
+            self.already(Step::StopOld);
+            self.recheck_old()?;
+        } else {
+            self.step(Step::Preflight, |c| c.preflight())?;
+            self.step(Step::StopOld, |c| c.stop_old())?;
+        }
+        if self.journal.is_done(Step::Write) {
+            for step in [Step::Settle, Step::FinalPlan, Step::Write] {
+                self.already(step);
+            }
+        } else {
+            self.step(Step::Settle, |c| c.settle())?;
+            self.write()?;
+        }
+        for (step, work) in [(Step::Groups, Cutover::groups as fn(&mut Self) -> _), (Step::StartMm2, Cutover::start_mm2)] {
+            if self.journal.is_done(step) {
+                self.already(step);
+            } else {
+                self.step(step, work)?;
+            }
+        }
+        (self.on_event)(Event::Started(Step::Watch));
+        let watched = self.watch()?;
+        let counts = WatchCounts::of(&watched);
+        let detail = watch_summary(&counts);
+        let status = if counts.problems() == 0 { Status::Done } else { Status::Failed };
+        self.journal.record(&self.options.state, Step::Watch, status, &detail)?;
+        (self.on_event)(if status == Status::Done { Event::Done(Step::Watch, detail) } else { Event::Failed(Step::Watch, detail) });
+        Ok(watched)
+    }
+
+    /// Runs one step: announced, journaled as done (or failed, with the error), announced again.
+    fn step(&mut self, step: Step, work: impl FnOnce(&mut Self) -> Result<(Status, String), CutoverError>) -> Result<(), CutoverError> {
+        (self.on_event)(Event::Started(step));
+        match work(self) {
+            Ok((status, detail)) => {
+                self.journal.record(&self.options.state, step, status, &detail)?;
+                (self.on_event)(if status == Status::Skipped { Event::Skipped(step, detail) } else { Event::Done(step, detail) });
+                Ok(())
+            }
+            Err(e) => {
+                let message = e.to_string();
+                // The error is what the operator needs; a journal that cannot be written is said too.
+                if let Err(journal) = self.journal.record(&self.options.state, step, Status::Failed, &message) {
+                    (self.on_event)(Event::Note(journal.to_string()));
+                }
+                (self.on_event)(Event::Failed(step, message));
+                Err(e)
+            }
+        }
+    }
+
+    fn already(&mut self, step: Step) {
+        let detail = self.journal.steps.iter().rev().find(|r| r.step == step).map(|r| r.detail.clone()).unwrap_or_default();
+        (self.on_event)(Event::AlreadyDone(step, detail));
+    }
+
+    fn progress_source(&self) -> ProgressSource<'_> {
+        let live = &self.options.live;
+        match &live.source_group {
+            Some(group) => ProgressSource::Group { connection: &live.source, group },
+            None => ProgressSource::Topic { connection: &live.source, topic: &live.source_topic },
+        }
+    }
+
+    /// The plan while the old tool runs: everything `run` refuses but the overlap a running
+    /// tool's copies always have; MM2 must not have started.
+    fn preflight(&mut self) -> Result<(Status, String), CutoverError> {
+        let outcome = live::plan(self.plugin, &self.options.live)?;
+        if let Some(connect) = &outcome.target.connect
+            && !connect.status.is_stopped()
+        {
+            return Err(CutoverError::Refused(format!(
+                "MM2's connector {:?} is {} with {} task(s): it must be created STOPPED and stay so until its offsets are \
+                 written (started now, it copies from where it has no offsets)",
+                connect.connector, connect.status.state, connect.status.tasks
+            )));
+        }
+        let refused: Vec<plan::Refusal> = plan::refusals(&outcome.entries, self.options.live.overrides)
+            .into_iter()
+            .filter(|r| !matches!(r.reason, RefusalReason::Seam { status: SeamStatus::Overlap, .. }))
+            .collect();
+        if !refused.is_empty() {
+            return Err(LiveError::Refused(refused).into());
+        }
+        let mut detail = plan_summary(&outcome);
+        if let Some(groups) = &self.options.groups {
+            let plan = crate::groups::plan(groups)?;
+            detail.push_str(&format!("; {} group offset(s) planned", plan.entries.len()));
+            let refusals = crate::groups::refusals(&plan, groups);
+            if !refusals.is_empty() {
+                (self.on_event)(Event::Note(format!(
+                    "the groups plan refuses {} now (the old tool still runs); checked again at the groups step: {}",
+                    refusals.len(),
+                    refusals.join("; ")
+                )));
+            }
+        }
+        Ok((Status::Done, detail))
+    }
+
+    fn stop_old(&mut self) -> Result<(Status, String), CutoverError> {
+        let before = self.options.old.state()?;
+        match self.options.old.stop()? {
+            Some(how) => {
+                self.journal.old_stopped_by_cutover = Some(how);
+                let was = before.map_or(String::new(), |s| format!(" (was {} with {} task(s))", s.state, s.tasks));
+                Ok((Status::Done, format!("{} {}{was}", self.options.old.describe(), if how == Transition::Pause { "paused" } else { "stopped" })))
+            }
+            None => Ok((Status::Skipped, format!("{} is stopped already", self.options.old.describe()))),
+        }
+    }
+
+    /// On a rerun: the old connector must still be as the cut-over left it. One restarted by
+    /// hand is never stopped again silently.
+    fn recheck_old(&mut self) -> Result<(), CutoverError> {
+        let how = self.journal.old_stopped_by_cutover.unwrap_or(Transition::Stop);
+        if self.options.old.still_stopped(how)? == Some(false) {
+            let state = self.options.old.state()?.map_or(String::new(), |s| format!(" is {} again", s.state));
+            return Err(CutoverError::Refused(format!(
+                "{}{state} since this cut-over stopped it (restarted by hand?): its copies since then are not in the plan. \
+                 Stop it yourself and start a new cut-over with another --state",
+                self.options.old.describe()
+            )));
+        }
+        Ok(())
+    }
+
+    fn settle(&mut self) -> Result<(Status, String), CutoverError> {
+        let progress = match self.options.old.settle(self.progress_source(), self.options.settle)? {
+            Ok(progress) => progress,
+            Err(moved) => {
+                return Err(CutoverError::Refused(format!(
+                    "{}'s progress still moves ({} s apart: {}): it is not stopped. Nothing was written",
+                    self.options.old.describe(),
+                    self.options.settle.as_secs(),
+                    moved.join(", ")
+                )));
+            }
+        };
+        if let Some(settled) = &self.journal.settled
+            && *settled != progress
+        {
+            return Err(CutoverError::Refused(format!(
+                "{}'s progress moved since this cut-over settled it ({}): was it restarted? Start a new cut-over with \
+                 another --state",
+                self.options.old.describe(),
+                old::moved(settled, &progress).join(", ")
+            )));
+        }
+        let detail = format!("the old tool's progress ({} entries) unchanged {} s apart", progress.len(), self.options.settle.as_secs());
+        self.journal.settled = Some(progress);
+        Ok((Status::Done, detail))
+    }
+
+    /// The final plan and the write, through `run`'s gate; journaled as begun right before
+    /// the write, and done with where MM2 must resume before MM2 may start.
+    fn write(&mut self) -> Result<(), CutoverError> {
+        (self.on_event)(Event::Started(Step::FinalPlan));
+        let (state, journal, on_event) = (&self.options.state, &mut *self.journal, &mut *self.on_event);
+        let result = live::run_with(self.plugin, &self.options.live, |plan: &PlanOutcome| {
+            let detail = plan_summary(plan);
+            journal.record(state, Step::FinalPlan, Status::Done, &detail)?;
+            on_event(Event::Done(Step::FinalPlan, detail));
+            on_event(Event::Started(Step::Write));
+            journal.record(state, Step::Write, Status::Started, "")?;
+            Ok::<_, CutoverError>(())
+        });
+        let step = if self.journal.write_begun() { Step::Write } else { Step::FinalPlan };
+        let outcome = match result {
+            Ok(outcome) => outcome,
+            Err(e) => {
+                let message = e.to_string();
+                if let Err(journal) = self.journal.record(state, step, Status::Failed, &message) {
+                    (self.on_event)(Event::Note(journal.to_string()));
+                }
+                (self.on_event)(Event::Failed(step, message));
+                return Err(e);
+            }
+        };
+        let written = outcome.connect.as_ref().map_or(outcome.written.len(), |c| c.altered);
+        self.journal.resume_points = self.resume_points(&outcome.plan)?;
+        self.journal.written = Some(written);
+        let detail = format!("{written} offset(s) written and confirmed; {} partition(s) to watch", self.journal.resume_points.len());
+        self.journal.record(state, Step::Write, Status::Done, &detail)?;
+        (self.on_event)(Event::Done(Step::Write, detail));
+        Ok(())
+    }
+
+    /// Per migrated partition: the first source offset MM2 must copy, and where in the data
+    /// partition its first copy lands (its end now: the old tool stopped, MM2 not started).
+    fn resume_points(&self, plan: &PlanOutcome) -> Result<Vec<ResumePoint>, CutoverError> {
+        let live = &self.options.live;
+        let mut points = points_of(plan, live);
+        let queries: Vec<(TopicPartition, OffsetQuery)> =
+            points.iter().map(|p| ((p.data_topic.clone(), p.partition), OffsetQuery::End)).collect();
+        let ends = Windows::new(&live.data)?.list_offsets(&queries)?;
+        for p in &mut points {
+            // A data topic MM2 has yet to create: its first copy is offset 0.
+            p.data_from = Some(ends.get(&(p.data_topic.clone(), p.partition)).copied().flatten().unwrap_or(0));
+        }
+        Ok(points)
+    }
+
+    fn groups(&mut self) -> Result<(Status, String), CutoverError> {
+        let Some(groups) = &self.options.groups else {
+            return Ok((Status::Skipped, "no consumer groups asked for (--groups, --group)".to_owned()));
+        };
+        let run = crate::groups::run(groups)?;
+        Ok((Status::Done, format!("{} group(s), {} offset(s) committed and read back", run.groups_committed, run.offsets_committed)))
+    }
+
+    fn start_mm2(&mut self) -> Result<(Status, String), CutoverError> {
+        match &self.options.live.target {
+            Target::Connect(connect) => {
+                // Journaled as begun first: a rerun never writes MM2's offsets again anyway (the
+                // write is done), and sees that MM2 may run.
+                self.journal.record(&self.options.state, Step::StartMm2, Status::Started, "")?;
+                connect.transition(Transition::Resume)?;
+                Ok((Status::Done, format!("connector {:?} resumed at {}", connect.connector, connect.client.url())))
+            }
+            Target::Topic(topic) if self.options.mm2_started => {
+                Ok((Status::Done, format!("MM2 runs (--mm2-started), reading {}", topic.named.as_deref().unwrap_or("its offsets topic"))))
+            }
+            Target::Topic(_) => {
+                (self.on_event)(Event::Note(format!(
+                    "start MM2 now: {}  (waiting up to {} s for its first copy; --mm2-started says it runs)",
+                    self.options.start_command,
+                    self.options.watch_timeout.as_secs()
+                )));
+                self.wait_for_first_copy()
+            }
+        }
+    }
+
+    /// Dedicated mode: MM2 has started once a data partition grows past where the write left it.
+    fn wait_for_first_copy(&mut self) -> Result<(Status, String), CutoverError> {
+        let windows = Windows::new(&self.options.live.data)?;
+        let queries: Vec<(TopicPartition, OffsetQuery)> =
+            self.journal.resume_points.iter().map(|p| ((p.data_topic.clone(), p.partition), OffsetQuery::End)).collect();
+        let deadline = Instant::now() + self.options.watch_timeout;
+        loop {
+            let ends = windows.list_offsets(&queries)?;
+            let grown = self.journal.resume_points.iter().find(|p| {
+                ends.get(&(p.data_topic.clone(), p.partition)).copied().flatten().is_some_and(|end| Some(end) > p.data_from)
+            });
+            if let Some(p) = grown {
+                return Ok((Status::Done, format!("MM2 copies: {}/{} grew past offset {}", p.data_topic, p.partition, p.data_from.unwrap_or(0))));
+            }
+            if Instant::now() >= deadline || crate::interrupt::requested() {
+                return Err(CutoverError::NotFinished(format!(
+                    "MM2 copied nothing within {} s: start it ({}) and run the same command again (with --mm2-started once \
+                     it runs); its offsets are written and will not be written again",
+                    self.options.watch_timeout.as_secs(),
+                    self.options.start_command
+                )));
+            }
+            std::thread::sleep(Duration::from_secs(1));
+        }
+    }
+
+    fn watch(&mut self) -> Result<Vec<Watched>, CutoverError> {
+        let replicated = self.options.live.replicated.as_ref().ok_or_else(|| {
+            CutoverError::Usage("the watch reads the replicated cluster: give --replicated-bootstrap (or MM2's configuration)".into())
+        })?;
+        Ok(watch::watch(replicated, &self.options.live.data, &self.journal.resume_points, self.options.watch_timeout)?)
+    }
+}
+
+/// Where MM2 must resume on each migrated partition of `plan` (V+1, or the log start where
+/// nothing is written), and the data topic its copies go to; where they land is found later.
+fn points_of(plan: &PlanOutcome, live: &LiveOptions) -> Vec<ResumePoint> {
+    let mut points: Vec<ResumePoint> = plan
+        .entries
+        .iter()
+        .filter_map(|e| {
+            let (_, alias, topic, partition) = parse_mm2_source_key(&e.record.key)?;
+            let data_topic = live.replication_policy.data_topic(&alias, &topic);
+            Some(ResumePoint { source_topic: topic, partition, data_topic, resume_from: e.offset.map(|v| v + 1), data_from: None })
+        })
+        .collect();
+    points.sort_by(|a, b| (&a.source_topic, a.partition).cmp(&(&b.source_topic, b.partition)));
+    points
+}
+
+/// The counts of a plan, in one line.
+fn plan_summary(plan: &PlanOutcome) -> String {
+    format!(
+        "{} offset(s): {} new, {} forward, {} unchanged; seam {}",
+        plan.entries.len(),
+        plan.counts.new,
+        plan.counts.forward,
+        plan.counts.unchanged,
+        plan.seam_check.summary
+    )
+}
+
+/// The watch's totals in one line.
+pub fn watch_summary(counts: &WatchCounts) -> String {
+    format!(
+        "{} exact, {} copied twice, {} skipped, {} with nothing to prove yet, {} not copied yet, {} unproven",
+        counts.exact, counts.duplicated, counts.skipped, counts.nothing_to_prove, counts.not_copied, counts.unproven
+    )
+}
+
+/// `--rollback`: resumes the old connector this cut-over stopped, when MM2's offsets were not
+/// written; MM2 is left untouched. Returns what was done.
+pub fn rollback(options: &CutoverOptions) -> Result<String, CutoverError> {
+    let mut journal = Journal::read(&options.state)?;
+    if journal.identity != identity(options) {
+        return Err(JournalError::OtherCutover { path: options.state.clone(), theirs: journal.identity, ours: identity(options) }.into());
+    }
+    if journal.write_begun() {
+        return Err(CutoverError::Refused(format!(
+            "MM2's offsets were written (or their write began) by this cut-over: resuming {} now would make two tools \
+             copy the same topics. Finish the cut-over (the same command without --rollback)",
+            options.old.describe()
+        )));
+    }
+    let Some(how) = journal.old_stopped_by_cutover else {
+        return Err(CutoverError::Refused(format!(
+            "this cut-over did not stop {}: nothing to roll back; MM2 was not touched",
+            options.old.describe()
+        )));
+    };
+    options.old.resume()?;
+    journal.rolled_back = true;
+    journal.save(&options.state)?;
+    Ok(format!(
+        "{} resumed (the cut-over had {} it); MM2's offsets were never written and MM2 was not started",
+        options.old.describe(),
+        if how == Transition::Pause { "paused" } else { "stopped" }
+    ))
+}
+
+/// `--dry-run`: the preflight plan, and what each step would do; changes nothing.
+pub fn dry_run(plugin: &mut Plugin, options: &CutoverOptions) -> Result<(PlanOutcome, Vec<(Step, String)>), CutoverError> {
+    let plan = live::plan(plugin, &options.live)?;
+    let journal = Journal::open(&options.state, &identity(options))?;
+    let what = |step: Step| -> String {
+        if journal.is_done(step) {
+            return "done by an earlier run (journal)".to_owned();
+        }
+        match step {
+            Step::Preflight => plan_summary(&plan),
+            Step::StopOld => match &options.old {
+                OldTool::Connector(c) => format!("PUT {}{} (pause on a worker without stop)", c.client.url(), crate::connect::connector_path(&c.connector, "/stop")),
+                OldTool::Stopped => "nothing: --old-stopped".to_owned(),
+            },
+            Step::Settle => format!("read the old tool's progress twice, {} s apart; refuse if it moved", options.settle.as_secs()),
+            Step::FinalPlan => format!("plan again under run's rules (--resume-at {})", match options.live.overrides.resume_at {
+                Some(crate::model::ResumeAt::Seam) => "seam",
+                Some(crate::model::ResumeAt::Recorded) => "recorded",
+                None => "none",
+            }),
+            Step::Write => format!("write {} offset(s), read back", plan::to_write(&plan.entries).len()),
+            Step::Groups => match &options.groups {
+                Some(_) => "translate the consumer groups (groups run)".to_owned(),
+                None => "skipped: no --groups".to_owned(),
+            },
+            Step::StartMm2 => match &options.live.target {
+                Target::Connect(c) => format!("PUT {}{}", c.client.url(), crate::connect::connector_path(&c.connector, "/resume")),
+                Target::Topic(_) => format!("print `{}` and wait for MM2's first copy", options.start_command),
+            },
+            Step::Watch => format!("compare MM2's first copies with the source, up to {} s", options.watch_timeout.as_secs()),
+        }
+    };
+    let steps = Step::ALL.iter().map(|s| (*s, what(*s))).collect();
+    Ok((plan, steps))
+}
+
+/// `verify --after-resume`: the watch, once (no waiting), from the journal's resume points, or
+/// without a journal from the old tool's final offsets (`plan` without the seam choice) and
+/// the old tool's last copies found in the data.
+pub fn verify_after_resume(
+    plugin: &mut Plugin,
+    live: &LiveOptions,
+    state: Option<&std::path::Path>,
+    timeout: Duration,
+) -> Result<Vec<Watched>, CutoverError> {
+    let replicated = live.replicated.as_ref().ok_or_else(|| {
+        CutoverError::Usage("verify --after-resume reads the replicated cluster: give --replicated-bootstrap (or MM2's configuration)".into())
+    })?;
+    let points = match state {
+        Some(path) => Journal::read(path)?.resume_points,
+        None => {
+            let mut options = live.clone();
+            options.overrides.resume_at = None;
+            options.seam_unavailable = Some("not needed after MM2 resumed");
+            points_of(&live::plan(plugin, &options)?, live)
+        }
+    };
+    Ok(watch::watch(replicated, &live.data, &points, timeout)?)
+}
