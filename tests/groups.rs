@@ -54,28 +54,6 @@ fn produce_transaction(bootstrap: &str, topic: &str, partition: i32, from: usize
     }
 }
 
-/// Commits `offset` for `group` on `topic:partition` with Kafka's own kafka-consumer-groups.
-fn commit(bootstrap: &str, group: &str, topic: &str, partition: i32, offset: i64) {
-    let at = format!("{topic}:{partition}");
-    kafka_tool("groups", bootstrap, &[], &["--reset-offsets", "--group", group, "--topic", &at, "--to-offset", &offset.to_string(), "--execute"]);
-}
-
-/// A group's committed offsets as kafka-consumer-groups describes them.
-fn committed(bootstrap: &str, group: &str) -> BTreeMap<(String, i32), i64> {
-    let output = Command::new(repo_path("tests/kafka/broker.sh"))
-        .args(["groups", "--bootstrap-server", bootstrap, "--describe", "--group", group])
-        .output()
-        .unwrap();
-    let text = String::from_utf8_lossy(&output.stdout);
-    let mut out = BTreeMap::new();
-    for line in text.lines() {
-        let cols: Vec<&str> = line.split_whitespace().collect();
-        if cols.len() >= 4 && cols[0] == group && let (Ok(p), Ok(o)) = (cols[2].parse::<i32>(), cols[3].parse::<i64>()) {
-            out.insert((cols[1].to_owned(), p), o);
-        }
-    }
-    out
-}
 
 /// The record at `offset` of a partition, as kcat reads it: (key, value, timestamp).
 fn record_at(bootstrap: &str, topic: &str, partition: i32, offset: i64) -> (String, String, i64) {

@@ -137,6 +137,11 @@ impl ConnectWorker {
         worker
     }
 
+    /// The worker's whole log (its REST request log included).
+    pub(crate) fn log(&self) -> String {
+        std::fs::read_to_string(self.dir.path().join("connect.log")).unwrap_or_default()
+    }
+
     pub(crate) fn log_tail(&self) -> String {
         log_tail(self.dir.path(), "connect.log")
     }

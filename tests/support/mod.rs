@@ -234,3 +234,78 @@ pub(crate) fn produce_range(bootstrap: &str, topic: &str, partition: i32, range:
 pub(crate) fn mm2_key(connector: &str, alias: &str, topic: &str, partition: i32) -> String {
     format!(r#"["{connector}",{{"cluster":"{alias}","partition":{partition},"topic":"{topic}"}}]"#)
 }
+
+/// A producer writing one record per partition of a topic every `every` (values
+/// [`record_value`], in order), until stopped.
+pub(crate) struct Producer {
+    stop: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    handle: std::thread::JoinHandle<Vec<usize>>,
+}
+
+impl Producer {
+    pub(crate) fn start(bootstrap: &str, topic: &str, partitions: i32, every: std::time::Duration) -> Producer {
+        let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let (flag, bootstrap, topic) = (stop.clone(), bootstrap.to_owned(), topic.to_owned());
+        let handle = std::thread::spawn(move || {
+            let mut written = vec![0; partitions as usize];
+            while !flag.load(std::sync::atomic::Ordering::SeqCst) {
+                for (p, n) in written.iter_mut().enumerate() {
+                    produce_range(&bootstrap, &topic, p as i32, *n..*n + 1);
+                    *n += 1;
+                }
+                std::thread::sleep(every);
+            }
+            written
+        });
+        Producer { stop, handle }
+    }
+
+    /// Stops it: the records written to each partition.
+    pub(crate) fn stop(self) -> Vec<usize> {
+        self.stop.store(true, std::sync::atomic::Ordering::SeqCst);
+        self.handle.join().expect("the producer thread")
+    }
+}
+
+/// Commits `offset` for `group` on `topic:partition` with Kafka's own kafka-consumer-groups.
+pub(crate) fn commit(bootstrap: &str, group: &str, topic: &str, partition: i32, offset: i64) {
+    let at = format!("{topic}:{partition}");
+    kafka_tool("groups", bootstrap, &[], &["--reset-offsets", "--group", group, "--topic", &at, "--to-offset", &offset.to_string(), "--execute"]);
+}
+
+/// A group's committed offsets as kafka-consumer-groups describes them.
+pub(crate) fn committed(bootstrap: &str, group: &str) -> std::collections::BTreeMap<(String, i32), i64> {
+    let output = Command::new(broker_script())
+        .args(["groups", "--bootstrap-server", bootstrap, "--describe", "--group", group])
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&output.stdout);
+    let mut out = std::collections::BTreeMap::new();
+    for line in text.lines() {
+        let cols: Vec<&str> = line.split_whitespace().collect();
+        if cols.len() >= 4 && cols[0] == group && let (Ok(p), Ok(o)) = (cols[2].parse::<i32>(), cols[3].parse::<i64>()) {
+            out.insert((cols[1].to_owned(), p), o);
+        }
+    }
+    out
+}
+
+/// Each partition's end offset (kcat -Q at time -1), read without consuming: kcat -C -e may
+/// never see every partition's end at once while a replicator keeps writing.
+pub(crate) fn end_offsets(bootstrap: &str, topic: &str, partitions: i32) -> std::collections::BTreeMap<i64, i64> {
+    let mut cmd = Command::new("kcat");
+    cmd.args(["-Q", "-b", bootstrap]);
+    for p in 0..partitions {
+        cmd.args(["-t", &format!("{topic}:{p}:-1")]);
+    }
+    let output = cmd.output().unwrap();
+    assert!(output.status.success(), "kcat -Q {topic}: {}", String::from_utf8_lossy(&output.stderr));
+    String::from_utf8_lossy(&output.stdout)
+        .lines()
+        .filter_map(|line| {
+            let cols: Vec<&str> = line.split_whitespace().collect();
+            let partition = cols.get(1)?.trim_start_matches('[').trim_end_matches(']').parse().ok()?;
+            Some((partition, cols.get(3)?.parse().ok()?))
+        })
+        .collect()
+}

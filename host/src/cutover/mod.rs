@@ -18,6 +18,7 @@ use crate::connect::{ConnectError, Transition};
 use crate::groups::{GroupsError, GroupsOptions};
 use crate::kafka::{KafkaError, OffsetQuery, TopicPartition, Windows};
 use crate::live::{self, LiveError, LiveOptions, PlanOutcome};
+use crate::model::ResumeAt;
 use crate::plan::{self, RefusalReason};
 use crate::plugin::Plugin;
 use crate::seam::SeamStatus;
@@ -269,6 +270,8 @@ impl Cutover<'_> {
     /// The plan while the old tool runs: everything `run` refuses but the overlap a running
     /// tool's copies always have; MM2 must not have started.
     fn preflight(&mut self) -> Result<(Status, String), CutoverError> {
+        // An unknown old connector is named before anything else (with the worker's connectors).
+        self.options.old.state()?;
         let outcome = live::plan(self.plugin, &self.options.live)?;
         if let Some(connect) = &outcome.target.connect
             && !connect.status.is_stopped()
@@ -279,10 +282,21 @@ impl Cutover<'_> {
                 connect.connector, connect.status.state, connect.status.tasks
             )));
         }
-        let refused: Vec<plan::Refusal> = plan::refusals(&outcome.entries, self.options.live.overrides)
-            .into_iter()
-            .filter(|r| !matches!(r.reason, RefusalReason::Seam { status: SeamStatus::Overlap, .. }))
-            .collect();
+        let overrides = self.options.live.overrides;
+        let mut refused = plan::refusals(&outcome.entries, overrides);
+        // A gap while the old tool runs is not the lag stopping it settles: its offsets run
+        // ahead of its copies (an off-by-one, another data topic). Refused unless the operator
+        // chose the recorded offsets.
+        if overrides.resume_at != Some(ResumeAt::Recorded) {
+            let unchosen = plan::Overrides { resume_at: None, ..overrides };
+            refused.extend(
+                plan::refusals(&outcome.entries, unchosen)
+                    .into_iter()
+                    .filter(|r| matches!(r.reason, RefusalReason::Seam { status: SeamStatus::Gap, .. })),
+            );
+        }
+        // The overlap a running tool always has: its copies run ahead of its last saved offset.
+        refused.retain(|r| !matches!(r.reason, RefusalReason::Seam { status: SeamStatus::Overlap, .. }));
         if !refused.is_empty() {
             return Err(LiveError::Refused(refused).into());
         }
@@ -552,8 +566,8 @@ pub fn dry_run(plugin: &mut Plugin, options: &CutoverOptions) -> Result<(PlanOut
             },
             Step::Settle => format!("read the old tool's progress twice, {} s apart; refuse if it moved", options.settle.as_secs()),
             Step::FinalPlan => format!("plan again under run's rules (--resume-at {})", match options.live.overrides.resume_at {
-                Some(crate::model::ResumeAt::Seam) => "seam",
-                Some(crate::model::ResumeAt::Recorded) => "recorded",
+                Some(ResumeAt::Seam) => "seam",
+                Some(ResumeAt::Recorded) => "recorded",
                 None => "none",
             }),
             Step::Write => format!("write {} offset(s), read back", plan::to_write(&plan.entries).len()),
