@@ -280,9 +280,15 @@ fn find_data_from(
         }
     }
     let starts = copies.list_offsets(&queries)?;
+    let data_partitions: Vec<TopicPartition> = queries.iter().map(|(tp, _)| tp.clone()).collect();
+    let data_ranges = copies.ranges(&data_partitions)?;
     let data_windows: Vec<Window> = queries
         .iter()
-        .filter_map(|(tp, _)| Some(Window { topic: tp.0.clone(), partition: tp.1, from: (*starts.get(tp)?)?, to: starts[tp]? + SCAN }))
+        .filter_map(|(tp, _)| {
+            let from = (*starts.get(tp)?)?;
+            Some(Window { topic: tp.0.clone(), partition: tp.1, from, to: (from + SCAN).min(data_ranges.get(tp)?.end) })
+        })
+        .filter(|w| w.from < w.to)
         .collect();
     let data_logs = read(copies, &data_windows, "the old tool's last copies")?;
     for (i, window) in &wanted {
