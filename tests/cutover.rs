@@ -54,6 +54,20 @@ fn step_is(journal: &Value, step: &str, status: &str) -> bool {
     journal["steps"].as_array().and_then(|s| s.iter().rev().find(|r| r["step"] == step)).is_some_and(|r| r["status"] == status)
 }
 
+/// Runs `args` and kills it (SIGKILL) as soon as its journal says `step` is done.
+fn kill_after(args: &[&str], state: &Path, step: &str) -> Value {
+    let mut child = Command::new(BIN).args(args).stdin(Stdio::null()).stdout(Stdio::null()).stderr(Stdio::null()).spawn().unwrap();
+    let deadline = Instant::now() + Duration::from_secs(240);
+    while !step_is(&journal(state), step, "done") {
+        assert!(child.try_wait().unwrap().is_none(), "the cut-over ended before {step}: {}", journal(state));
+        assert!(Instant::now() < deadline, "no {step} within 240 s: {}", journal(state));
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    child.kill().unwrap();
+    child.wait().unwrap();
+    journal(state)
+}
+
 #[test]
 fn a_cutover_stops_the_old_mm2_migrates_and_proves_mm2_resumed_exactly_even_after_a_kill() {
     let (source, target) = (Broker::start(), Broker::start());
@@ -87,16 +101,7 @@ fn a_cutover_stops_the_old_mm2_migrates_and_proves_mm2_resumed_exactly_even_afte
     assert!(!state.exists(), "a dry run journals nothing");
 
     // Killed (SIGKILL) once the write is journaled, before MM2 starts.
-    let mut child = Command::new(BIN).args(&args).stdin(Stdio::null()).stdout(Stdio::null()).stderr(Stdio::null()).spawn().unwrap();
-    let deadline = Instant::now() + Duration::from_secs(240);
-    while !step_is(&journal(&state), "write", "done") {
-        assert!(child.try_wait().unwrap().is_none(), "the cut-over ended before its write: {}", journal(&state));
-        assert!(Instant::now() < deadline, "no write within 240 s: {}", journal(&state));
-        std::thread::sleep(Duration::from_millis(5));
-    }
-    child.kill().unwrap();
-    child.wait().unwrap();
-    let killed = journal(&state);
+    let killed = kill_after(&args, &state, "write");
     assert!(!step_is(&killed, "start-mm2", "started") && !step_is(&killed, "start-mm2", "done"), "killed before MM2 started: {killed}");
     assert_eq!(killed["old_stopped_by_cutover"], "stop", "{killed}");
     assert_eq!((worker.state(OLD).as_deref(), worker.state(NEW).as_deref()), (Some("STOPPED"), Some("STOPPED")));
@@ -199,6 +204,40 @@ fn what_a_cutover_refuses_and_a_duplicate_the_watch_catches() {
     assert_eq!(started.status.code(), Some(3), "{}", stderr(&started));
     assert!(stderr(&started).contains("\"early\" is RUNNING") && stderr(&started).contains("must be created STOPPED"), "{}", stderr(&started));
     untouched("MM2 started early");
+
+    // Killed after it stopped the old connector: --rollback resumes it, MM2 untouched, and the
+    // rolled-back cut-over is over.
+    let args_for = |state: &'static str| {
+        let mut args = vec!["cutover".to_owned(), "--settle".into(), "5".into(), "--old-connector".into(), OLD.into(), "--state".into()];
+        args.push(dir.path().join(state).display().to_string());
+        args.extend(migration(tgt, &worker.url, "mm2-old-offsets").into_iter().map(str::to_owned));
+        args
+    };
+    let rollback_args = args_for("rollback.json");
+    let rollback_args: Vec<&str> = rollback_args.iter().map(String::as_str).collect();
+    let killed = kill_after(&rollback_args, &dir.path().join("rollback.json"), "stop-old");
+    assert_eq!(killed["old_stopped_by_cutover"], "stop", "{killed}");
+    assert_eq!(worker.state(OLD).as_deref(), Some("STOPPED"));
+    let rolled = mm2_migrate(&[&rollback_args[..], &["--rollback"]].concat());
+    assert!(rolled.status.success(), "{}", stderr(&rolled));
+    assert!(stdout(&rolled).contains("resumed (the cut-over had stopped it)"), "{}", stdout(&rolled));
+    worker.wait_for("the old connector to run again", 60, |w| w.state(OLD).as_deref() == Some("RUNNING"));
+    untouched("a rollback");
+    let again = mm2_migrate(&rollback_args);
+    assert_eq!(again.status.code(), Some(3), "{}", stderr(&again));
+    assert!(stderr(&again).contains("was rolled back"), "{}", stderr(&again));
+
+    // Killed after it stopped the old connector, which an operator then restarts by hand: the
+    // rerun refuses, and does not stop it again.
+    let restarted_args = args_for("restarted.json");
+    let restarted_args: Vec<&str> = restarted_args.iter().map(String::as_str).collect();
+    kill_after(&restarted_args, &dir.path().join("restarted.json"), "stop-old");
+    worker.resume(OLD);
+    worker.wait_for("the old connector to run again", 60, |w| w.state(OLD).as_deref() == Some("RUNNING"));
+    let rerun = mm2_migrate(&restarted_args);
+    assert_eq!(rerun.status.code(), Some(3), "{}", stderr(&rerun));
+    assert!(stderr(&rerun).contains("since this cut-over stopped it"), "{}", stderr(&rerun));
+    untouched("an old connector restarted by hand");
 
     // A duplicate planted by hand: the old MM2 stopped, the new one resumed one record too low
     // on partition 0. `verify --after-resume`, without a journal, finds it from the data.
