@@ -271,3 +271,58 @@ fn what_a_cutover_refuses_and_a_duplicate_the_watch_catches() {
     assert_eq!(p1["status"], "exact", "{doc}");
     assert!(stderr(&verified).contains("1 partition(s) with records copied twice"), "{}", stderr(&verified));
 }
+
+#[test]
+fn in_dedicated_mode_the_cutover_waits_for_mm2_to_start_and_watches_it_resume() {
+    use std::io::BufRead;
+    let (source, target) = (Broker::start(), Broker::start());
+    let (src, tgt) = (source.bootstrap.as_str(), target.bootstrap.as_str());
+    let (topic, n, k) = ("events", 20, 7);
+    // Replicator copied records 0..k of each partition and saved `last` = k-1; it is stopped.
+    create_topic(src, topic, PARTITIONS as u32, "delete");
+    create_topic(tgt, topic, PARTITIONS as u32, "delete");
+    for p in 0..PARTITIONS {
+        produce_range(src, topic, p, 0..n);
+        produce_range(tgt, topic, p, 0..k);
+    }
+    create_topic(tgt, "connect-offsets", 25, "compact");
+    let offsets: Vec<(String, String)> = (0..PARTITIONS)
+        .map(|p| (format!(r#"["replicator",{{"topic":"{topic}","partition":{p}}}]"#), format!(r#"{{"offset":{}}}"#, k - 1)))
+        .collect();
+    kcat_produce(tgt, "connect-offsets", &offsets.iter().map(|(k, v)| (k.as_str(), Some(v.as_str()))).collect::<Vec<_>>());
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("mm2.properties");
+    std::fs::write(&config, mirrormaker::flow_properties("src", src, tgt, topic)).unwrap();
+    let state = dir.path().join("cutover.json");
+    let args = [
+        "cutover", "--plugin", "replicator-to-mm2", "--source-bootstrap", tgt, "--mm2-config", config.to_str().unwrap(),
+        "--old-stopped", "--settle", "2", "--watch-timeout", "150", "--state", state.to_str().unwrap(),
+    ];
+    let mut child = Command::new(BIN).args(args).stdin(Stdio::null()).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().unwrap();
+    // The write done, the cut-over says how to start MM2 and waits for its first copy.
+    let mut shown = String::new();
+    let mut lines = std::io::BufReader::new(child.stderr.take().unwrap()).lines();
+    while !shown.contains("start MM2 now: connect-mirror-maker.sh") {
+        let line = lines.next().unwrap_or_else(|| panic!("the cut-over ended first:\n{shown}")).unwrap();
+        shown.push_str(&line);
+        shown.push('\n');
+    }
+    assert!(shown.contains("step 2/8 stop the old tool: skipped") && shown.contains("step 5/8 write MM2's offsets: done"), "{shown}");
+    let mm2 = mirrormaker::MirrorMaker::from_file(&config);
+    let rest: Vec<String> = lines.map(Result::unwrap).collect();
+    let output = child.wait_with_output().unwrap();
+    let text = format!("{shown}{}", rest.join("\n"));
+    assert!(output.status.success(), "{text}\n{}", mm2.log_tail());
+    assert!(text.contains("step 7/8 start MM2: done: MM2 copies"), "{text}");
+    let summary = String::from_utf8_lossy(&output.stdout);
+    assert!(summary.contains(&format!("MM2's resume: {PARTITIONS} exact, 0 copied twice, 0 skipped")), "{summary}");
+    mirrormaker::wait_for(&mm2, "MM2 to copy every record", 120, || {
+        end_offsets(tgt, topic, PARTITIONS).values().all(|end| *end >= n as i64)
+    });
+    std::thread::sleep(Duration::from_secs(3));
+    let copied = partition_values(tgt, topic);
+    for p in 0..PARTITIONS {
+        let expected: Vec<String> = (0..n).map(|i| record_value(topic, p, i)).collect();
+        assert_eq!(copied[&(p as i64)], expected, "{topic}/{p}: every record exactly once, in order");
+    }
+}
