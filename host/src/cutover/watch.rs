@@ -145,9 +145,9 @@ pub fn watch(replicated: &Connection, data: &Connection, points: &[ResumePoint],
             let data_from = point.data_from.expect("found above");
             let waiting = range.end - resume_from;
             let copied = ends.get(&point.data()).copied().flatten().unwrap_or(0) - data_from;
-            if waiting > 0 && copied >= waiting.min(RUN as i64) {
-                ready.push((i, resume_from, data_from + copied.min(COMPARED)));
-            } else if last_round && copied > 0 {
+            // Compared once MM2 has copied a run (or all there is), or at the end what it has.
+            let enough = waiting > 0 && copied >= waiting.min(RUN as i64);
+            if enough || (last_round && copied > 0) {
                 ready.push((i, resume_from, data_from + copied.min(COMPARED)));
             } else if last_round && waiting <= 0 {
                 outcomes[i] = Some(Resumed::NothingToProve {
