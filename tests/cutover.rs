@@ -205,18 +205,28 @@ fn what_a_cutover_refuses_and_a_duplicate_the_watch_catches() {
     assert!(stderr(&started).contains("\"early\" is RUNNING") && stderr(&started).contains("must be created STOPPED"), "{}", stderr(&started));
     untouched("MM2 started early");
 
-    // Killed after it stopped the old connector: --rollback resumes it, MM2 untouched, and the
+    // SIGTERM while it settles, after it stopped the old connector: it stops there and says what
+    // state everything is in; --rollback resumes the old connector, MM2 untouched, and the
     // rolled-back cut-over is over.
     let args_for = |state: &'static str| {
-        let mut args = vec!["cutover".to_owned(), "--settle".into(), "5".into(), "--old-connector".into(), OLD.into(), "--state".into()];
+        let mut args = vec!["cutover".to_owned(), "--settle".into(), "30".into(), "--old-connector".into(), OLD.into(), "--state".into()];
         args.push(dir.path().join(state).display().to_string());
         args.extend(migration(tgt, &worker.url, "mm2-old-offsets").into_iter().map(str::to_owned));
         args
     };
     let rollback_args = args_for("rollback.json");
     let rollback_args: Vec<&str> = rollback_args.iter().map(String::as_str).collect();
-    let killed = kill_after(&rollback_args, &dir.path().join("rollback.json"), "stop-old");
-    assert_eq!(killed["old_stopped_by_cutover"], "stop", "{killed}");
+    let rollback_state = dir.path().join("rollback.json");
+    let child = Command::new(BIN).args(&rollback_args).stdin(Stdio::null()).stdout(Stdio::null()).stderr(Stdio::piped()).spawn().unwrap();
+    worker.wait_for("the cut-over to stop the old connector", 120, |_| step_is(&journal(&rollback_state), "stop-old", "done"));
+    let signalled = Instant::now();
+    assert!(Command::new("kill").args(["-TERM", &child.id().to_string()]).status().unwrap().success());
+    let stopped = child.wait_with_output().unwrap();
+    assert!(signalled.elapsed() < Duration::from_secs(10), "stopped within the settle's wait: {:?}", signalled.elapsed());
+    assert_eq!(stopped.status.code(), Some(143), "{}", stderr(&stopped));
+    let text = stderr(&stopped);
+    assert!(text.contains("stopped by a signal before settle") && text.contains("cutover --rollback"), "{text}");
+    assert_eq!(journal(&rollback_state)["old_stopped_by_cutover"], "stop");
     assert_eq!(worker.state(OLD).as_deref(), Some("STOPPED"));
     let rolled = mm2_migrate(&[&rollback_args[..], &["--rollback"]].concat());
     assert!(rolled.status.success(), "{}", stderr(&rolled));

@@ -22,7 +22,7 @@ pub fn install() -> std::io::Result<()> {
         for signal in signals.forever() {
             let first = REQUESTED.swap(signal as u8, Ordering::SeqCst) == 0;
             if first && GRACEFUL.load(Ordering::SeqCst) {
-                eprintln!("mm2-migrate: {} received: stopping after the records in flight (again to stop at once)", name(signal));
+                eprintln!("mm2-migrate: {} received: stopping at the next safe point (again to stop at once)", name(signal));
                 continue;
             }
             eprintln!("mm2-migrate: {} received: stopped{}", name(signal), if first { "; nothing was written" } else { "" });
@@ -43,6 +43,20 @@ fn status(signal: i32) -> i32 {
 /// Whether a signal asked the command to stop.
 pub fn requested() -> bool {
     REQUESTED.load(Ordering::SeqCst) != 0
+}
+
+/// Sleeps for `duration`, or less when a signal asks the command to stop; whether it slept
+/// the whole time.
+pub fn pause(duration: std::time::Duration) -> bool {
+    let deadline = std::time::Instant::now() + duration;
+    while !requested() {
+        let left = deadline.saturating_duration_since(std::time::Instant::now());
+        if left.is_zero() {
+            return true;
+        }
+        std::thread::sleep(left.min(std::time::Duration::from_millis(100)));
+    }
+    false
 }
 
 /// The exit status for the signal received, if any.

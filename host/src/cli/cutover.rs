@@ -81,6 +81,9 @@ impl From<CutoverError> for Failure {
             CutoverError::Kafka(k) => k.into(),
             CutoverError::Refused(_) => Failure { status: super::exit::EXIT_REFUSED, error: e.into() },
             CutoverError::Usage(_) | CutoverError::Journal(cutover::JournalError::OtherCutover { .. }) => usage(e),
+            CutoverError::Interrupted(_) => {
+                Failure { status: crate::interrupt::exit_status().unwrap_or(crate::interrupt::EXIT_SIGINT), error: e.into() }
+            }
             CutoverError::Connect(_) | CutoverError::Journal(_) | CutoverError::NotFinished(_) => super::exit::failed(e),
         }
     }

@@ -125,6 +125,9 @@ pub enum CutoverError {
     /// A step could not finish (exit 1); the journal resumes it.
     #[error("{0}")]
     NotFinished(String),
+    /// SIGINT or SIGTERM, between steps or in a wait (exit 130 or 143).
+    #[error("stopped by a signal before {}: the same command resumes there", .0.name())]
+    Interrupted(Step),
 }
 
 impl From<ProgressError> for CutoverError {
@@ -200,6 +203,9 @@ struct Cutover<'a> {
 
 impl Cutover<'_> {
     fn steps(&mut self) -> Result<Vec<Watched>, CutoverError> {
+        // A signal stops the cut-over at the next step boundary (or wait), never in the middle
+        // of a step's journaling; a second signal stops it at once.
+        let _graceful = crate::interrupt::Graceful::begin();
         if self.journal.is_done(Step::StopOld) {
             self.already(Step::Preflight);
             self.already(Step::StopOld);
@@ -223,6 +229,9 @@ impl Cutover<'_> {
                 self.step(step, work)?;
             }
         }
+        if crate::interrupt::requested() {
+            return Err(CutoverError::Interrupted(Step::Watch));
+        }
         (self.on_event)(Event::Started(Step::Watch));
         let watched = self.watch()?;
         let counts = WatchCounts::of(&watched);
@@ -235,6 +244,9 @@ impl Cutover<'_> {
 
     /// Runs one step: announced, journaled as done (or failed, with the error), announced again.
     fn step(&mut self, step: Step, work: impl FnOnce(&mut Self) -> Result<(Status, String), CutoverError>) -> Result<(), CutoverError> {
+        if crate::interrupt::requested() {
+            return Err(CutoverError::Interrupted(step));
+        }
         (self.on_event)(Event::Started(step));
         match work(self) {
             Ok((status, detail)) => {
@@ -345,10 +357,15 @@ impl Cutover<'_> {
 
     fn settle(&mut self) -> Result<(Status, String), CutoverError> {
         let progress = match self.options.old.settle(self.progress_source(), self.options.settle)? {
-            Ok(progress) => progress,
-            Err(moved) => {
+            None => return Err(CutoverError::Interrupted(Step::Settle)),
+            Some(Ok(progress)) => progress,
+            Some(Err(moved)) => {
+                let shared = match self.options.old {
+                    OldTool::Stopped => " (an offsets topic other tools also write moves with them: stop them too)",
+                    OldTool::Connector(_) => "",
+                };
                 return Err(CutoverError::Refused(format!(
-                    "{}'s progress still moves ({} s apart: {}): it is not stopped. Nothing was written",
+                    "{}'s progress still moves ({} s apart: {}): it is not stopped{shared}. Nothing was written",
                     self.options.old.describe(),
                     self.options.settle.as_secs(),
                     moved.join(", ")
@@ -373,9 +390,14 @@ impl Cutover<'_> {
     /// The final plan and the write, through `run`'s gate; journaled as begun right before
     /// the write, and done with where MM2 must resume before MM2 may start.
     fn write(&mut self) -> Result<(), CutoverError> {
+        if crate::interrupt::requested() {
+            return Err(CutoverError::Interrupted(Step::FinalPlan));
+        }
         (self.on_event)(Event::Started(Step::FinalPlan));
         let (state, journal, on_event) = (&self.options.state, &mut *self.journal, &mut *self.on_event);
+        let mut began = false;
         let result = live::run_with(self.plugin, &self.options.live, |plan: &PlanOutcome| {
+            began = true;
             let detail = plan_summary(plan);
             journal.record(state, Step::FinalPlan, Status::Done, &detail)?;
             on_event(Event::Done(Step::FinalPlan, detail));
@@ -383,7 +405,7 @@ impl Cutover<'_> {
             journal.record(state, Step::Write, Status::Started, "")?;
             Ok::<_, CutoverError>(())
         });
-        let step = if self.journal.write_begun() { Step::Write } else { Step::FinalPlan };
+        let step = if began { Step::Write } else { Step::FinalPlan };
         let outcome = match result {
             Ok(outcome) => outcome,
             Err(e) => {

@@ -81,9 +81,13 @@ impl OldTool {
         }
     }
 
-    /// The old tool's progress now: where its offsets topic (or group) ends, and for a
-    /// connector the offsets Connect holds for it.
+    /// The old tool's progress now: for a connector, the offsets Connect holds for it (its
+    /// offsets topic may be a worker's, shared with other connectors); otherwise where its
+    /// offsets topic ends, or its group's commits.
     pub fn progress(&self, source: ProgressSource<'_>) -> Result<Progress, ProgressError> {
+        if let OldTool::Connector(c) = self {
+            return Ok(c.offsets_text()?.into_iter().map(|(partition, offset)| (format!("connector offset {partition}"), offset)).collect());
+        }
         let mut progress: Progress = match source {
             ProgressSource::Topic { connection, topic } => {
                 let windows = Windows::new(connection)?;
@@ -103,20 +107,19 @@ impl OldTool {
                 .map(|c| (format!("group {group} {}/{}", c.partition.0, c.partition.1), c.offset.to_string()))
                 .collect(),
         };
-        if let OldTool::Connector(c) = self {
-            progress.extend(c.offsets_text()?.into_iter().map(|(partition, offset)| (format!("connector offset {partition}"), offset)));
-        }
         progress.sort();
         Ok(progress)
     }
 
     /// Reads the progress twice, `interval` apart: the second reading when both are equal,
-    /// else what moved.
-    pub fn settle(&self, source: ProgressSource<'_>, interval: Duration) -> Result<Result<Progress, Vec<String>>, ProgressError> {
+    /// else what moved (`None` when a signal cut the wait short).
+    pub fn settle(&self, source: ProgressSource<'_>, interval: Duration) -> Result<Option<Result<Progress, Vec<String>>>, ProgressError> {
         let first = self.progress(source)?;
-        std::thread::sleep(interval);
+        if !crate::interrupt::pause(interval) {
+            return Ok(None);
+        }
         let second = self.progress(source)?;
-        Ok(if first == second { Ok(second) } else { Err(moved(&first, &second)) })
+        Ok(Some(if first == second { Ok(second) } else { Err(moved(&first, &second)) }))
     }
 }
 

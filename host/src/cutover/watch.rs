@@ -131,7 +131,8 @@ pub fn watch(replicated: &Connection, data: &Connection, points: &[ResumePoint],
     loop {
         let queries: Vec<(TopicPartition, OffsetQuery)> = points.iter().map(|p| (p.data(), OffsetQuery::End)).collect();
         let ends = copies.list_offsets(&queries)?;
-        let last_round = Instant::now() >= deadline;
+        // A signal ends the watch with what MM2 has copied so far.
+        let last_round = Instant::now() >= deadline || crate::interrupt::requested();
         let mut ready = Vec::new();
         for (i, point) in points.iter().enumerate() {
             if outcomes[i].is_some() {
