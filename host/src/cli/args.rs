@@ -304,6 +304,24 @@ mod tests {
     use super::*;
 
     #[test]
+    fn no_two_arguments_of_a_command_share_an_id() {
+        // Two flattened groups with a field of the same name give two arguments one id, and the
+        // later one silently takes the other's values (`--group` and `--groups` did once).
+        fn check(command: &clap::Command, path: &str) {
+            let mut ids: Vec<&str> = command.get_arguments().map(|a| a.get_id().as_str()).collect();
+            ids.sort_unstable();
+            let repeated: Vec<&&str> = ids.windows(2).filter(|w| w[0] == w[1]).map(|w| &w[0]).collect();
+            assert!(repeated.is_empty(), "{path}: argument ids declared twice: {repeated:?}");
+            for sub in command.get_subcommands() {
+                check(sub, &format!("{path} {}", sub.get_name()));
+            }
+        }
+        let command = Cli::command();
+        command.clone().debug_assert();
+        check(&command, "mm2-migrate");
+    }
+
+    #[test]
     fn a_job_file_names_the_connect_worker_and_its_credentials() {
         let (_dir, path) = crate::testing::file("job.toml", 
             r#"

@@ -102,10 +102,10 @@ pub fn manifest<R: Borrow<TargetRecord>>(mirror: &StrimziMirror, connector: &str
         records.len(),
         mirror.resource,
     );
-    let ns = mirror.namespace.as_ref().map(|n| format!(" -n {}", quote(n))).unwrap_or_default();
+    let ns = namespace_flag(mirror);
     let resource = quote(&mirror.resource);
-    let at = format!("/spec/mirrors/{}/sourceConnector", mirror.mirror);
-    let patch = |ops: &str| format!("kubectl patch kafkamirrormaker2 {resource}{ns} --type=json -p {}", quote(&format!("[{ops}]")));
+    let at = connector_path(mirror);
+    let patch = |ops: &str| patch_command(mirror, ops);
     let alter = serde_json::json!({"fromConfigMap": {"name": configmap}});
     out.push_str("# Apply it with Strimzi (>= 0.44), in this order:\n");
     if !mirror.has_source_connector {
@@ -132,7 +132,7 @@ pub fn manifest<R: Borrow<TargetRecord>>(mirror: &StrimziMirror, connector: &str
         ),
         (
             "When Strimzi has removed the annotation, check the offsets (mm2-migrate verify), then resume the connector:",
-            vec![patch(&format!(r#"{{"op":"replace","path":"{at}/state","value":"running"}}"#))],
+            vec![resume_command(mirror)],
         ),
     ];
     for (step, (what, commands)) in steps.iter().enumerate() {
@@ -151,6 +151,26 @@ fn quote(s: &str) -> String {
     } else {
         format!("'{}'", s.replace('\'', r"'\''"))
     }
+}
+
+/// ` -n NAMESPACE` when the resource names one.
+fn namespace_flag(mirror: &StrimziMirror) -> String {
+    mirror.namespace.as_ref().map(|n| format!(" -n {}", quote(n))).unwrap_or_default()
+}
+
+/// The JSON path of the mirror's source connector in the resource.
+fn connector_path(mirror: &StrimziMirror) -> String {
+    format!("/spec/mirrors/{}/sourceConnector", mirror.mirror)
+}
+
+/// `kubectl patch` of the resource with JSON patch operations `ops`.
+fn patch_command(mirror: &StrimziMirror, ops: &str) -> String {
+    format!("kubectl patch kafkamirrormaker2 {}{} --type=json -p {}", quote(&mirror.resource), namespace_flag(mirror), quote(&format!("[{ops}]")))
+}
+
+/// The command that sets the mirror's source connector running again.
+pub fn resume_command(mirror: &StrimziMirror) -> String {
+    patch_command(mirror, &format!(r#"{{"op":"replace","path":"{}/state","value":"running"}}"#, connector_path(mirror)))
 }
 
 #[cfg(test)]

@@ -148,7 +148,56 @@ pub enum ProgressError {
 
 #[cfg(test)]
 mod tests {
+    use std::io::{BufRead, BufReader, Write};
+
     use super::*;
+    use crate::connect::ConnectClient;
+
+    /// A worker older than Kafka 3.5: no stop endpoint (404), a pause that works.
+    fn worker_without_stop() -> String {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let url = format!("http://{}", listener.local_addr().unwrap());
+        std::thread::spawn(move || {
+            let mut state = "RUNNING";
+            for stream in listener.incoming() {
+                let mut stream = stream.unwrap();
+                let mut reader = BufReader::new(stream.try_clone().unwrap());
+                let mut request = String::new();
+                reader.read_line(&mut request).unwrap();
+                let mut header = String::new();
+                while reader.read_line(&mut header).unwrap() > 2 {
+                    header.clear();
+                }
+                let (status, body) = match request.split_whitespace().take(2).collect::<Vec<_>>()[..] {
+                    ["GET", "/connectors/old/status"] => {
+                        (200, format!(r#"{{"name":"old","connector":{{"state":"{state}","worker_id":"w"}},"tasks":[]}}"#))
+                    }
+                    ["PUT", "/connectors/old/pause"] => {
+                        state = "PAUSED";
+                        (202, String::new())
+                    }
+                    _ => (404, r#"{"error_code":404,"message":"HTTP 404 Not Found"}"#.to_owned()),
+                };
+                let answer = format!(
+                    "HTTP/1.1 {status} X\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+                    body.len()
+                );
+                stream.write_all(answer.as_bytes()).unwrap();
+            }
+        });
+        url
+    }
+
+    #[test]
+    fn a_worker_without_the_stop_endpoint_gets_its_connector_paused() {
+        let client = ConnectClient::new(&worker_without_stop(), &[], Duration::from_secs(5)).unwrap();
+        let old = OldTool::Connector(ConnectTarget { client, connector: "old".into(), stop_connector: true });
+        assert_eq!(old.stop().unwrap(), Some(Transition::Pause));
+        assert_eq!(old.still_stopped(Transition::Pause).unwrap(), Some(true));
+        // Paused is not what a stop leaves: a connector stopped by the cut-over and found paused
+        // was touched by someone else.
+        assert_eq!(old.still_stopped(Transition::Stop).unwrap(), Some(false));
+    }
 
     #[test]
     fn what_moved_is_named_with_before_and_after() {

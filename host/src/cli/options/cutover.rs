@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use clap::Args;
 
-use super::{JobError, LiveArgs, merge, parse_pair};
+use super::{GroupSelectionArgs, JobError, LiveArgs, merge, parse_pair};
 use crate::connect::{ConnectClient, ConnectTarget};
 use crate::cutover::{CutoverOptions, OldTool};
 use crate::live::LiveOptions;
@@ -61,15 +61,13 @@ pub struct CutoverArgs {
     #[arg(long)]
     pub old_stopped: bool,
 
-    /// Translate the consumer groups too (the flow's groups, as `groups run` with MM2's
-    /// configuration); `--group` narrows them.
-    #[arg(long)]
-    pub groups: bool,
+    /// Translate the consumer groups too, as `groups run` does (the flow's groups, or --group);
+    /// --group implies it. --allow-rewind applies to them as to the offsets.
+    #[arg(long = "groups")]
+    pub translate_groups: bool,
 
-    /// A consumer group to translate, as a whole-name regular expression; repeatable (implies
-    /// --groups).
-    #[arg(long = "group", value_name = "REGEX")]
-    pub group_patterns: Vec<String>,
+    #[command(flatten)]
+    pub group_selection: GroupSelectionArgs,
 
     /// Seconds between the two readings of the old tool's progress [default: 5].
     #[arg(long, value_name = "SECONDS", value_parser = clap::value_parser!(u64).range(1..=600))]
@@ -138,30 +136,16 @@ impl CutoverArgs {
         };
         // The tool itself stops the old tool, so its copies are final: the proven seam is right.
         live.overrides.resume_at.get_or_insert(ResumeAt::Seam);
-        let groups = if self.groups || !self.group_patterns.is_empty() {
-            let flow = live.mm2_flow.clone().ok_or_else(|| {
-                JobError::Missing(
-                    "--groups takes the source alias and the groups from MM2's configuration: give --mm2-config, --strimzi or \
-                     --connect-url (or run `mm2-migrate groups run` on its own)"
-                        .into(),
-                )
-            })?;
-            Some(crate::groups::GroupsOptions {
-                replicated: live.replicated.clone().expect("checked above"),
-                data: live.data.clone(),
-                policy: live.replication_policy.clone(),
-                source_alias: Some(flow.source.clone()),
-                flow: Some(flow),
-                patterns: self.group_patterns.clone(),
-                skip_active: false,
-                allow_rewind: false,
-                checkpoints: true,
-            })
+        let groups = if self.translate_groups || !self.group_selection.groups.is_empty() {
+            let replicated = live.replicated.clone().expect("checked above");
+            let (policy, flow) = (&live.replication_policy, live.mm2_flow.as_ref());
+            Some(self.group_selection.options(replicated, live.data.clone(), policy, flow, live.overrides.rewind)?)
         } else {
             None
         };
-        let start_command = match (&live.target, &live.mm2_flow) {
-            (Target::Topic(_), Some(flow)) if flow.strimzi.is_none() => format!("connect-mirror-maker.sh {}", flow.file),
+        let start_command = match (&live.target, live.mm2_flow.as_ref().map(|f| (f, &f.strimzi))) {
+            (Target::Topic(_), Some((_, Some(mirror)))) => crate::connect::strimzi::resume_command(mirror),
+            (Target::Topic(_), Some((flow, None))) => format!("connect-mirror-maker.sh {}", flow.file),
             _ => "connect-mirror-maker.sh mm2.properties (MM2's own configuration)".to_owned(),
         };
         Ok(CutoverOptions {

@@ -1,17 +1,15 @@
 //! The consumer-groups commands' options and their resolution.
 
-
 use clap::Args;
 
-
 use super::{ClusterArgs, JobError};
+use crate::kafka::Connection;
+use crate::mm2config::Flow;
+use crate::model::ReplicationPolicy;
 
-/// The options of `groups plan|run|verify`: the clusters, and which groups.
+/// Which consumer groups and how they are written: the groups commands' and `cutover`'s.
 #[derive(Debug, Args, Default, Clone)]
-pub struct GroupsArgs {
-    #[command(flatten)]
-    pub cluster: ClusterArgs,
-
+pub struct GroupSelectionArgs {
     /// The consumer groups to translate: a whole-name regular expression, as MM2's `groups`;
     /// repeatable [default: the flow's groups and groups.exclude, else every group but
     /// console-consumer-.*, connect-.* and __.*].
@@ -28,14 +26,54 @@ pub struct GroupsArgs {
     #[arg(long)]
     pub skip_active: bool,
 
+    /// Write group offsets only, not MM2's checkpoints.
+    #[arg(long)]
+    pub no_checkpoints: bool,
+}
+
+impl GroupSelectionArgs {
+    /// The groups options over the clusters a command resolved (`allow_rewind`: the command's
+    /// `--allow-rewind`). No I/O.
+    pub fn options(
+        &self,
+        replicated: Connection,
+        data: Connection,
+        policy: &ReplicationPolicy,
+        flow: Option<&Flow>,
+        allow_rewind: bool,
+    ) -> Result<crate::groups::GroupsOptions, JobError> {
+        if let Some(alias) = &self.source_alias
+            && alias.trim().is_empty()
+        {
+            return Err(JobError::Invalid("--source-alias must not be empty".into()));
+        }
+        Ok(crate::groups::GroupsOptions {
+            replicated,
+            data,
+            policy: policy.clone(),
+            source_alias: self.source_alias.clone().or_else(|| flow.map(|f| f.source.clone())),
+            flow: flow.cloned(),
+            patterns: self.groups.clone(),
+            skip_active: self.skip_active,
+            allow_rewind,
+            checkpoints: !self.no_checkpoints,
+        })
+    }
+}
+
+/// The options of `groups plan|run|verify`: the clusters, and which groups.
+#[derive(Debug, Args, Default, Clone)]
+pub struct GroupsArgs {
+    #[command(flatten)]
+    pub cluster: ClusterArgs,
+
+    #[command(flatten)]
+    pub selection: GroupSelectionArgs,
+
     /// Write even where the translated offset is below the group's current offset or checkpoint
     /// on the data cluster (its consumers read those records again).
     #[arg(long)]
     pub allow_rewind: bool,
-
-    /// Write group offsets only, not MM2's checkpoints.
-    #[arg(long)]
-    pub no_checkpoints: bool,
 }
 
 impl GroupsArgs {
@@ -56,21 +94,6 @@ impl GroupsArgs {
                     .into(),
             )
         })?;
-        if let Some(alias) = &self.source_alias
-            && alias.trim().is_empty()
-        {
-            return Err(JobError::Invalid("--source-alias must not be empty".into()));
-        }
-        Ok(crate::groups::GroupsOptions {
-            replicated,
-            data,
-            policy: clusters.replication_policy,
-            source_alias: self.source_alias.clone().or_else(|| clusters.flow.as_ref().map(|f| f.source.clone())),
-            flow: clusters.flow,
-            patterns: self.groups.clone(),
-            skip_active: self.skip_active,
-            allow_rewind: self.allow_rewind,
-            checkpoints: !self.no_checkpoints,
-        })
+        self.selection.options(replicated, data, &clusters.replication_policy, clusters.flow.as_ref(), self.allow_rewind)
     }
 }

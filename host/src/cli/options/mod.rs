@@ -15,7 +15,7 @@ use std::path::{Path, PathBuf};
 
 pub use clusters::{ClusterArgs, Clusters, Discovered};
 pub use cutover::{CutoverArgs, WatchArgs};
-pub use groups::GroupsArgs;
+pub use groups::{GroupSelectionArgs, GroupsArgs};
 pub use live::{LiveArgs, PluginArgs, PolicyName, RecordArgs};
 use crate::live::LiveOptions;
 
