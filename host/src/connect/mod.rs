@@ -54,7 +54,7 @@ impl ConnectTarget {
     pub fn flow(&self) -> Result<Flow, ConnectError> {
         let config = self.client.config(&self.connector).map_err(|e| self.named(e))?;
         crate::mm2config::connector::flow(self.client.url(), &self.connector, &config)
-            .map_err(|message| ConnectError::Config { url: self.client.url().to_owned(), message })
+            .map_err(|e| ConnectError::Config { url: self.client.url().to_owned(), message: e.to_string() })
     }
 
     pub fn status(&self) -> Result<ConnectorState, ConnectError> {

@@ -4,7 +4,7 @@
 
 use std::collections::BTreeMap;
 
-use super::Fact;
+use super::{Fact, FlowError};
 
 /// One cluster's connection, translated.
 #[derive(Debug, Clone, Default, serde::Serialize)]
@@ -53,12 +53,12 @@ pub(crate) fn is_client_key(key: &str) -> bool {
 }
 
 /// Translates the Java client settings of cluster `alias`.
-pub fn librdkafka(alias: &str, java: &BTreeMap<String, Fact>) -> Result<ClientSettings, String> {
+pub fn librdkafka(alias: &str, java: &BTreeMap<String, Fact>) -> Result<ClientSettings, FlowError> {
     let bootstrap = java
         .get("bootstrap.servers")
         .filter(|f| !f.value.trim().is_empty())
         .cloned()
-        .ok_or_else(|| format!("{alias}.bootstrap.servers is missing: MM2 cannot connect to cluster {alias:?}"))?;
+        .ok_or_else(|| FlowError::NoBootstrap { alias: alias.to_owned() })?;
     let mut out = ClientSettings { bootstrap, ..ClientSettings::default() };
     let get = |key: &str| java.get(key);
     if let Some(f) = get("security.protocol") {
@@ -183,6 +183,6 @@ mod tests {
         let keys: Vec<&str> = s.unsupported.iter().map(|u| u.key.as_str()).collect();
         assert_eq!(keys, ["src.sasl.jaas.config", "src.ssl.truststore.location"]);
         assert!(s.unsupported[1].replaced_by.contains(&"ssl.ca.location".to_owned()));
-        assert!(librdkafka("src", &java(&[])).unwrap_err().contains("src.bootstrap.servers is missing"));
+        assert!(librdkafka("src", &java(&[])).unwrap_err().to_string().contains("src.bootstrap.servers is missing"));
     }
 }

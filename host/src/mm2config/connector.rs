@@ -7,21 +7,18 @@
 use std::collections::BTreeMap;
 
 use super::client::{self, ClientSettings, Unsupported};
-use super::{DEFAULT_GROUPS_EXCLUDE, DEFAULT_TOPICS_EXCLUDE, Fact, Flow, listed, replication_policy};
+use super::{DEFAULT_GROUPS_EXCLUDE, DEFAULT_TOPICS_EXCLUDE, Fact, Flow, FlowError, listed, replication_policy};
 
 /// MirrorConnectorConfig's default aliases.
 const DEFAULT_SOURCE_ALIAS: &str = "source";
 const DEFAULT_TARGET_ALIAS: &str = "target";
 
 /// The flow of connector `name` at `url` from its configuration `config`.
-pub fn flow(url: &str, name: &str, config: &BTreeMap<String, String>) -> Result<Flow, String> {
+pub fn flow(url: &str, name: &str, config: &BTreeMap<String, String>) -> Result<Flow, FlowError> {
     let at = |key: &str| format!("connector config {key}");
     let class = config.get("connector.class").map(String::as_str).unwrap_or_default();
     if class.rsplit('.').next() != Some("MirrorSourceConnector") {
-        return Err(format!(
-            "connector {name:?} is a {class:?}, not a MirrorSourceConnector: MM2 resumes replication from its source \
-             connector's offsets (Strimzi names it <source>-><target>.MirrorSourceConnector)"
-        ));
+        return Err(FlowError::NotMirrorSource { connector: name.to_owned(), class: class.to_owned() });
     }
     let fact = |key: &str| config.get(key).map(|v| Fact { value: v.clone(), from: at(key) });
     let alias = |key: &str, default: &str| {
@@ -59,7 +56,7 @@ pub fn flow(url: &str, name: &str, config: &BTreeMap<String, String>) -> Result<
 /// A cluster's client settings from the keys under `prefixes` (later prefixes win). A value that
 /// is a config provider reference (`${file:...}`) is resolved only on the worker: it is named
 /// with the flag that supplies it here.
-fn cluster(config: &BTreeMap<String, String>, alias: &str, prefixes: &[&str]) -> Result<ClientSettings, String> {
+fn cluster(config: &BTreeMap<String, String>, alias: &str, prefixes: &[&str]) -> Result<ClientSettings, FlowError> {
     let mut java = BTreeMap::new();
     let mut on_worker = Vec::new();
     for prefix in prefixes {
@@ -78,7 +75,7 @@ fn cluster(config: &BTreeMap<String, String>, alias: &str, prefixes: &[&str]) ->
         }
     }
     let mut settings = client::librdkafka(alias, &java)
-        .map_err(|_| format!("the connector config has no {}bootstrap.servers for cluster {alias:?}", prefixes[0]))?;
+        .map_err(|_| FlowError::NoConnectorBootstrap { prefix: prefixes[0].to_owned(), alias: alias.to_owned() })?;
     settings.unsupported.extend(on_worker);
     Ok(settings)
 }
@@ -132,8 +129,8 @@ mod tests {
     #[test]
     fn other_connectors_are_refused() {
         let c = config(&[("connector.class", "org.apache.kafka.connect.mirror.MirrorCheckpointConnector")]);
-        assert!(flow("u", "c", &c).unwrap_err().contains("not a MirrorSourceConnector"));
+        assert!(flow("u", "c", &c).unwrap_err().to_string().contains("not a MirrorSourceConnector"));
         let c = config(&[("connector.class", "MirrorSourceConnector")]);
-        assert!(flow("u", "c", &c).unwrap_err().contains("no source.cluster.bootstrap.servers"));
+        assert!(flow("u", "c", &c).unwrap_err().to_string().contains("no source.cluster.bootstrap.servers"));
     }
 }

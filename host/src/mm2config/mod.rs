@@ -35,6 +35,26 @@ pub enum Mm2ConfigError {
     Invalid { path: PathBuf, message: String },
 }
 
+/// Why a configuration does not give a flow the tool can migrate to (where it came from is
+/// said by the error that wraps it).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum FlowError {
+    #[error(
+        "connector {connector:?} is a {class:?}, not a MirrorSourceConnector: MM2 resumes replication from its source \
+         connector's offsets (Strimzi names it <source>-><target>.MirrorSourceConnector)"
+    )]
+    NotMirrorSource { connector: String, class: String },
+    #[error("{alias}.bootstrap.servers is missing: MM2 cannot connect to cluster {alias:?}")]
+    NoBootstrap { alias: String },
+    #[error("the connector config has no {prefix}bootstrap.servers for cluster {alias:?}")]
+    NoConnectorBootstrap { prefix: String, alias: String },
+    #[error(
+        "replication.policy.class = {class}: mm2-migrate knows where IdentityReplicationPolicy and \
+         DefaultReplicationPolicy write; give --replication-policy for this one"
+    )]
+    UnknownPolicy { class: String },
+}
+
 /// A fact and the key (or default) it came from.
 #[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
 pub struct Fact<T = String> {
@@ -187,7 +207,7 @@ impl Mm2Config {
                 .or_else(|| self.raw.get(key).map(|v| Fact { value: v.clone(), from: key.to_owned() }))
         };
         let replication_policy =
-            replication_policy(setting("replication.policy.class"), setting("replication.policy.separator")).map_err(|m| self.invalid(m))?;
+            replication_policy(setting("replication.policy.class"), setting("replication.policy.separator")).map_err(|e| self.invalid(e.to_string()))?;
         let topics_exclude =
             listed(setting("topics.exclude").or_else(|| setting("topics.blacklist")), DEFAULT_TOPICS_EXCLUDE, "MM2's default topics.exclude");
         // The worker's offsets topic: a top-level offset.storage.topic wins over the target's.
@@ -257,12 +277,12 @@ impl Mm2Config {
         for (key, fact) in java {
             resolved.insert(key, self.transformed(fact)?);
         }
-        client::librdkafka(alias, &resolved).map_err(|message| self.invalid(message))
+        client::librdkafka(alias, &resolved).map_err(|e| self.invalid(e.to_string()))
     }
 }
 
 /// Where `replication.policy.class` (and its separator) make MM2 write a source topic.
-pub(crate) fn replication_policy(class: Option<Fact>, separator: Option<Fact>) -> Result<Fact<ReplicationPolicy>, String> {
+pub(crate) fn replication_policy(class: Option<Fact>, separator: Option<Fact>) -> Result<Fact<ReplicationPolicy>, FlowError> {
     let default_separator = || separator.as_ref().map_or(".".to_owned(), |f| f.value.clone());
     let (value, from) = match class.as_ref().map(|f| f.value.trim()) {
         Some(IDENTITY_POLICY) => (ReplicationPolicy::Identity, class.as_ref().map(|c| c.from.clone()).unwrap_or_default()),
@@ -275,10 +295,7 @@ pub(crate) fn replication_policy(class: Option<Fact>, separator: Option<Fact>) -
             (ReplicationPolicy::Default { separator: default_separator() }, from)
         }
         Some(other) => {
-            return Err(format!(
-                "replication.policy.class = {other}: mm2-migrate knows where IdentityReplicationPolicy and \
-                 DefaultReplicationPolicy write; give --replication-policy for this one"
-            ));
+            return Err(FlowError::UnknownPolicy { class: other.to_owned() });
         }
     };
     Ok(Fact { value, from })

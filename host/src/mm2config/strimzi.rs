@@ -95,7 +95,7 @@ pub fn flow(path: &Path, name: Option<&str>) -> Result<Flow, Mm2ConfigError> {
         Some(Fact { value: scalar(value)?, from: at(&format!("sourceConnector.config.{key}")) })
     };
     let replication_policy = replication_policy(config_value("replication.policy.class"), config_value("replication.policy.separator"))
-        .map_err(invalid)?;
+        .map_err(|e| invalid(e.to_string()))?;
     let pattern = |key: &str| str_at(&mirror, key).map(|v| Fact { value: vec![v], from: at(key) });
     let topics = pattern("topicsPattern").unwrap_or(Fact { value: vec![".*".into()], from: "Strimzi's default (every topic)".into() });
     let topics_exclude = pattern("topicsExcludePattern")
@@ -172,7 +172,7 @@ fn client(cluster: &Value, at: &str) -> Result<ClientSettings, Mm2ConfigError> {
     if let Some(m) = mechanism {
         set("sasl.mechanism", m, "authentication.type");
     }
-    let mut settings = super::client::librdkafka("strimzi", &java).map_err(|message| Mm2ConfigError::Invalid { path: at.into(), message })?;
+    let mut settings = super::client::librdkafka("strimzi", &java).map_err(|e| Mm2ConfigError::Invalid { path: at.into(), message: e.to_string() })?;
     let mut needs = |key: &str, reason: &str, replaced_by: &[&str]| {
         settings.unsupported.push(Unsupported {
             key: format!("{at} {key}"),
