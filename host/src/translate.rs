@@ -193,10 +193,10 @@ impl<'p> Translator<'p> {
     fn accept(&mut self, origin: &Origin, record: wit::KafkaRecord) -> Result<(), TranslateError> {
         let bad = |message: String| TranslateError::BadOutput { origin: origin.to_string(), message };
         let key = record.key.ok_or_else(|| bad("it has no key".to_owned()))?;
-        let mm2_key = output::mm2_key(&key).map_err(bad)?;
+        let mm2_key = output::mm2_key(&key).map_err(|e| bad(e.to_string()))?;
         match &record.value {
             Some(value) => {
-                output::mm2_offset(value).map_err(bad)?;
+                output::mm2_offset(value).map_err(|e| bad(e.to_string()))?;
             }
             None if self.options.allow_delete => {}
             None => {

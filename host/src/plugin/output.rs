@@ -66,10 +66,21 @@ pub struct Mm2Key {
     pub partition: i32,
 }
 
+/// Why a plugin's output record is not one MM2 reads; the bytes shown are escaped and bounded.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum NotMm2 {
+    #[error("the key is not an MM2 source-offset key ({why}): {shown}")]
+    Key { why: String, shown: String },
+    #[error("the key is not the bytes Jackson writes for it, so MM2 would never find it: {shown} instead of {canonical}")]
+    NotCanonicalKey { shown: String, canonical: String },
+    #[error("the value is not an MM2 source offset ({why}): {shown}")]
+    Offset { why: String, shown: String },
+}
+
 /// Checks that `key` is exactly the bytes MM2 writes for a source offset:
 /// `["<connector>",{"cluster":S,"partition":P,"topic":T}]` with P an int in 0..=2^31-1, as
 /// Jackson serializes it.
-pub fn mm2_key(key: &[u8]) -> Result<Mm2Key, String> {
+pub fn mm2_key(key: &[u8]) -> Result<Mm2Key, NotMm2> {
     // Most keys are right: parsed in one typed pass and accepted only when they are exactly the
     // bytes Jackson writes for what they hold; anything else goes through the checks below,
     // which say what is wrong (the tree they build was most of the cost of admitting a record).
@@ -83,8 +94,8 @@ pub fn mm2_key(key: &[u8]) -> Result<Mm2Key, String> {
 }
 
 /// [`mm2_key`] through a JSON tree, naming what is wrong.
-fn mm2_key_checked(key: &[u8]) -> Result<Mm2Key, String> {
-    let not_mm2 = |why: &str| format!("the key is not an MM2 source-offset key ({why}): {}", preview(key));
+fn mm2_key_checked(key: &[u8]) -> Result<Mm2Key, NotMm2> {
+    let not_mm2 = |why: &str| NotMm2::Key { why: why.to_owned(), shown: preview(key) };
     let value: Value = serde_json::from_slice(key).map_err(|_| not_mm2("not JSON"))?;
     let Value::Array(items) = value else { return Err(not_mm2("not a JSON array")) };
     let [Value::String(connector), Value::Object(map)] = items.as_slice() else {
@@ -110,17 +121,13 @@ fn mm2_key_checked(key: &[u8]) -> Result<Mm2Key, String> {
     }
     let canonical = mm2_source_key(connector, &cluster, &topic, partition);
     if canonical != key {
-        return Err(format!(
-            "the key is not the bytes Jackson writes for it, so MM2 would never find it: {} instead of {}",
-            preview(key),
-            preview(&canonical)
-        ));
+        return Err(NotMm2::NotCanonicalKey { shown: preview(key), canonical: preview(&canonical) });
     }
     Ok(Mm2Key { connector: connector.clone(), cluster, topic, partition })
 }
 
 /// Checks that `value` is exactly `{"offset":V}` with 0 <= V <= [`MAX_OFFSET`]; returns V.
-pub fn mm2_offset(value: &[u8]) -> Result<i64, String> {
+pub fn mm2_offset(value: &[u8]) -> Result<i64, NotMm2> {
     // As for keys: the typed pass accepts exactly MM2's bytes, the checks below say what is wrong.
     if let Ok(offset) = parse_offset_value(value)
         && offset <= MAX_OFFSET
@@ -132,8 +139,8 @@ pub fn mm2_offset(value: &[u8]) -> Result<i64, String> {
 }
 
 /// [`mm2_offset`] through a JSON tree, naming what is wrong.
-fn mm2_offset_checked(value: &[u8]) -> Result<i64, String> {
-    let bad = |why: String| format!("the value is not an MM2 source offset ({why}): {}", preview(value));
+fn mm2_offset_checked(value: &[u8]) -> Result<i64, NotMm2> {
+    let bad = |why: String| NotMm2::Offset { why, shown: preview(value) };
     let parsed: Value = serde_json::from_slice(value).map_err(|_| bad("not JSON".to_owned()))?;
     let Value::Object(map) = &parsed else { return Err(bad("not a JSON object".to_owned())) };
     if map.len() != 1 || !map.contains_key("offset") {
@@ -182,7 +189,7 @@ mod tests {
             (r#"{"a":1}"#, "not a JSON array"),
             ("[\"x\", {}", "not JSON"),
         ] {
-            let err = mm2_key(bad.as_bytes()).unwrap_err();
+            let err = mm2_key(bad.as_bytes()).unwrap_err().to_string();
             assert!(err.contains(why), "{bad}: {err}");
         }
     }
