@@ -19,6 +19,17 @@ pub enum PolicyError {
     Invalid { path: PathBuf, message: String },
 }
 
+/// Why a plugin may not emit to a topic.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum TopicRefused {
+    #[error("a record needs a topic")]
+    NoTopic,
+    #[error("Kafka's internal topics (__*) are never writable")]
+    Internal,
+    #[error("policy {policy} allows only {allowed:?}{} (topics.target)", named.as_ref().map_or(String::new(), |n| format!(" and the named target topic {n:?}")))]
+    NotAllowed { policy: String, allowed: Vec<String>, named: Option<String> },
+}
+
 /// What happens to a record the plugin reports invalid.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
 #[serde(rename_all = "kebab-case")]
@@ -257,26 +268,23 @@ impl Policy {
 
     /// Whether a plugin may emit to `topic`, and why not. Kafka's internal topics (`__*`) are
     /// never writable, whatever the policy says.
-    pub fn check_target(&self, topic: &str) -> Result<(), String> {
+    pub fn check_target(&self, topic: &str) -> Result<(), TopicRefused> {
         if topic.is_empty() {
-            return Err("a record needs a topic".to_owned());
+            return Err(TopicRefused::NoTopic);
         }
         if topic.starts_with("__") {
-            return Err("Kafka's internal topics (__*) are never writable".to_owned());
+            return Err(TopicRefused::Internal);
         }
         if self.named_target.as_deref() == Some(topic) || self.target_topics.accepts(topic) {
             return Ok(());
         }
-        Err(format!(
-            "policy {} allows only {:?}{} (topics.target)",
-            self.origin,
-            self.file.topics.target,
-            match &self.named_target {
-                Some(named) => format!(" and the named target topic {named:?}"),
-                None => String::new(),
-            }
-        ))
+        Err(TopicRefused::NotAllowed {
+            policy: self.origin.clone(),
+            allowed: self.file.topics.target.clone(),
+            named: self.named_target.clone(),
+        })
     }
+
 
     /// Allows the target topic the operator named (`--target-topic`), unless the policy sets
     /// its own `topics.target`.
@@ -355,7 +363,8 @@ mod tests {
         // An exclusion list of its own does not lift the guard on Kafka's internal topics.
         let p = parse("[topics]\ntarget = [\".*\"]\ntarget-exclude = [\"connect-.*\"]\n").unwrap();
         let err = p.check_target("__consumer_offsets").unwrap_err();
-        assert!(err.contains("never writable"), "{err}");
+        assert_eq!(err, TopicRefused::Internal);
+        assert!(err.to_string().contains("never writable"), "{err}");
         assert!(p.check_target("_schemas").is_ok());
 
         let mut builtin = Policy::builtin();
