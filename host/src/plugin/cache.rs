@@ -208,12 +208,37 @@ fn verified_code<'e>(entry: &'e [u8], component_digest: &[u8; 32]) -> Result<&'e
     Ok(code)
 }
 
+/// Why a cache directory must not hold code this process runs.
+#[derive(Debug, thiserror::Error)]
+enum Untrusted {
+    #[error("{}: {source}", path.display())]
+    Io { path: PathBuf, source: std::io::Error },
+    #[error("{} holds '..'", .0.display())]
+    ParentDir(PathBuf),
+    #[error("{} is not UTF-8", .0.display())]
+    NotUtf8(PathBuf),
+    #[error("{} is a symbolic link or not a directory; give the cache's real path", .0.display())]
+    Link(PathBuf),
+    #[error("it is owned by uid {owner}, not by the current user (uid {me})")]
+    Owner { owner: u32, me: u32 },
+    #[error("it is writable by others (mode {mode:o})")]
+    Writable { mode: u32 },
+    #[error("its parent {} is owned by uid {owner}, not by the current user or root", path.display())]
+    ParentOwner { path: PathBuf, owner: u32 },
+    #[error("its parent {} is writable by others (mode {mode:o})", path.display())]
+    ParentWritable { path: PathBuf, mode: u32 },
+}
+
 /// The cache directory's handle, reached from `/` one directory at a time without following a
 /// link, each directory checked on its own handle; or why it must not hold code this process runs.
-fn open_trusted(dir: &Path) -> Result<OwnedFd, String> {
-    let absolute = std::path::absolute(dir).map_err(|e| e.to_string())?;
+fn open_trusted(dir: &Path) -> Result<OwnedFd, Untrusted> {
+    let io = |path: &Path| {
+        let path = path.to_owned();
+        move |source| Untrusted::Io { path, source }
+    };
+    let absolute = std::path::absolute(dir).map_err(io(dir))?;
     let flags = libc::O_RDONLY | libc::O_DIRECTORY | libc::O_NOFOLLOW | libc::O_CLOEXEC;
-    let root = std::fs::File::open("/").map_err(|e| e.to_string())?;
+    let root = std::fs::File::open("/").map_err(io(Path::new("/")))?;
     let mut handle = OwnedFd::from(root);
     let mut walked = PathBuf::from("/");
     let parts: Vec<PathPart<'_>> = absolute.components().collect();
@@ -221,32 +246,30 @@ fn open_trusted(dir: &Path) -> Result<OwnedFd, String> {
         let name = match part {
             PathPart::RootDir | PathPart::CurDir => continue,
             PathPart::Normal(name) => name,
-            PathPart::ParentDir | PathPart::Prefix(_) => return Err(format!("{} holds '..'", dir.display())),
+            PathPart::ParentDir | PathPart::Prefix(_) => return Err(Untrusted::ParentDir(dir.to_owned())),
         };
         walked.push(name);
-        let name = std::str::from_utf8(name.as_bytes()).map_err(|_| format!("{} is not UTF-8", walked.display()))?;
+        let name = std::str::from_utf8(name.as_bytes()).map_err(|_| Untrusted::NotUtf8(walked.clone()))?;
         handle = openat(&handle, name, flags, 0).map_err(|e| match e.raw_os_error() {
-            Some(libc::ELOOP) | Some(libc::ENOTDIR) => {
-                format!("{} is a symbolic link or not a directory; give the cache's real path", walked.display())
-            }
-            _ => format!("{}: {e}", walked.display()),
+            Some(libc::ELOOP) | Some(libc::ENOTDIR) => Untrusted::Link(walked.clone()),
+            _ => Untrusted::Io { path: walked.clone(), source: e },
         })?;
-        let meta = std::fs::File::from(handle.try_clone().map_err(|e| e.to_string())?).metadata().map_err(|e| e.to_string())?;
+        let meta = std::fs::File::from(handle.try_clone().map_err(io(&walked))?).metadata().map_err(io(&walked))?;
         let me = current_user();
         let mode = meta.permissions().mode();
         if i + 1 == parts.len() {
             if meta.uid() != me {
-                return Err(format!("it is owned by uid {}, not by the current user (uid {me})", meta.uid()));
+                return Err(Untrusted::Owner { owner: meta.uid(), me });
             }
             if mode & 0o022 != 0 {
-                return Err(format!("it is writable by others (mode {:o})", mode & 0o777));
+                return Err(Untrusted::Writable { mode: mode & 0o777 });
             }
         } else {
             if meta.uid() != me && meta.uid() != 0 {
-                return Err(format!("its parent {} is owned by uid {}, not by the current user or root", walked.display(), meta.uid()));
+                return Err(Untrusted::ParentOwner { path: walked, owner: meta.uid() });
             }
             if mode & 0o022 != 0 && mode & 0o1000 == 0 {
-                return Err(format!("its parent {} is writable by others (mode {:o})", walked.display(), mode & 0o777));
+                return Err(Untrusted::ParentWritable { path: walked, mode: mode & 0o777 });
             }
         }
     }
@@ -315,7 +338,7 @@ mod tests {
             let foreign = dir.path().join("foreign");
             std::fs::create_dir(&foreign).unwrap();
             std::os::unix::fs::chown(&foreign, Some(65534), Some(65534)).unwrap();
-            let why = open_trusted(&foreign).unwrap_err();
+            let why = open_trusted(&foreign).unwrap_err().to_string();
             assert!(why.contains("owned by uid 65534"), "{why}");
             assert!(CompileCache::open(&foreign).is_none());
 
@@ -324,11 +347,11 @@ mod tests {
             let trusted = dir.path().join("trusted");
             std::fs::create_dir(&trusted).unwrap();
             std::os::unix::fs::symlink(&trusted, foreign.join("link")).unwrap();
-            let why = open_trusted(&foreign.join("link").join("cache")).unwrap_err();
+            let why = open_trusted(&foreign.join("link").join("cache")).unwrap_err().to_string();
             assert!(why.contains("owned by uid 65534"), "{why}");
             // The same link in a directory of root's: still a link on the way, refused.
             std::os::unix::fs::symlink(&trusted, dir.path().join("mine")).unwrap();
-            let why = open_trusted(&dir.path().join("mine").join("cache")).unwrap_err();
+            let why = open_trusted(&dir.path().join("mine").join("cache")).unwrap_err().to_string();
             assert!(why.contains("is a symbolic link"), "{why}");
         }
     }
