@@ -38,7 +38,7 @@ const TARGET_TOPIC: &str = "mm2-offsets.primary.internal";
 pub fn run(engine: &PluginEngine, json: bool) -> Result<(), DemoError> {
     let mock = MockCluster::new(1)?;
     let bootstrap = mock.bootstrap_servers();
-    for (topic, partitions) in [("connect-offsets", 3), ("orders", 3), ("payments", 1), (TARGET_TOPIC, 25)] {
+    for (topic, partitions) in [(live::DEFAULT_SOURCE_TOPIC, 3), ("orders", 3), ("payments", 1), (TARGET_TOPIC, 25)] {
         mock.create_topic(topic, partitions, 1)?;
     }
     let producer: BaseProducer = ClientConfig::new().set("bootstrap.servers", &bootstrap).create()?;
@@ -64,7 +64,7 @@ pub fn run(engine: &PluginEngine, json: bool) -> Result<(), DemoError> {
         (r#"["replicator",{"partition":1,"topic":"orders"}]"#, Some(r#"{"offset":3}"#)),
     ];
     for (key, value) in seeds {
-        let mut record = BaseRecord::to("connect-offsets").key(*key).partition(partition_for_key(key.as_bytes(), 3));
+        let mut record = BaseRecord::to(live::DEFAULT_SOURCE_TOPIC).key(*key).partition(partition_for_key(key.as_bytes(), 3));
         if let Some(v) = value {
             record = record.payload(*v);
         }
@@ -73,24 +73,16 @@ pub fn run(engine: &PluginEngine, json: bool) -> Result<(), DemoError> {
     producer.flush(Duration::from_secs(10))?;
 
     let connection = |role| Connection::new(role, bootstrap.clone(), Vec::new(), Duration::from_secs(10));
+    let target = Target::Topic(OffsetsTopic {
+        connection: connection("target"),
+        named: Some(TARGET_TOPIC.to_owned()),
+        setup: TopicSetup { create: false, partitions: crate::model::DEFAULT_PARTITIONS, replication_factor: 1, check_compaction: false },
+    });
     let options = LiveOptions {
-        source: connection("source"),
-        source_topic: "connect-offsets".to_owned(),
-        source_group: None,
-        target: Target::Topic(OffsetsTopic {
-            connection: connection("target"),
-            named: Some(TARGET_TOPIC.to_owned()),
-            setup: TopicSetup { create: false, partitions: crate::model::DEFAULT_PARTITIONS, replication_factor: 1, check_compaction: false },
-        }),
         replicated: Some(connection("replicated")),
-        data: connection("data"),
-        replication_policy: crate::seam::ReplicationPolicy::Identity,
         // One in-process broker holds everything, and it cannot look records up by time.
         seam_unavailable: Some("the in-process demo broker holds no copies and cannot look records up by time"),
-        batch_size: crate::model::DEFAULT_BATCH_SIZE,
-        skip_invalid: false,
-        overrides: Default::default(),
-        mm2_flow: None,
+        ..LiveOptions::new(connection("source"), target, connection("data"))
     };
     let mut plugin = Plugin::load(engine, &PluginSource::resolve("replicator-to-mm2")?)?;
     plugin.configure(&[("source.cluster.alias".to_owned(), ALIAS.to_owned())])?;

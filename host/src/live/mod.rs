@@ -45,6 +45,31 @@ pub struct LiveOptions {
     pub mm2_flow: Option<Flow>,
 }
 
+/// The old offsets topic when none is named: Connect's (Replicator's, Mirus's) default.
+pub const DEFAULT_SOURCE_TOPIC: &str = "connect-offsets";
+
+impl LiveOptions {
+    /// Options with the command line's defaults for everything but the clusters and where MM2's
+    /// offsets go: the one place those defaults are written, for the CLI's resolve step and the
+    /// demo alike.
+    pub fn new(source: Connection, target: Target, data: Connection) -> LiveOptions {
+        LiveOptions {
+            source,
+            source_topic: DEFAULT_SOURCE_TOPIC.to_owned(),
+            source_group: None,
+            target,
+            replicated: None,
+            data,
+            replication_policy: ReplicationPolicy::Identity,
+            seam_unavailable: None,
+            batch_size: crate::model::DEFAULT_BATCH_SIZE,
+            skip_invalid: false,
+            overrides: plan::Overrides::default(),
+            mm2_flow: None,
+        }
+    }
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum LiveError {
     #[error(transparent)]

@@ -181,15 +181,12 @@ impl LiveArgs {
                 },
             }),
         };
+        let source = clusters.connection("source", source_bootstrap, None, &self.source_properties)?;
         let live = LiveOptions {
-            source: clusters.connection("source", source_bootstrap, None, &self.source_properties)?,
-            source_topic: self.source_topic.clone().unwrap_or_else(|| "connect-offsets".to_owned()),
+            source_topic: self.source_topic.clone().unwrap_or_else(|| crate::live::DEFAULT_SOURCE_TOPIC.to_owned()),
             source_group: self.source_group.clone(),
-            target,
             replicated: self.cluster.replicated(&clusters)?,
-            data,
             replication_policy: clusters.replication_policy,
-            seam_unavailable: None,
             batch_size: self.records.batch_size(),
             skip_invalid: self.records.skip_invalid,
             overrides: crate::plan::Overrides {
@@ -200,6 +197,7 @@ impl LiveArgs {
                 resume_at: self.resume_at,
             },
             mm2_flow: flow,
+            ..LiveOptions::new(source, target, data)
         };
         Ok(Job { plugin, settings, live })
     }
