@@ -5,6 +5,7 @@
 use std::time::{Duration, Instant};
 
 use super::settings::{ALLOW_HTTP, Settings};
+use super::state::{ConnectorState, Transition};
 
 /// The `--connect-property` keys (named like librdkafka's, which the other flags already use).
 pub const PROPERTY_KEYS: &[&str] = &[
@@ -349,58 +350,6 @@ impl ConnectClient {
     }
 }
 
-/// A connector's state as `GET .../status` reports it.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
-pub struct ConnectorState {
-    /// RUNNING, PAUSED, STOPPED, FAILED, UNASSIGNED.
-    pub state: String,
-    pub tasks: usize,
-}
-
-impl ConnectorState {
-    /// What Connect requires before it alters offsets: target state STOPPED and no tasks.
-    pub fn is_stopped(&self) -> bool {
-        self.state == "STOPPED" && self.tasks == 0
-    }
-}
-
-/// A connector state change, asked for with `PUT /connectors/NAME/{stop,pause,resume}`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum Transition {
-    /// STOPPED with no tasks (Kafka >= 3.5): its last offsets committed, its offsets alterable.
-    Stop,
-    /// PAUSED: tasks kept but idle (older workers, which have no stop).
-    Pause,
-    Resume,
-}
-
-impl Transition {
-    fn path(self) -> &'static str {
-        match self {
-            Transition::Stop => "/stop",
-            Transition::Pause => "/pause",
-            Transition::Resume => "/resume",
-        }
-    }
-
-    pub fn verb(self) -> &'static str {
-        match self {
-            Transition::Stop => "stop",
-            Transition::Pause => "pause",
-            Transition::Resume => "resume",
-        }
-    }
-
-    /// Whether a connector in `state` has completed the change.
-    pub fn reached(self, state: &ConnectorState) -> bool {
-        match self {
-            Transition::Stop => state.is_stopped(),
-            Transition::Pause => state.state == "PAUSED",
-            Transition::Resume => state.state == "RUNNING",
-        }
-    }
-}
 
 /// `/connectors/<NAME><suffix>`, the name percent-encoded (`src->tgt.MirrorSourceConnector`).
 pub fn connector_path(connector: &str, suffix: &str) -> String {

@@ -10,6 +10,7 @@
 
 mod client;
 mod settings;
+mod state;
 pub mod strimzi;
 
 use std::borrow::Borrow;
@@ -19,7 +20,8 @@ use connect_offsets::connect::parse_mm2_source_key;
 use connect_offsets::jackson;
 use serde_json::Value;
 
-pub use client::{ConnectClient, ConnectError, ConnectorState, PROPERTY_KEYS, RawOffset, Transition, connector_path};
+pub use client::{ConnectClient, ConnectError, PROPERTY_KEYS, RawOffset, connector_path};
+pub use state::{ConnectorState, Transition};
 
 use crate::kafka::{ExistingRecord, ReadBack, TargetState};
 use crate::mm2config::Flow;
