@@ -103,7 +103,7 @@ impl From<crate::groups::GroupsError> for Failure {
             GroupsError::Write(ref w) if w.interrupted => {
                 Failure { status: crate::interrupt::exit_status().unwrap_or(crate::interrupt::EXIT_SIGINT), error: e.into() }
             }
-            GroupsError::NoMatch(_) | GroupsError::Write(_) | GroupsError::NotConfirmed(_) => failed(e),
+            GroupsError::NoMatch(_) | GroupsError::Write(_) | GroupsError::NotConfirmed(_) | GroupsError::Target(_) => failed(e),
         }
     }
 }

@@ -63,6 +63,23 @@ pub enum GroupsError {
     Refused(Vec<String>),
     #[error("written group offsets or checkpoints are missing when read back: {}", .0.join(", "))]
     NotConfirmed(Vec<String>),
+    /// Any other failure of the groups target (exit 1).
+    #[error(transparent)]
+    Target(crate::target::TargetError),
+}
+
+impl From<crate::target::TargetError> for GroupsError {
+    /// The groups target's errors, under the groups commands' own names and exit statuses.
+    fn from(e: crate::target::TargetError) -> GroupsError {
+        use crate::target::TargetError;
+        match e {
+            TargetError::Kafka(k) => GroupsError::Kafka(k),
+            TargetError::Write(w) => GroupsError::Write(w),
+            TargetError::GroupsNotConfirmed(missing) => GroupsError::NotConfirmed(missing),
+            refused @ TargetError::CheckpointsNotCompacted { .. } => GroupsError::Refused(vec![refused.to_string()]),
+            other => GroupsError::Target(other),
+        }
+    }
 }
 
 /// Entries where the data cluster differs from the plan: what `groups verify` reports. Groups

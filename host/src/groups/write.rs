@@ -1,11 +1,9 @@
 //! `groups run` and `--follow`: one gate for every write (refusals, then checkpoints, then group
 //! offsets, then the read-back).
 
-use std::collections::HashMap;
-
 use super::model::{GroupEntry, GroupsPlan, refusals};
 use super::{GroupsError, GroupsOptions, plan};
-use crate::kafka::{self, KafkaError, TopicPartition, TopicSetup};
+use crate::target::GroupsTarget;
 
 /// What `groups run` wrote.
 #[derive(Debug, Clone, serde::Serialize)]
@@ -40,55 +38,12 @@ fn write(options: &GroupsOptions, plan: GroupsPlan) -> Result<GroupsRun, GroupsE
     let offsets_committed: usize = commits.values().map(Vec::len).sum();
     let checkpoints = plan.checkpoint_records()?;
     // Only where there are checkpoints to write (there are none without a checkpoints topic).
-    let checkpoints_topic = plan.checkpoints_topic.as_deref().filter(|_| !checkpoints.is_empty());
-    // The checkpoints topic first: one that MM2 would not keep (not compacted) refuses the whole
-    // run before any group moves.
-    let (writer, created) = match checkpoints_topic {
-        None => (None, false),
-        Some(topic) => {
-            let setup = TopicSetup { create: true, partitions: 1, replication_factor: -1, check_compaction: true };
-            let created = match kafka::ensure_topic(&options.data, topic, &setup) {
-                Ok((_, created)) => created,
-                Err(KafkaError::NotCompacted { topic, policy, .. }) => {
-                    return Err(GroupsError::Refused(vec![format!(
-                        "MM2's checkpoints topic {topic:?} has cleanup.policy={policy}: MM2 creates it compacted and reads the \
-                         last checkpoint per key, which only compaction keeps; set cleanup.policy=compact on it, or pass \
-                         --no-checkpoints"
-                    )]));
-                }
-                Err(e) => return Err(e.into()),
-            };
-            (Some(kafka::Writer::start(&options.data)?), created)
-        }
-    };
+    let target = GroupsTarget { data: &options.data, checkpoints_topic: plan.checkpoints_topic.as_deref().filter(|_| !checkpoints.is_empty()) };
+    let ready = target.prepare().map_err(GroupsError::from)?;
     let _graceful = crate::interrupt::Graceful::begin();
-    // Checkpoints before commits: a checkpoints topic the principal may not write stops the run
-    // before any group moves. A commit that fails after them (a group that gained a member, a
-    // missing group ACL) leaves checkpoints naming the planned offsets, which a second run
-    // commits without writing them again.
-    if let Some(writer) = &writer {
-        writer.write(&checkpoints)?;
-    }
-    kafka::commit_group_offsets(&options.data, &commits)?;
+    target.write(&ready, &checkpoints, &commits).map_err(GroupsError::from)?;
     tracing::info!("committed {offsets_committed} offset(s) for {} group(s)", commits.len());
-    // Read back: every commit and every checkpoint as written.
-    let mut missing = Vec::new();
-    let mut read = kafka::fetch_group_offsets(&options.data, &commits.keys().collect::<Vec<_>>())?;
-    for (group, offsets) in &commits {
-        let now: HashMap<TopicPartition, i64> = read.remove(*group).unwrap_or_default().into_iter().map(|c| (c.partition, c.offset)).collect();
-        for c in offsets.iter().filter(|c| now.get(&c.partition) != Some(&c.offset)) {
-            missing.push(format!("group {group}: {}/{} offset {}", c.partition.0, c.partition.1, c.offset));
-        }
-    }
-    if let Some(topic) = checkpoints_topic {
-        let read = kafka::read_back(&options.data, topic)?;
-        for r in checkpoints.iter().filter(|r| read.get(0, &r.key) != r.value.as_ref()) {
-            missing.push(format!("checkpoint of {}", r.origin));
-        }
-    }
-    if !missing.is_empty() {
-        return Err(GroupsError::NotConfirmed(missing));
-    }
+    let created = ready.created_topic;
     Ok(GroupsRun {
         groups_committed: commits.len(),
         offsets_committed,

@@ -25,4 +25,11 @@ pub enum TargetError {
     PartitionsChanged { topic: String, found: u32, planned: u32 },
     #[error("written records are missing from {topic} when read back: {}", missing.join(", "))]
     NotConfirmed { topic: String, missing: Vec<String> },
+    #[error(
+        "MM2's checkpoints topic {topic:?} has cleanup.policy={policy}: MM2 creates it compacted and reads the last \
+         checkpoint per key, which only compaction keeps; set cleanup.policy=compact on it, or pass --no-checkpoints"
+    )]
+    CheckpointsNotCompacted { topic: String, policy: String },
+    #[error("written group offsets or checkpoints are missing when read back: {}", .0.join(", "))]
+    GroupsNotConfirmed(Vec<String>),
 }

@@ -6,10 +6,12 @@
 
 mod connect;
 mod error;
+mod groups;
 mod topic;
 
 pub use connect::{ConnectRun, ConnectSource};
 pub use error::TargetError;
+pub use groups::{GroupsReady, GroupsTarget};
 pub use topic::OffsetsTopic;
 
 use std::borrow::Borrow;
