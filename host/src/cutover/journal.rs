@@ -109,13 +109,17 @@ pub enum JournalError {
 impl Journal {
     /// The journal at `path`, or a new one for `identity` when there is no file.
     pub fn open(path: &Path, identity: &str) -> Result<Journal, JournalError> {
-        let journal = match std::fs::read(path) {
-            Ok(bytes) => Journal::parse(path, &bytes)?,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-                return Ok(Journal { version: VERSION, identity: identity.to_owned(), ..Journal::default() });
+        match Journal::read_of(path, identity) {
+            Err(JournalError::Read { source, .. }) if source.kind() == std::io::ErrorKind::NotFound => {
+                Ok(Journal { version: VERSION, identity: identity.to_owned(), ..Journal::default() })
             }
-            Err(source) => return Err(JournalError::Read { path: path.to_owned(), source }),
-        };
+            other => other,
+        }
+    }
+
+    /// The existing journal at `path`, refused unless it is `identity`'s (`--rollback`).
+    pub fn read_of(path: &Path, identity: &str) -> Result<Journal, JournalError> {
+        let journal = Journal::read(path)?;
         if journal.identity != identity {
             return Err(JournalError::OtherCutover { path: path.to_owned(), theirs: journal.identity, ours: identity.to_owned() });
         }

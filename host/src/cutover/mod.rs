@@ -203,10 +203,7 @@ pub fn watch_summary(counts: &WatchCounts) -> String {
 /// `--rollback`: resumes the old connector this cut-over stopped, when MM2's offsets were not
 /// written; MM2 is left untouched. Returns what was done.
 pub fn rollback(options: &CutoverOptions) -> Result<String, CutoverError> {
-    let mut journal = Journal::read(&options.state)?;
-    if journal.identity != identity(options) {
-        return Err(JournalError::OtherCutover { path: options.state.clone(), theirs: journal.identity, ours: identity(options) }.into());
-    }
+    let mut journal = Journal::read_of(&options.state, &identity(options))?;
     if journal.write_begun() {
         return Err(CutoverError::Refused(format!(
             "MM2's offsets were written (or their write began) by this cut-over: resuming {} now would make two tools \

@@ -75,16 +75,19 @@ impl Cutover<'_> {
                 (self.on_event)(if status == Status::Skipped { Event::Skipped(step, detail) } else { Event::Done(step, detail) });
                 Ok(())
             }
-            Err(e) => {
-                let message = e.to_string();
-                // The error is what the operator needs; a journal that cannot be written is said too.
-                if let Err(journal) = self.journal.record(&self.options.state, step, Status::Failed, &message) {
-                    (self.on_event)(Event::Note(journal.to_string()));
-                }
-                (self.on_event)(Event::Failed(step, message));
-                Err(e)
-            }
+            Err(e) => Err(self.failed(step, e)),
         }
+    }
+
+    /// Journals and announces `step` as failed with `e`; returns `e`. The error is what the
+    /// operator needs; a journal that cannot be written is said too.
+    fn failed(&mut self, step: Step, e: CutoverError) -> CutoverError {
+        let message = e.to_string();
+        if let Err(journal) = self.journal.record(&self.options.state, step, Status::Failed, &message) {
+            (self.on_event)(Event::Note(journal.to_string()));
+        }
+        (self.on_event)(Event::Failed(step, message));
+        e
     }
 
     fn already(&mut self, step: Step) {
@@ -229,14 +232,7 @@ impl Cutover<'_> {
         let step = if began { Step::Write } else { Step::FinalPlan };
         let outcome = match result {
             Ok(outcome) => outcome,
-            Err(e) => {
-                let message = e.to_string();
-                if let Err(journal) = self.journal.record(state, step, Status::Failed, &message) {
-                    (self.on_event)(Event::Note(journal.to_string()));
-                }
-                (self.on_event)(Event::Failed(step, message));
-                return Err(e);
-            }
+            Err(e) => return Err(self.failed(step, e)),
         };
         let written = outcome.connect.as_ref().map_or(outcome.written.len(), |c| c.altered);
         self.journal.resume_points = self.resume_points(&outcome.plan)?;
