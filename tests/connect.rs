@@ -10,6 +10,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 use support::connect::{ConnectWorker, mirror_source_config};
+use support::docs::documented;
 use support::*;
 
 const CONNECTOR: &str = "src->tgt.MirrorSourceConnector";
@@ -53,15 +54,27 @@ fn migrate_through_connect(worker_extra: &str) {
     let worker = ConnectWorker::start(tgt, "mm2", worker_extra);
     worker.create(CONNECTOR, mirror_source_config(src, tgt, "orders", "mm2-src-offsets"), true);
 
-    // The plan reads the connector's config (aliases, topics, policy, source cluster) and offsets.
-    let plan = migrate("plan", tgt, &worker.url, CONNECTOR, &[]);
+    // The commands of docs/mm2-config.md, on this worker. The plan reads the connector's config
+    // (aliases, topics, policy, source cluster) and offsets.
+    let names = [("dest-kafka:9092", tgt), ("http://connect:8083", worker.url.as_str()), ("primary->backup.MirrorSourceConnector", CONNECTOR)];
+    let plan = mm2_migrate(&documented(
+        &["docs/mm2-config.md"],
+        "mm2-migrate plan --plugin replicator-to-mm2 --source-bootstrap dest-kafka:9092 --connect-url http://connect:8083 --connector 'primary->backup.MirrorSourceConnector'",
+        &names,
+    ));
     assert!(plan.status.success(), "{}", stderr(&plan));
     let text = stdout(&plan);
     assert!(text.contains(&format!("connector \"{CONNECTOR}\" at {} (STOPPED with 0 task(s)", worker.url)), "{text}");
     assert!(text.contains(&format!("replicated cluster          {src}  (from connector config source.cluster.bootstrap.servers)")), "{text}");
     assert!(text.contains("new                         2"), "{text}");
 
-    let run = migrate("run", tgt, &worker.url, CONNECTOR, &["--output", "json"]);
+    let mut run = documented(
+        &["docs/mm2-config.md"],
+        "mm2-migrate run --plugin replicator-to-mm2 --source-bootstrap dest-kafka:9092 --connect-url http://connect:8083 --connector 'primary->backup.MirrorSourceConnector'",
+        &names,
+    );
+    run.extend(["--output".to_owned(), "json".to_owned()]);
+    let run = mm2_migrate(&run);
     assert!(run.status.success(), "{}", stderr(&run));
     let doc: Value = serde_json::from_str(&stdout(&run)).unwrap();
     assert_eq!(doc["connect"]["altered"], 2, "{doc}");
@@ -77,7 +90,11 @@ fn migrate_through_connect(worker_extra: &str) {
         let key = format!(r#"["{CONNECTOR}",{{"cluster":"src","partition":{p},"topic":"orders"}}]"#);
         assert!(keys.contains(&key), "{key} in {keys:?}");
     }
-    let verify = migrate("verify", tgt, &worker.url, CONNECTOR, &[]);
+    let verify = mm2_migrate(&documented(
+        &["docs/mm2-config.md"],
+        "mm2-migrate verify --plugin replicator-to-mm2 --source-bootstrap dest-kafka:9092 --connect-url http://connect:8083 --connector 'primary->backup.MirrorSourceConnector'",
+        &names,
+    ));
     assert!(verify.status.success(), "{}{}", stdout(&verify), stderr(&verify));
     assert!(stdout(&verify).contains("2 records checked, 0 differ"), "{}", stdout(&verify));
 

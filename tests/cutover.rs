@@ -13,6 +13,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 use support::connect::{ConnectWorker, mirror_source_config, path};
+use support::docs::{documented, documented_file};
 use support::*;
 
 const NEW: &str = "src->tgt.MirrorSourceConnector";
@@ -80,16 +81,27 @@ fn a_cutover_stops_the_old_mm2_migrates_and_proves_mm2_resumed_exactly_even_afte
     wait_for_old_copies(&worker, tgt, topic, 5);
     // A consumer group on the source, three records into each partition.
     for p in 0..PARTITIONS {
-        commit(src, "app", topic, p, 3);
+        commit(src, "app-orders", topic, p, 3);
     }
     worker.create(NEW, mirror_source_config(src, tgt, topic, "mm2-src-offsets"), true);
 
+    // docs/cutover.md's command and job file, on this worker (its journal beside the job file).
     let dir = tempfile::tempdir().unwrap();
-    let state = dir.path().join("cutover.json");
-    let state_arg = state.to_str().unwrap();
-    let mut args = vec!["cutover"];
-    args.extend(migration(tgt, &worker.url, "mm2-old-offsets"));
-    args.extend(["--old-connector", OLD, "--settle", "3", "--group", "app", "--watch-timeout", "120", "--state", state_arg]);
+    let job = dir.path().join("cutover.toml");
+    let job_text = documented_file("docs/cutover.md", "toml", r#"plugin = "mm2-to-mm2""#, &[
+        ("target-kafka:9092", tgt),
+        ("https://connect:8083", &worker.url),
+    ]);
+    std::fs::write(&job, job_text).unwrap();
+    let job_arg = job.to_str().unwrap();
+    let state = dir.path().join("cutover.cutover.json");
+    let documented_cutover = documented(
+        &["docs/cutover.md"],
+        "mm2-migrate cutover --job cutover.toml --old-connector old-mirror --group 'app-.*'",
+        &[("cutover.toml", job_arg)],
+    );
+    let mut args: Vec<&str> = documented_cutover.iter().map(String::as_str).collect();
+    args.extend(["--settle", "3", "--watch-timeout", "120"]);
 
     // A dry run says what each step would do and changes nothing.
     let dry = mm2_migrate(&[&args[..], &["--dry-run"]].concat());
@@ -136,13 +148,15 @@ fn a_cutover_stops_the_old_mm2_migrates_and_proves_mm2_resumed_exactly_even_afte
         assert_eq!(copied[&(p as i64)], expected, "{topic}/{p}: every record exactly once, in order");
     }
     // The group resumes on the target where it stood on the source.
-    let group = committed(tgt, "app");
+    let group = committed(tgt, "app-orders");
     assert_eq!(group.values().copied().collect::<Vec<_>>(), vec![3; PARTITIONS as usize], "{group:?}");
 
     // `verify --after-resume` from the journal says the same.
-    let mut verify = vec!["verify", "--after-resume", "--state", state_arg];
-    verify.extend(migration(tgt, &worker.url, "mm2-old-offsets"));
-    let verified = mm2_migrate(&verify);
+    let verified = mm2_migrate(&documented(
+        &["docs/cutover.md"],
+        "mm2-migrate verify --after-resume --job cutover.toml --state cutover.cutover.json",
+        &[("cutover.toml", job_arg), ("cutover.cutover.json", state.to_str().unwrap())],
+    ));
     assert!(verified.status.success(), "{}\n{}", stdout(&verified), stderr(&verified));
     assert!(stdout(&verified).contains(&format!("MM2's resume: {PARTITIONS} exact, 0 copied twice, 0 skipped")), "{}", stdout(&verified));
 }
@@ -304,10 +318,23 @@ fn in_dedicated_mode_the_cutover_waits_for_mm2_to_start_and_watches_it_resume() 
     let config = dir.path().join("mm2.properties");
     std::fs::write(&config, mirrormaker::flow_properties("src", src, tgt, topic)).unwrap();
     let state = dir.path().join("cutover.json");
-    let args = [
-        "cutover", "--plugin", "replicator-to-mm2", "--source-bootstrap", tgt, "--mm2-config", config.to_str().unwrap(),
-        "--old-stopped", "--settle", "2", "--watch-timeout", "150", "--state", state.to_str().unwrap(),
-    ];
+    // The README's dry run and docs/cutover.md's command for an old tool that is not a connector.
+    let names = [("mm2.properties", config.to_str().unwrap()), ("dest-kafka:9092", tgt), ("cutover.json", state.to_str().unwrap())];
+    let dry = mm2_migrate(&documented(
+        &["README.md"],
+        "mm2-migrate cutover --mm2-config mm2.properties --plugin replicator-to-mm2 --source-bootstrap dest-kafka:9092 --old-stopped --groups --state cutover.json --dry-run",
+        &names,
+    ));
+    assert!(dry.status.success(), "{}", stderr(&dry));
+    assert!(stdout(&dry).contains(&format!("step 7/8 start MM2: print `connect-mirror-maker.sh {}`", config.display())), "{}", stdout(&dry));
+    assert!(stdout(&dry).contains("step 6/8 translate consumer groups: translate the consumer groups"), "{}", stdout(&dry));
+    assert!(!state.exists(), "a dry run journals nothing");
+    let mut args = documented(
+        &["docs/cutover.md"],
+        "mm2-migrate cutover --mm2-config mm2.properties --plugin replicator-to-mm2 --source-bootstrap dest-kafka:9092 --old-stopped --state cutover.json",
+        &names,
+    );
+    args.extend(["--settle", "2", "--watch-timeout", "150"].map(str::to_owned));
     let mut child = Command::new(BIN).args(args).stdin(Stdio::null()).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().unwrap();
     // The write done, the cut-over says how to start MM2 and waits for its first copy.
     let mut shown = String::new();

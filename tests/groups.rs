@@ -19,6 +19,7 @@ use rdkafka::ClientConfig;
 use rdkafka::producer::{BaseProducer, BaseRecord, Producer};
 use serde_json::Value;
 use support::mirrormaker::{MirrorMaker, flow_properties, wait_for};
+use support::docs::documented;
 use support::*;
 
 /// `(group, topic, partition)`.
@@ -252,7 +253,19 @@ fn groups_fail_over_exactly_and_mirrormaker_never_moves_them_back() {
     )
     .unwrap();
     let mm2_config = config.to_str().unwrap();
-    let run = mm2_migrate(&["groups", "run", "--mm2-config", mm2_config, "--skip-active", "--output", "json"]);
+    // The commands of docs/consumer-groups.md (and the README's), on these clusters.
+    let doc_names = [("mm2.properties", mm2_config)];
+    let with = |mut args: Vec<String>, extra: &[&str]| {
+        args.extend(extra.iter().map(|a| a.to_string()));
+        args
+    };
+    let plan = mm2_migrate(&documented(&["docs/consumer-groups.md"], "mm2-migrate groups plan --mm2-config mm2.properties", &doc_names));
+    assert!(plan.status.success(), "{}", stderr(&plan));
+    assert!(stdout(&plan).contains("g-mid"), "{}", stdout(&plan));
+    assert!(committed(tgt, "g-mid").is_empty(), "the plan wrote group offsets");
+    let documented_run =
+        documented(&["README.md", "docs/consumer-groups.md"], "mm2-migrate groups run --mm2-config mm2.properties --skip-active", &doc_names);
+    let run = mm2_migrate(&with(documented_run.clone(), &["--output", "json"]));
     assert!(run.status.success(), "{}", stderr(&run));
     let run = json(&run);
     assert_eq!(run["run"]["offsets_committed"], 7, "{run}");
@@ -290,17 +303,18 @@ fn groups_fail_over_exactly_and_mirrormaker_never_moves_them_back() {
     );
 
     // Idempotent: nothing more to write; verify agrees.
-    let again = json(&mm2_migrate(&["groups", "run", "--mm2-config", mm2_config, "--skip-active", "--output", "json"]));
+    let again = json(&mm2_migrate(&with(documented_run.clone(), &["--output", "json"])));
     assert_eq!((again["run"]["offsets_committed"].as_i64(), again["run"]["checkpoints_written"].as_i64()), (Some(0), Some(0)), "{again}");
-    let verify = mm2_migrate(&["groups", "verify", "--mm2-config", mm2_config]);
+    let documented_verify = documented(&["docs/consumer-groups.md"], "mm2-migrate groups verify --mm2-config mm2.properties", &doc_names);
+    let verify = mm2_migrate(&documented_verify);
     assert!(verify.status.success(), "{}{}", stdout(&verify), stderr(&verify));
     assert!(stdout(&verify).contains("active (not checked): g-active"), "{}", stdout(&verify));
 
     // A group moved past its translation on the target: verify differs, run refuses the rewind.
     commit(tgt, "g-mid", "orders", 0, 30);
-    let differs = mm2_migrate(&["groups", "verify", "--mm2-config", mm2_config]);
+    let differs = mm2_migrate(&documented_verify);
     assert_eq!(differs.status.code(), Some(4), "{}", stdout(&differs));
-    let rewind = mm2_migrate(&["groups", "run", "--mm2-config", mm2_config, "--skip-active"]);
+    let rewind = mm2_migrate(&documented_run);
     assert_eq!(rewind.status.code(), Some(3), "{}", stderr(&rewind));
     assert!(stderr(&rewind).contains("group g-mid: orders/0 -> orders/0: the translated offset 17 is below the target's 30"), "{}", stderr(&rewind));
     let allowed = mm2_migrate(&["groups", "run", "--mm2-config", mm2_config, "--skip-active", "--allow-rewind"]);
@@ -309,8 +323,9 @@ fn groups_fail_over_exactly_and_mirrormaker_never_moves_them_back() {
 
     // --follow: a new commit on the source is translated in the next round; SIGTERM stops it
     // cleanly with its summary.
+    let follow = documented(&["docs/consumer-groups.md"], "mm2-migrate groups run --mm2-config mm2.properties --skip-active --follow", &doc_names);
     let follow = Command::new(BIN)
-        .args(["groups", "run", "--mm2-config", mm2_config, "--skip-active", "--follow", "--interval", "1", "--output", "json"])
+        .args(with(follow, &["--interval", "1", "--output", "json"]))
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()

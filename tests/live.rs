@@ -6,6 +6,7 @@ mod support;
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
+use support::docs::documented;
 use support::*;
 
 fn rkey(connector: &str, topic: &str, partition: i32) -> String {
@@ -300,7 +301,7 @@ fn follow_forwards_new_offsets_until_sigterm() {
 
 #[test]
 fn demo_runs_a_whole_migration_with_no_set_up() {
-    let output = mm2_migrate(&["demo"]);
+    let output = mm2_migrate(&documented(&["README.md"], "./target/release/mm2-migrate demo", &[]));
     assert!(output.status.success(), "{}", stderr(&output));
     let out = stdout(&output);
     for needle in [

@@ -9,6 +9,7 @@ use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
+use support::docs::documented;
 use support::mirrormaker::{MirrorMaker, common_properties, wait_for};
 use support::*;
 
@@ -77,7 +78,13 @@ fn mirrormaker_resumes_as_planned_from_the_same_mm2_properties() {
     };
 
     // The plan names where each fact came from, and what MM2 will do on every partition.
-    let plan = migrate("plan", &[]);
+    // The commands of the README's walk-through and the cut-over runbook, on these clusters.
+    let names = [("mm2.properties", config), ("dest-kafka:9092", tgt)];
+    let plan = mm2_migrate(&documented(
+        &["README.md", "docs/cutover.md"],
+        "mm2-migrate plan --mm2-config mm2.properties --plugin replicator-to-mm2 --source-bootstrap dest-kafka:9092",
+        &names,
+    ));
     assert!(plan.status.success(), "{}", stderr(&plan));
     let text = stdout(&plan);
     assert!(text.contains("flow prim->bak"), "{text}");
@@ -97,9 +104,18 @@ fn mirrormaker_resumes_as_planned_from_the_same_mm2_properties() {
     assert_eq!(typo.status.code(), Some(1), "{}", stderr(&typo));
     assert!(stderr(&typo).contains("not ones MM2's flow prim->bak"), "{}", stderr(&typo));
 
-    let run = migrate("run", &[]);
+    let run = mm2_migrate(&documented(
+        &["README.md"],
+        "mm2-migrate run --mm2-config mm2.properties --plugin replicator-to-mm2 --source-bootstrap dest-kafka:9092",
+        &names,
+    ));
     assert!(run.status.success(), "{}", stderr(&run));
-    assert!(migrate("verify", &[]).status.success());
+    let verify = mm2_migrate(&documented(
+        &["README.md"],
+        "mm2-migrate verify --mm2-config mm2.properties --plugin replicator-to-mm2 --source-bootstrap dest-kafka:9092",
+        &names,
+    ));
+    assert!(verify.status.success(), "{}", stderr(&verify));
 
     // MM2 from the very same file.
     let mm2 = MirrorMaker::from_file(std::path::Path::new(config));

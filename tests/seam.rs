@@ -13,6 +13,7 @@ use std::sync::OnceLock;
 
 use serde_json::Value;
 use support::mirrormaker::{MirrorMaker, wait_for};
+use support::docs::documented;
 use support::*;
 
 const PARTITIONS: i32 = 2;
@@ -237,6 +238,20 @@ fn a_clean_stop_is_exact_and_wrong_meanings_and_policies_are_caught() {
         args.extend(extra);
         mm2_migrate(&args)
     };
+    // docs/cutover.md's plan without MM2's file, on Replicator's offsets as Replicator means them.
+    let mut documented_plan = documented(
+        &["docs/cutover.md"],
+        "mm2-migrate plan --plugin replicator-to-mm2 --set source.cluster.alias=primary --source-bootstrap dest-kafka:9092 --replicated-bootstrap source-kafka:9092",
+        &[("dest-kafka:9092", tgt), ("source-kafka:9092", src)],
+    );
+    documented_plan.extend(["--output".to_owned(), "json".to_owned()]);
+    let plan = mm2_migrate(&documented_plan);
+    assert!(plan.status.success(), "{}", stderr(&plan));
+    let found = seams(&json(&plan));
+    assert_eq!(found.len(), PARTITIONS as usize, "{found:?}");
+    for ((topic, p), seam) in found {
+        assert_eq!((seam["status"].as_str(), seam["recorded"].as_i64()), (Some("exact"), Some(last)), "{topic}/{p}: {seam}");
+    }
     for (plugin, source_topic, alias, semantics, status, recorded) in [
         ("replicator-to-mm2", "connect-offsets", "r1", "next", "overlap", last - 1),
         ("mirus-to-mm2", "mirus-offsets", "m1", "last", "gap", last + 1),

@@ -7,6 +7,7 @@ use std::path::Path;
 use std::process::Command;
 
 use sha2::{Digest, Sha256};
+use support::docs::documented;
 use support::*;
 
 fn sha256_file(path: &Path) -> String {
@@ -71,9 +72,10 @@ fn a_plugin_built_from_the_template_runs_with_the_unchanged_binary() {
         .join("\n"),
     )
     .unwrap();
-    let plugin_arg = format!("./{}", plugin.file_name().unwrap().to_str().unwrap());
+    // docs/plugins.md's commands, run where its walk-through leaves the plugin and the dump.
+    let translate = documented(&["docs/plugins.md"], "mm2-migrate translate --plugin ./my-mapping.wasm --set source.cluster.alias=old --input dump.jsonl", &[]);
     let output = Command::new(BIN)
-        .args(["translate", "--plugin", &plugin_arg, "--set", "source.cluster.alias=old", "--input", input.to_str().unwrap()])
+        .args(translate)
         .current_dir(work.path())
         .output()
         .unwrap();
@@ -84,7 +86,8 @@ fn a_plugin_built_from_the_template_runs_with_the_unchanged_binary() {
     assert!(stderr(&output).contains("records skipped             1 (other-connector: 1)"), "{}", stderr(&output));
 
     // Pinned by a policy, exactly as an operator would do it.
-    let inspect = Command::new(BIN).args(["plugins", "inspect", plugin.to_str().unwrap()]).output().unwrap();
+    let inspect = documented(&["docs/plugins.md"], "mm2-migrate plugins inspect ./my-mapping.wasm", &[]);
+    let inspect = Command::new(BIN).args(inspect).current_dir(work.path()).output().unwrap();
     assert!(inspect.status.success(), "{}", stderr(&inspect));
     assert!(stdout(&inspect).contains("my-mapping 0.1.0 (contract 0.1.0)"));
     let policy = work.path().join("policy.toml");

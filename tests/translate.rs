@@ -7,6 +7,7 @@ mod support;
 use std::process::{Command, Output, Stdio};
 
 use serde_json::Value;
+use support::docs::documented;
 use support::{BIN, mm2_migrate as run, repo_path, stderr, stdout};
 
 fn run_with_stdin(args: &[&str], stdin: &str) -> Output {
@@ -81,9 +82,19 @@ fn golden_cases() {
 fn summary_counts_reads_compaction_and_skips() {
     let case = repo_path("tests/golden/replicator-basic");
     let input = case.join("input.jsonl").display().to_string();
-    let output = translate(&input, &["--set", "source.cluster.alias=primary"]);
+    // docs/translate.md's walk-through on this dump: the summary it shows is the one printed.
+    let output = run(&documented(
+        &["docs/translate.md"],
+        "./target/release/mm2-migrate translate --plugin replicator-to-mm2 --set source.cluster.alias=primary --input connect-offsets.jsonl",
+        &[("connect-offsets.jsonl", &input)],
+    ));
     let report = stderr(&output);
     assert!(report.contains("records skipped             2 (non-canonical-key: 1, other-connector: 1)"), "{report}");
+    let doc = std::fs::read_to_string(repo_path("docs/translate.md")).unwrap();
+    let shown = doc.split("```\n   plugin replicator-to-mm2").nth(1).and_then(|rest| rest.split("```").next()).unwrap();
+    let shown: Vec<&str> = std::iter::once("plugin replicator-to-mm2").chain(shown.lines().map(str::trim).filter(|l| !l.is_empty())).collect();
+    let printed: Vec<&str> = report.lines().map(str::trim).collect();
+    assert_eq!(printed, shown, "docs/translate.md shows another summary");
     let json = translate(&input, &["--set", "source.cluster.alias=primary", "--output", "json"]);
     let doc: Value = serde_json::from_str(&stdout(&json)).unwrap();
     let r = &doc["report"];

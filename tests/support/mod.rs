@@ -10,6 +10,7 @@ use std::sync::OnceLock;
 use serde_json::Value;
 
 pub(crate) mod connect;
+pub(crate) mod docs;
 pub(crate) mod mirrormaker;
 pub(crate) mod sandbox;
 
@@ -201,7 +202,7 @@ pub(crate) fn java_partitions(bootstrap: &str, keys: &[String], partitions: u32)
         .collect()
 }
 
-pub(crate) fn mm2_migrate(args: &[&str]) -> Output {
+pub(crate) fn mm2_migrate<S: AsRef<std::ffi::OsStr>>(args: &[S]) -> Output {
     Command::new(BIN).args(args).stdin(Stdio::null()).output().expect("run mm2-migrate")
 }
 

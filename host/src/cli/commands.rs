@@ -47,7 +47,11 @@ pub fn run(cli: Cli) -> Result<(), Failure> {
         Command::Verify(args) => verify_command(&engine, args),
         Command::Cutover(args) => super::cutover::cutover_command(&engine, args),
         Command::Groups(action) => groups_command(action),
-        Command::Demo(args) => Ok(crate::demo::run(&engine, args.output.json())?),
+        Command::Demo(args) => {
+            let demo = crate::demo::run(&engine)?;
+            emit(args.output.json(), &report::demo_json(&demo), || report::render_demo(&demo))?;
+            Ok(demo.converged()?)
+        }
         Command::Plugins(PluginsArgs { action: None }) => list_plugins(&engine),
         Command::Plugins(PluginsArgs { action: Some(PluginsAction::Inspect { plugin, output }) }) => {
             inspect_plugin(&engine, &plugin, output.json())

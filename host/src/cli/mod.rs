@@ -2,7 +2,6 @@
 //! (`exit`), over the library modules; `crate::report` renders what the commands show.
 
 pub mod args;
-mod docs;
 pub mod options;
 mod commands;
 mod cutover;

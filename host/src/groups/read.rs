@@ -54,6 +54,33 @@ fn needs(g: i64, first: &Result<Copy, String>, last: &Result<Copy, String>) -> (
     }
 }
 
+/// The source windows a partition's positions need, within its log `[start, end)`: positions
+/// in order, a window closed when the next would make it longer than [`SPAN`].
+fn spans(positions: &[i64], first: &Result<Copy, String>, last: &Result<Copy, String>, (start, end): (i64, i64)) -> Vec<(i64, i64)> {
+    let mut gs = positions.to_vec();
+    gs.sort_unstable();
+    gs.dedup();
+    let mut spans: Vec<(i64, i64)> = Vec::new();
+    for g in gs {
+        let (from, to) = needs(g, first, last);
+        let (from, to) = (from.max(start), to.min(end));
+        match spans.last_mut() {
+            Some(span) if to.max(span.1) - span.0 <= SPAN => span.1 = span.1.max(to),
+            _ => spans.push((from, to.max(from))),
+        }
+    }
+    spans
+}
+
+/// Where the copies of a source window are looked for on the data partition `[start, end)`:
+/// from a few records before `aligned` (the first copy at or after the window's first
+/// timestamp), as long as the window plus a scan, never past the last copy.
+fn copies_window(window: (i64, i64), last_copy: i64, aligned: Option<i64>, (start, end): (i64, i64)) -> Option<(i64, i64)> {
+    let from = (aligned.unwrap_or(start) - 4 * RUN as i64).max(start);
+    let to = (from + window.1 - window.0 + SCAN + 8 * RUN as i64).min(last_copy + 1).min(end);
+    (to > from).then_some((from, to))
+}
+
 /// Reads the first and last copies of every partition, then the records around every position.
 pub(super) fn read_pairs(
     options: &GroupsOptions,
@@ -71,10 +98,7 @@ pub(super) fn read_pairs(
     let setup = SeamSetup { replicated: &options.replicated, data: &options.data, policy: &options.policy };
     let heads = seam::find_copies(setup, &pairs, &source_ranges, End::Head)?;
     let tails = seam::find_copies(setup, &pairs, &source_ranges, End::Tail)?;
-    let data_ranges = data.ranges(&pairs.iter().map(|p| p.data.clone()).collect::<Vec<_>>())?;
 
-    // The windows of each pair: positions in order, a window closed when the next would make it
-    // longer than SPAN.
     let mut windows: Vec<(CopyPair, Vec<PairData>)> = Vec::new();
     for pair in pairs {
         let names = (format!("{}/{}", pair.source.0, pair.source.1), format!("{}/{}", pair.data.0, pair.data.1));
@@ -83,19 +107,7 @@ pub(super) fn read_pairs(
             continue;
         };
         let (first, last) = (copy(heads.get(&pair), "first"), copy(tails.get(&pair), "last"));
-        let mut gs = positions[&pair.source].clone();
-        gs.sort_unstable();
-        gs.dedup();
-        let mut spans: Vec<(i64, i64)> = Vec::new();
-        for g in gs {
-            let (from, to) = needs(g, &first, &last);
-            let (from, to) = (from.max(range.start), to.min(range.end));
-            match spans.last_mut() {
-                Some(span) if to.max(span.1) - span.0 <= SPAN => span.1 = span.1.max(to),
-                _ => spans.push((from, to.max(from))),
-            }
-        }
-        let data_windows = spans
+        let data_windows = spans(&positions[&pair.source], &first, &last, (range.start, range.end))
             .into_iter()
             .map(|window| PairData {
                 source_start: range.start,
@@ -109,60 +121,88 @@ pub(super) fn read_pairs(
             .collect();
         windows.push((pair, data_windows));
     }
-
-    // Round k reads the k-th window of every pair: the source records, then the copies around them.
     let rounds = windows.iter().map(|(_, w)| w.len()).max().unwrap_or(0);
+    let data_ranges = data.ranges(&windows.iter().map(|(p, _)| p.data.clone()).collect::<Vec<_>>())?;
     for round in 0..rounds {
-        let this: Vec<(CopyPair, usize)> =
-            windows.iter().enumerate().filter(|(_, (_, w))| w.len() > round).map(|(i, (p, _))| (p.clone(), i)).collect();
-        let mut read: HashMap<TopicPartition, Vec<Logged>> = HashMap::new();
-        let source_windows: Vec<Window> = this
-            .iter()
-            .map(|(p, i)| {
-                let (from, to) = windows[*i].1[round].source_window;
-                Window { topic: p.source.0.clone(), partition: p.source.1, from, to }
-            })
-            .collect();
-        replicated.read(&source_windows, "the records at the groups' positions", |m| {
-            read.entry((m.topic().to_owned(), m.partition())).or_default().push(logged(m));
-        })?;
-        let mut queries = Vec::new();
-        for (p, i) in &this {
-            let records = read.remove(&p.source).unwrap_or_default();
-            let window = &mut windows[*i].1[round];
-            if let (Some(first), Ok(_)) = (records.first(), &window.last) {
-                queries.push((p.data.clone(), OffsetQuery::Time(first.fingerprint.timestamp)));
-            }
-            window.source = records;
-        }
-        let found = data.list_offsets(&queries)?;
-        let mut data_windows = Vec::new();
-        for (p, i) in &this {
-            let window = &windows[*i].1[round];
-            let (Ok(last), Some(range)) = (&window.last, data_ranges.get(&p.data)) else { continue };
-            // The copies come at or after the first record's timestamp; a few before it give
-            // the run its context.
-            let aligned = found.get(&p.data).copied().flatten().unwrap_or(range.start);
-            let from = (aligned - 4 * RUN as i64).max(range.start);
-            let span = window.source_window.1 - window.source_window.0;
-            let to = (from + span + SCAN + 8 * RUN as i64).min(last.data + 1).min(range.end);
-            if to > from {
-                data_windows.push(Window { topic: p.data.0.clone(), partition: p.data.1, from, to });
-            }
-        }
-        data.read(&data_windows, "the copies at the groups' positions", |m| {
-            read.entry((m.topic().to_owned(), m.partition())).or_default().push(logged(m));
-        })?;
-        for (p, i) in &this {
-            windows[*i].1[round].data = read.remove(&p.data).unwrap_or_default();
-        }
+        read_round(&replicated, &data, &data_ranges, &mut windows, round)?;
     }
-    for (pair, data) in windows {
-        out.insert(pair.source, data);
-    }
+    out.extend(windows.into_iter().map(|(pair, data)| (pair.source, data)));
     Ok(out)
+}
+
+/// Round `round` reads the round-th window of every pair that has one: the source records in
+/// one pass, then the copies around them in another.
+fn read_round(
+    replicated: &Windows<'_>,
+    data: &Windows<'_>,
+    data_ranges: &HashMap<TopicPartition, crate::kafka::PartitionRange>,
+    windows: &mut [(CopyPair, Vec<PairData>)],
+    round: usize,
+) -> Result<(), GroupsError> {
+    let mut this: Vec<(&CopyPair, &mut PairData)> =
+        windows.iter_mut().filter_map(|(pair, w)| Some((&*pair, w.get_mut(round)?))).collect();
+    let mut read: HashMap<TopicPartition, Vec<Logged>> = HashMap::new();
+    let source_windows: Vec<Window> = this
+        .iter()
+        .map(|(p, w)| Window { topic: p.source.0.clone(), partition: p.source.1, from: w.source_window.0, to: w.source_window.1 })
+        .collect();
+    replicated.read(&source_windows, "the records at the groups' positions", |m| {
+        read.entry((m.topic().to_owned(), m.partition())).or_default().push(logged(m));
+    })?;
+    let mut queries = Vec::new();
+    for (p, window) in &mut this {
+        window.source = read.remove(&p.source).unwrap_or_default();
+        if let (Some(first), Ok(_)) = (window.source.first(), &window.last) {
+            queries.push((p.data.clone(), OffsetQuery::Time(first.fingerprint.timestamp)));
+        }
+    }
+    let found = data.list_offsets(&queries)?;
+    let data_windows: Vec<Window> = this
+        .iter()
+        .filter_map(|(p, window)| {
+            let (Ok(last), Some(range)) = (&window.last, data_ranges.get(&p.data)) else { return None };
+            let aligned = found.get(&p.data).copied().flatten();
+            let (from, to) = copies_window(window.source_window, last.data, aligned, (range.start, range.end))?;
+            Some(Window { topic: p.data.0.clone(), partition: p.data.1, from, to })
+        })
+        .collect();
+    data.read(&data_windows, "the copies at the groups' positions", |m| {
+        read.entry((m.topic().to_owned(), m.partition())).or_default().push(logged(m));
+    })?;
+    for (p, window) in &mut this {
+        window.data = read.remove(&p.data).unwrap_or_default();
+    }
+    Ok(())
 }
 
 fn logged(m: &rdkafka::message::BorrowedMessage<'_>) -> Logged {
     Logged { offset: m.offset(), fingerprint: Fingerprint::of(m).0 }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const R: i64 = RUN as i64;
+
+    #[test]
+    fn positions_share_a_window_up_to_span_records() {
+        let unproven = || Err("no copies".to_owned());
+        let spans_of = |positions: &[i64]| spans(positions, &unproven(), &unproven(), (0, 100_000));
+        assert_eq!(spans_of(&[50, 10, 10]), [(0, 50 + 3 * R)], "close positions, one window from the log start");
+        assert_eq!(spans_of(&[30_000, 10]), [(0, 10 + 3 * R), (30_000 - 2 * R, 30_000 + 3 * R)], "far apart: two windows");
+        // From the last copy up to a position past it (the records since are all read).
+        let last = Ok(Copy { source: 900, data: 400 });
+        assert_eq!(spans(&[1_000], &unproven(), &last, (0, 100_000)), [(901 - 2 * R, 1_001)]);
+        assert_eq!(spans(&[5], &unproven(), &unproven(), (3, 8)), [(3, 8)], "within the log");
+    }
+
+    #[test]
+    fn copies_are_looked_for_from_the_aligned_offset_up_to_the_last_copy() {
+        let window = (100, 110);
+        assert_eq!(copies_window(window, 5_000, Some(4 * R + 40), (0, 10_000)), Some((40, 40 + 10 + SCAN + 8 * R)));
+        assert_eq!(copies_window(window, 50, Some(40), (0, 1_000)), Some(((40 - 4 * R).max(0), 51)), "never past the last copy");
+        assert_eq!(copies_window(window, 5_000, None, (7, 9)), Some((7, 9)), "unaligned: from the log start");
+        assert_eq!(copies_window(window, 2, Some(4 * R + 40), (0, 1_000)), None, "the last copy is before the window");
+    }
 }

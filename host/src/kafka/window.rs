@@ -228,6 +228,108 @@ fn unique_chunks(queries: &[(TopicPartition, OffsetQuery)]) -> Vec<Vec<(TopicPar
     chunks.into_iter().map(|(_, chunk)| chunk).collect()
 }
 
+/// The windows still being read, by topic index and partition (a message's or a position's
+/// topic name finds its window through the index), with the offset each one ends before.
+struct Pending<'a> {
+    topics: HashMap<&'a str, usize>,
+    /// Every window's topic, empty windows' included (errors name what was read).
+    names: Vec<&'a str>,
+    ends: HashMap<(usize, i32), i64>,
+}
+
+impl<'a> Pending<'a> {
+    fn new(windows: &'a [Window]) -> Self {
+        let (mut topics, mut names, mut ends) = (HashMap::new(), Vec::new(), HashMap::new());
+        for w in windows {
+            let topic = *topics.entry(w.topic.as_str()).or_insert_with(|| {
+                names.push(w.topic.as_str());
+                names.len() - 1
+            });
+            if w.to > w.from {
+                ends.insert((topic, w.partition), w.to);
+            }
+        }
+        Pending { topics, names, ends }
+    }
+
+    fn is_empty(&self) -> bool {
+        self.ends.is_empty()
+    }
+
+    /// A fetched record: whether it is inside its window, and whether that window is now done
+    /// (removed).
+    fn record(&mut self, topic: &str, partition: i32, offset: i64) -> (bool, bool) {
+        let Some(key) = self.topics.get(topic).map(|t| (*t, partition)) else { return (false, false) };
+        let Some(&to) = self.ends.get(&key) else { return (false, false) };
+        let done = offset + 1 >= to;
+        if done {
+            self.ends.remove(&key);
+        }
+        (offset < to, done)
+    }
+
+    /// A consumer position: whether it passed its window's end (a compacted log's gap), which is
+    /// then done (removed).
+    fn passed(&mut self, topic: &str, partition: i32, position: i64) -> bool {
+        let Some(key) = self.topics.get(topic).map(|t| (*t, partition)) else { return false };
+        let done = self.ends.get(&key).is_some_and(|to| position >= *to);
+        if done {
+            self.ends.remove(&key);
+        }
+        done
+    }
+
+    /// The first ten windows still open, `topic/partition` in order.
+    fn stuck(&self) -> String {
+        let mut stuck: Vec<String> = self.ends.keys().map(|(t, p)| format!("{}/{p}", self.names[*t])).collect();
+        stuck.sort();
+        stuck.truncate(10);
+        stuck.join(",")
+    }
+
+    /// `topic a` or `topics a, b`, in order.
+    fn topics_text(&self) -> String {
+        let mut read = self.names.clone();
+        read.sort_unstable();
+        let noun = if read.len() == 1 { "topic" } else { "topics" };
+        format!("{noun} {}", read.join(", "))
+    }
+}
+
+/// Assigns the windows' partitions at their starts (resuming any a previous read paused).
+fn assign(connection: &Connection, consumer: &BaseConsumer<Context>, windows: &[Window]) -> Result<(), KafkaError> {
+    let mut assignment = TopicPartitionList::new();
+    for w in windows.iter().filter(|w| w.to > w.from) {
+        assignment.add_partition_offset(&w.topic, w.partition, Offset::Offset(w.from)).map_err(|e| connection.error(e))?;
+    }
+    consumer.assign(&assignment).map_err(|e| connection.error(e))?;
+    consumer.resume(&assignment).map_err(|e| connection.error(e))
+}
+
+/// A finished partition is paused, so that no more of it is fetched.
+fn pause(consumer: &BaseConsumer<Context>, topic: &str, partition: i32) {
+    let mut list = TopicPartitionList::new();
+    list.add_partition(topic, partition);
+    let _ = consumer.pause(&list);
+}
+
+/// What a failed fetch means for the read: an error that ends it, or nothing (transient).
+fn fetch_failure(connection: &Connection, what: &str, pending: &Pending<'_>, e: rdkafka::error::KafkaError) -> Option<KafkaError> {
+    if e.rdkafka_error_code() == Some(RDKafkaErrorCode::AutoOffsetReset) {
+        // auto.offset.reset=error: an offset taken a moment ago is gone from the log.
+        return Some(KafkaError::Client {
+            role: connection.role,
+            bootstrap: connection.bootstrap.clone(),
+            detail: format!(
+                "reading {what}: records were deleted while they were being read (retention or \
+                 compaction moved a log start past them; {e}); run again"
+            ),
+        });
+    }
+    // A refused read names no topic: say which were being read.
+    connection.read_error(e).map(|error| error.with_context(&format!("reading {what} ({})", pending.topics_text())))
+}
+
 /// Reads every record of every window in one pass, handing each to `on_message`; a window ends
 /// at its `to` or where the partition's position passes it (compacted logs have gaps). `what`
 /// names the read in errors. The consumer's assignment is replaced, and released at the end.
@@ -238,96 +340,45 @@ pub(crate) fn read_windows_with(
     what: &str,
     mut on_message: impl FnMut(&BorrowedMessage<'_>),
 ) -> Result<(), KafkaError> {
-    // Keyed by topic index, so that a message's or a position's topic name finds its window.
-    let mut topics: HashMap<&str, usize> = HashMap::new();
-    for w in windows {
-        let next = topics.len();
-        topics.entry(w.topic.as_str()).or_insert(next);
-    }
-    let names: Vec<&str> = {
-        let mut names = vec![""; topics.len()];
-        for (name, i) in &topics {
-            names[*i] = name;
-        }
-        names
-    };
-    let mut pending: HashMap<(usize, i32), i64> =
-        windows.iter().filter(|w| w.to > w.from).map(|w| ((topics[w.topic.as_str()], w.partition), w.to)).collect();
+    let mut pending = Pending::new(windows);
     if pending.is_empty() {
         return Ok(());
     }
-    let mut assignment = TopicPartitionList::new();
-    for w in windows.iter().filter(|w| w.to > w.from) {
-        assignment.add_partition_offset(&w.topic, w.partition, Offset::Offset(w.from)).map_err(|e| connection.error(e))?;
-    }
-    consumer.assign(&assignment).map_err(|e| connection.error(e))?;
-    // A partition paused by an earlier read of this consumer is read again.
-    consumer.resume(&assignment).map_err(|e| connection.error(e))?;
-    // A finished partition is paused, so that no more of it is fetched.
-    let done = |(topic, partition): (usize, i32)| {
-        let mut list = TopicPartitionList::new();
-        list.add_partition(names[topic], partition);
-        let _ = consumer.pause(&list);
-    };
+    assign(connection, consumer, windows)?;
     let mut last_progress = Instant::now();
     while !pending.is_empty() {
         match consumer.poll(Duration::from_millis(100)) {
             Some(Ok(message)) => {
                 last_progress = Instant::now();
-                let Some(&topic) = topics.get(message.topic()) else { continue };
-                let key = (topic, message.partition());
-                let Some(&to) = pending.get(&key) else { continue };
-                if message.offset() < to {
+                let (inside, done) = pending.record(message.topic(), message.partition(), message.offset());
+                if inside {
                     on_message(&message);
                 }
-                if message.offset() + 1 >= to {
-                    pending.remove(&key);
-                    done(key);
+                if done {
+                    pause(consumer, message.topic(), message.partition());
                 }
             }
-            Some(Err(e)) if e.rdkafka_error_code() == Some(RDKafkaErrorCode::AutoOffsetReset) => {
-                // auto.offset.reset=error: an offset taken a moment ago is gone from the log.
-                return Err(KafkaError::Client {
-                    role: connection.role,
-                    bootstrap: connection.bootstrap.clone(),
-                    detail: format!(
-                        "reading {what}: records were deleted while they were being read (retention or \
-                         compaction moved a log start past them; {e}); run again"
-                    ),
-                });
-            }
             Some(Err(e)) => {
-                if let Some(error) = connection.read_error(e) {
-                    // A refused read names no topic: say which were being read.
-                    let mut read: Vec<&str> = names.clone();
-                    read.sort_unstable();
-                    let noun = if read.len() == 1 { "topic" } else { "topics" };
-                    return Err(error.with_context(&format!("reading {what} ({noun} {})", read.join(", "))));
+                if let Some(error) = fetch_failure(connection, what, &pending, e) {
+                    return Err(error);
                 }
             }
             None => {
-                if let Ok(positions) = consumer.position() {
-                    for element in positions.elements() {
-                        let Some(&topic) = topics.get(element.topic()) else { continue };
-                        let key = (topic, element.partition());
-                        if let (Offset::Offset(position), Some(&to)) = (element.offset(), pending.get(&key))
-                            && position >= to
-                        {
-                            pending.remove(&key);
-                            done(key);
-                        }
+                let positions = consumer.position().ok();
+                for element in positions.as_ref().map(TopicPartitionList::elements).unwrap_or_default() {
+                    if let Offset::Offset(position) = element.offset()
+                        && pending.passed(element.topic(), element.partition(), position)
+                    {
+                        pause(consumer, element.topic(), element.partition());
                     }
                 }
                 if !pending.is_empty() && last_progress.elapsed() > connection.timeout {
-                    let mut stuck: Vec<String> = pending.keys().map(|(t, p)| format!("{}/{p}", names[*t])).collect();
-                    stuck.sort();
-                    stuck.truncate(10);
                     return Err(KafkaError::Stalled {
                         role: connection.role,
                         bootstrap: connection.bootstrap.clone(),
                         what: what.to_owned(),
                         secs: connection.timeout.as_secs(),
-                        pending: stuck.join(","),
+                        pending: pending.stuck(),
                     });
                 }
             }
@@ -352,6 +403,23 @@ mod tests {
         assert_eq!(chunks.len(), 2);
         assert_eq!(chunks[0].len(), 2);
         assert_eq!(chunks[1], vec![(tp(0), OffsetQuery::End)]);
+    }
+
+    #[test]
+    fn pending_windows_end_at_their_last_record_or_a_position_past_it() {
+        let window = |topic: &str, partition, from, to| Window { topic: topic.into(), partition, from, to };
+        let windows = [window("b", 0, 5, 8), window("a", 1, 0, 3), window("c", 0, 4, 4)];
+        let mut pending = Pending::new(&windows);
+        assert_eq!(pending.topics_text(), "topics a, b, c", "an empty window's topic is named too");
+        assert_eq!(pending.stuck(), "a/1,b/0", "the empty window is not pending");
+        assert_eq!(pending.record("b", 0, 6), (true, false));
+        assert_eq!(pending.record("b", 0, 7), (true, true), "the last record ends the window");
+        assert_eq!(pending.record("b", 0, 8), (false, false), "a done window takes nothing more");
+        assert_eq!((pending.record("x", 1, 0), pending.record("a", 2, 0)), ((false, false), (false, false)));
+        assert!(!pending.passed("a", 1, 2));
+        assert!(pending.passed("a", 1, 5), "a compacted log's gap passes the end");
+        assert!(pending.is_empty());
+        assert_eq!(Pending::new(&windows[..1]).topics_text(), "topic b");
     }
 
     #[test]

@@ -30,109 +30,139 @@ pub struct StrimziMirror {
     pub has_source_connector: bool,
 }
 
+/// One mirror of the resource: its source cluster's entry and its index in `spec.mirrors`.
+struct Mirror {
+    source_cluster: Value,
+    mirror: Value,
+    index: usize,
+}
+
+impl Mirror {
+    fn source_alias(&self) -> String {
+        str_at(&self.source_cluster, "alias").unwrap_or_default()
+    }
+}
+
+fn invalid(path: &Path, message: String) -> Mm2ConfigError {
+    Mm2ConfigError::Invalid { path: path.to_owned(), message }
+}
+
+fn str_at(v: &Value, key: &str) -> Option<String> {
+    v.get(key).and_then(Value::as_str).map(str::to_owned)
+}
+
 /// The flow named `SRC->TGT` of the resource at `path`, or its only mirror.
 pub fn flow(path: &Path, name: Option<&str>) -> Result<Flow, Mm2ConfigError> {
-    let invalid = |message: String| Mm2ConfigError::Invalid { path: path.to_owned(), message };
+    let invalid = |message: String| invalid(path, message);
     let text = std::fs::read_to_string(path).map_err(|source| Mm2ConfigError::Read { path: path.to_owned(), source })?;
     let doc: Value = serde_yaml_ng::from_str(&text).map_err(|e| invalid(format!("not YAML: {e}")))?;
-    let str_at = |v: &Value, key: &str| v.get(key).and_then(Value::as_str).map(str::to_owned);
     if str_at(&doc, "kind").as_deref() != Some("KafkaMirrorMaker2") {
         return Err(invalid("not a KafkaMirrorMaker2 resource (kind)".into()));
     }
-    let api = str_at(&doc, "apiVersion").unwrap_or_default();
     let spec = doc.get("spec").ok_or_else(|| invalid("no spec".into()))?;
-    let mirrors = spec.get("mirrors").and_then(Value::as_sequence).cloned().unwrap_or_default();
-
-    // Each mirror as (source cluster, target cluster, the mirror), and the target's Connect config.
-    let (target_cluster, mut candidates): (Value, Vec<(Value, Value, usize)>) = match api.as_str() {
-        "kafka.strimzi.io/v1beta2" => {
-            let clusters = spec.get("clusters").and_then(Value::as_sequence).cloned().unwrap_or_default();
-            let by_alias = |alias: &str| clusters.iter().find(|c| str_at(c, "alias").as_deref() == Some(alias)).cloned();
-            let connect = str_at(spec, "connectCluster").ok_or_else(|| invalid("spec.connectCluster is missing".into()))?;
-            let target = by_alias(&connect).ok_or_else(|| invalid(format!("spec.connectCluster {connect:?} is not in spec.clusters")))?;
-            let mut found = Vec::new();
-            for (index, mirror) in mirrors.iter().enumerate() {
-                let source = str_at(mirror, "sourceCluster").unwrap_or_default();
-                let cluster = by_alias(&source).ok_or_else(|| invalid(format!("mirror source {source:?} is not in spec.clusters")))?;
-                if str_at(mirror, "targetCluster").as_deref() == Some(connect.as_str()) {
-                    found.push((cluster, mirror.clone(), index));
-                }
-            }
-            (target, found)
-        }
-        "kafka.strimzi.io/v1" => {
-            let target = spec.get("target").cloned().ok_or_else(|| invalid("spec.target is missing".into()))?;
-            let found = mirrors.iter().enumerate().filter_map(|(i, m)| Some((m.get("source")?.clone(), m.clone(), i))).collect();
-            (target, found)
-        }
-        other => return Err(invalid(format!("apiVersion {other:?}: kafka.strimzi.io/v1beta2 and v1 are read"))),
-    };
+    let (target_cluster, mirrors) = mirrors(path, &str_at(&doc, "apiVersion").unwrap_or_default(), spec)?;
     let target = str_at(&target_cluster, "alias").ok_or_else(|| invalid("the target cluster has no alias".into()))?;
-    let alias_of = |c: &(Value, Value, usize)| str_at(&c.0, "alias").unwrap_or_default();
-    let names = |c: &[(Value, Value, usize)]| c.iter().map(|m| format!("{}->{target}", alias_of(m))).collect::<Vec<_>>().join(", ");
-    let (source_cluster, mirror, mirror_index) = match name {
-        Some(name) => {
-            let wanted = candidates.iter().position(|c| format!("{}->{target}", alias_of(c)) == name.replace(' ', ""));
-            match wanted {
-                Some(i) => candidates.swap_remove(i),
-                None => return Err(invalid(format!("unknown flow {name}: the mirrors are {}", names(&candidates)))),
-            }
-        }
-        None => match candidates.len() {
-            1 => candidates.remove(0),
-            0 => return Err(invalid("no mirror replicates into the Connect cluster's target".into())),
-            _ => return Err(invalid(format!("several mirrors ({}): name one with --flow", names(&candidates)))),
-        },
-    };
-    let source = str_at(&source_cluster, "alias")
+    let chosen = choose(path, mirrors, &target, name)?;
+    let source = Some(chosen.source_alias())
         .filter(|a| !a.is_empty())
         .ok_or_else(|| invalid("the mirror's source cluster has no alias".into()))?;
     let at = |what: &str| format!("{}: {what}", path.display());
-
-    let connector_config = mirror.get("sourceConnector").and_then(|c| c.get("config"));
+    let connector_config = chosen.mirror.get("sourceConnector").and_then(|c| c.get("config"));
     let config_value = |key: &str| -> Option<Fact> {
         let value = connector_config?.get(key)?;
         Some(Fact { value: scalar(value)?, from: at(&format!("sourceConnector.config.{key}")) })
     };
     let replication_policy = replication_policy(config_value("replication.policy.class"), config_value("replication.policy.separator"))
         .map_err(|e| invalid(e.to_string()))?;
-    let pattern = |key: &str| str_at(&mirror, key).map(|v| Fact { value: vec![v], from: at(key) });
-    let topics = pattern("topicsPattern").unwrap_or(Fact { value: vec![".*".into()], from: "Strimzi's default (every topic)".into() });
-    let topics_exclude = pattern("topicsExcludePattern")
-        .or_else(|| pattern("topicsBlacklistPattern"))
-        .unwrap_or(Fact { value: split_list(DEFAULT_TOPICS_EXCLUDE), from: "MM2's default topics.exclude".into() });
-    let groups = pattern("groupsPattern").unwrap_or(Fact { value: vec![".*".into()], from: "Strimzi's default (every group)".into() });
-    let groups_exclude = pattern("groupsExcludePattern")
-        .or_else(|| pattern("groupsBlacklistPattern"))
-        .unwrap_or(Fact { value: split_list(DEFAULT_GROUPS_EXCLUDE), from: "MM2's default groups.exclude".into() });
-    let offsets_topic = str_at(&target_cluster, "offsetStorageTopic")
-        .map(|v| Fact { value: v, from: at("target.offsetStorageTopic") })
-        .or_else(|| {
-            let v = target_cluster.get("config")?.get("offset.storage.topic")?;
-            Some(Fact { value: scalar(v)?, from: at(&format!("clusters[{target}].config.offset.storage.topic")) })
-        })
-        .unwrap_or(Fact { value: DEFAULT_OFFSETS_TOPIC.into(), from: "Strimzi's default offset.storage.topic".into() });
+    let pattern = |keys: &[&str], default: Fact<Vec<String>>| {
+        keys.iter().find_map(|key| str_at(&chosen.mirror, key).map(|v| Fact { value: vec![v], from: at(key) })).unwrap_or(default)
+    };
+    let every = |what: &str| Fact { value: vec![".*".into()], from: format!("Strimzi's default (every {what})") };
+    let default = |list: &str, key: &str| Fact { value: split_list(list), from: format!("MM2's default {key}") };
     Ok(Flow {
         file: path.display().to_string(),
         connector: Fact { value: format!("{source}->{target}.MirrorSourceConnector"), from: "Strimzi's connector name".into() },
-        replicated: client(&source_cluster, &at(&format!("cluster {source}")))?,
+        replicated: client(&chosen.source_cluster, &at(&format!("cluster {source}")))?,
         target_cluster: client(&target_cluster, &at(&format!("cluster {target}")))?,
-        offsets_topic,
-        topics,
-        topics_exclude,
-        groups,
-        groups_exclude,
+        offsets_topic: offsets_topic(&target_cluster, &target, &at),
+        topics: pattern(&["topicsPattern"], every("topic")),
+        topics_exclude: pattern(&["topicsExcludePattern", "topicsBlacklistPattern"], default(DEFAULT_TOPICS_EXCLUDE, "topics.exclude")),
+        groups: pattern(&["groupsPattern"], every("group")),
+        groups_exclude: pattern(&["groupsExcludePattern", "groupsBlacklistPattern"], default(DEFAULT_GROUPS_EXCLUDE, "groups.exclude")),
         replication_policy,
         enabled_by: at("spec.mirrors"),
         strimzi: Some(StrimziMirror {
             resource: doc.get("metadata").and_then(|m| str_at(m, "name")).unwrap_or_default(),
             namespace: doc.get("metadata").and_then(|m| str_at(m, "namespace")),
-            mirror: mirror_index,
-            has_source_connector: mirror.get("sourceConnector").is_some(),
+            mirror: chosen.index,
+            has_source_connector: chosen.mirror.get("sourceConnector").is_some(),
         }),
         source,
         target,
     })
+}
+
+/// The target cluster (the Connect cluster's) and the mirrors into it, as each API version
+/// spells them: v1beta2 names clusters by alias (`connectCluster`, `mirrors[].sourceCluster`),
+/// v1 has them inline (`target`, `mirrors[].source`).
+fn mirrors(path: &Path, api: &str, spec: &Value) -> Result<(Value, Vec<Mirror>), Mm2ConfigError> {
+    let invalid = |message: String| invalid(path, message);
+    let mirrors = spec.get("mirrors").and_then(Value::as_sequence).cloned().unwrap_or_default();
+    match api {
+        "kafka.strimzi.io/v1beta2" => {
+            let clusters = spec.get("clusters").and_then(Value::as_sequence).cloned().unwrap_or_default();
+            let by_alias = |alias: &str| clusters.iter().find(|c| str_at(c, "alias").as_deref() == Some(alias)).cloned();
+            let connect = str_at(spec, "connectCluster").ok_or_else(|| invalid("spec.connectCluster is missing".into()))?;
+            let target = by_alias(&connect).ok_or_else(|| invalid(format!("spec.connectCluster {connect:?} is not in spec.clusters")))?;
+            let mut found = Vec::new();
+            for (index, mirror) in mirrors.into_iter().enumerate() {
+                let source = str_at(&mirror, "sourceCluster").unwrap_or_default();
+                let source_cluster = by_alias(&source).ok_or_else(|| invalid(format!("mirror source {source:?} is not in spec.clusters")))?;
+                if str_at(&mirror, "targetCluster").as_deref() == Some(connect.as_str()) {
+                    found.push(Mirror { source_cluster, mirror, index });
+                }
+            }
+            Ok((target, found))
+        }
+        "kafka.strimzi.io/v1" => {
+            let target = spec.get("target").cloned().ok_or_else(|| invalid("spec.target is missing".into()))?;
+            let found = mirrors
+                .into_iter()
+                .enumerate()
+                .filter_map(|(index, mirror)| Some(Mirror { source_cluster: mirror.get("source")?.clone(), mirror, index }))
+                .collect();
+            Ok((target, found))
+        }
+        other => Err(invalid(format!("apiVersion {other:?}: kafka.strimzi.io/v1beta2 and v1 are read"))),
+    }
+}
+
+/// The mirror `name` (`SRC->TGT`, spaces ignored) names, or the only one.
+fn choose(path: &Path, mut mirrors: Vec<Mirror>, target: &str, name: Option<&str>) -> Result<Mirror, Mm2ConfigError> {
+    let invalid = |message: String| invalid(path, message);
+    let flow = |m: &Mirror| format!("{}->{target}", m.source_alias());
+    let names = |mirrors: &[Mirror]| mirrors.iter().map(flow).collect::<Vec<_>>().join(", ");
+    match (name, mirrors.len()) {
+        (Some(name), _) => match mirrors.iter().position(|m| flow(m) == name.replace(' ', "")) {
+            Some(i) => Ok(mirrors.swap_remove(i)),
+            None => Err(invalid(format!("unknown flow {name}: the mirrors are {}", names(&mirrors)))),
+        },
+        (None, 1) => Ok(mirrors.remove(0)),
+        (None, 0) => Err(invalid("no mirror replicates into the Connect cluster's target".into())),
+        (None, _) => Err(invalid(format!("several mirrors ({}): name one with --flow", names(&mirrors)))),
+    }
+}
+
+/// The Connect cluster's offsets topic: `offsetStorageTopic` (v1), the cluster's
+/// `offset.storage.topic` (v1beta2), or Strimzi's default.
+fn offsets_topic(target_cluster: &Value, target: &str, at: &dyn Fn(&str) -> String) -> Fact<String> {
+    str_at(target_cluster, "offsetStorageTopic")
+        .map(|v| Fact { value: v, from: at("target.offsetStorageTopic") })
+        .or_else(|| {
+            let v = target_cluster.get("config")?.get("offset.storage.topic")?;
+            Some(Fact { value: scalar(v)?, from: at(&format!("clusters[{target}].config.offset.storage.topic")) })
+        })
+        .unwrap_or(Fact { value: DEFAULT_OFFSETS_TOPIC.into(), from: "Strimzi's default offset.storage.topic".into() })
 }
 
 fn scalar(value: &Value) -> Option<String> {
@@ -214,6 +244,18 @@ mod tests {
         assert_eq!(flow.replication_policy.value, ReplicationPolicy::Identity);
         assert_eq!(flow.topics.value, ["orders|payments"]);
         assert_eq!(flow.replicated.bootstrap.value, "a:9092");
+    }
+
+    #[test]
+    fn a_flow_is_chosen_by_name_or_as_the_only_mirror() {
+        let mirror = |alias: &str, index| Mirror { source_cluster: serde_yaml_ng::from_str(&format!("alias: {alias}")).unwrap(), mirror: Value::Null, index };
+        let path = Path::new("mm2.yaml");
+        let message = |result: Result<Mirror, Mm2ConfigError>| result.err().map(|e| e.to_string()).unwrap_or_default();
+        assert_eq!(choose(path, vec![mirror("a", 0), mirror("c", 1)], "b", Some("c -> b")).unwrap().index, 1);
+        assert_eq!(choose(path, vec![mirror("a", 3)], "b", None).unwrap().index, 3);
+        assert!(message(choose(path, vec![mirror("a", 0), mirror("c", 1)], "b", None)).contains("several mirrors (a->b, c->b): name one with --flow"));
+        assert!(message(choose(path, vec![mirror("a", 0)], "b", Some("x->b"))).contains("unknown flow x->b: the mirrors are a->b"));
+        assert!(message(choose(path, Vec::new(), "b", None)).contains("no mirror replicates"));
     }
 
     #[test]

@@ -1,10 +1,12 @@
 //! What the commands show: one place renders text and JSON for the CLI and the demo alike.
 
 mod cutover;
+mod demo;
 
 use std::io::{self, Write};
 
 pub use cutover::{render_cutover, render_dry_run, render_event, render_watch};
+pub use demo::{demo_json, render_demo};
 
 use crate::live::PlanOutcome;
 use crate::model::TargetRecord;

@@ -83,18 +83,7 @@ pub fn find_copies(setup: SeamSetup<'_>, pairs: &[CopyPair], sources: &Replicate
     phase("edge copies read");
 
     // 3. Candidates by the anchor copy's timestamp, on both clusters.
-    let mut pending: Vec<(&CopyPair, &Edge)> = Vec::new();
-    for t in &pairs {
-        if evidence.contains_key(t) {
-            continue;
-        }
-        match edges.get(&t.data).ok_or_else(|| no_edge(t, end)).and_then(|edge| anchorable(t, edge, end).map(|()| edge)) {
-            Ok(edge) => pending.push((t, edge)),
-            Err(detail) => {
-                evidence.insert(t.clone(), Evidence::Unproven(detail));
-            }
-        }
-    }
+    let pending = anchored(&pairs, &edges, end, &mut evidence);
     let source_times = replicated.list_offsets(
         &pending.iter().map(|(t, edge)| (t.source.clone(), OffsetQuery::Time(edge.anchor().1.timestamp))).collect::<Vec<_>>(),
     )?;
@@ -107,20 +96,18 @@ pub fn find_copies(setup: SeamSetup<'_>, pairs: &[CopyPair], sources: &Replicate
 
     // 4. Round one reads around the aligned candidate, round two scans from the timestamp's
     // first offset; each window is bounded.
-    let mut first_round = Vec::new();
-    let mut second_round = Vec::new();
+    let mut rounds: [Vec<Read<'_>>; 2] = [Vec::new(), Vec::new()];
     for &(t, edge) in &pending {
         let Some(Some(first)) = source_times.get(&t.source).copied() else {
             evidence.insert(t.clone(), Evidence::Unproven(newer_than_the_source(t, edge, end)));
             continue;
         };
-        let (around, scan) = source_windows(edge, sources[&t.source], &t.source, first, data_times.get(&t.data).copied().flatten());
-        match around {
-            Some(around) => first_round.push((t, edge, around, Some(scan))),
-            None => second_round.push((t, edge, scan, None)),
+        match source_windows(edge, sources[&t.source], &t.source, first, data_times.get(&t.data).copied().flatten()) {
+            (Some(around), scan) => rounds[0].push((t, edge, around, Some(scan))),
+            (None, scan) => rounds[1].push((t, edge, scan, None)),
         }
     }
-    let found = read_rounds(&replicated, [first_round, second_round], end)?;
+    let found = read_rounds(&replicated, rounds, end)?;
     phase("replicated records read");
 
     // 5. What the matches prove.
@@ -131,6 +118,28 @@ pub fn find_copies(setup: SeamSetup<'_>, pairs: &[CopyPair], sources: &Replicate
         }
     }
     Ok(evidence)
+}
+
+/// The pairs not yet decided whose edge copy can anchor a match; the others' evidence says why not.
+fn anchored<'p>(
+    pairs: &'p [CopyPair],
+    edges: &'p HashMap<TopicPartition, Edge>,
+    end: End,
+    evidence: &mut HashMap<CopyPair, Evidence>,
+) -> Vec<(&'p CopyPair, &'p Edge)> {
+    let mut pending = Vec::new();
+    for t in pairs {
+        if evidence.contains_key(t) {
+            continue;
+        }
+        match edges.get(&t.data).ok_or_else(|| no_edge(t, end)).and_then(|edge| anchorable(t, edge, end).map(|()| edge)) {
+            Ok(edge) => pending.push((t, edge)),
+            Err(detail) => {
+                evidence.insert(t.clone(), Evidence::Unproven(detail));
+            }
+        }
+    }
+    pending
 }
 
 /// What phase 1 knows of the data cluster.
