@@ -46,6 +46,30 @@ fn wait_for_old_copies(worker: &ConnectWorker, tgt: &str, topic: &str, at_least:
     });
 }
 
+/// The connector tests' clusters: `topic` on the source with a live producer, the old MM2
+/// copying it (five records of each partition copied and its offsets saved), and the new MM2
+/// created STOPPED, both on one worker. Fields drop in order: the worker before the brokers.
+struct Scenario {
+    worker: ConnectWorker,
+    producer: Producer,
+    source: Broker,
+    target: Broker,
+}
+
+impl Scenario {
+    fn start(topic: &str) -> Scenario {
+        let (source, target) = (Broker::start(), Broker::start());
+        let (src, tgt) = (source.bootstrap.as_str(), target.bootstrap.as_str());
+        create_topic(src, topic, PARTITIONS as u32, "delete");
+        let producer = Producer::start(src, topic, PARTITIONS, Duration::from_millis(300));
+        let worker = ConnectWorker::start(tgt, "mm2", "");
+        worker.create(OLD, old_config(src, tgt, topic, "mm2-old-offsets"), false);
+        wait_for_old_copies(&worker, tgt, topic, 5);
+        worker.create(NEW, mirror_source_config(src, tgt, topic, "mm2-src-offsets"), true);
+        Scenario { worker, producer, source, target }
+    }
+}
+
 fn journal(path: &Path) -> Value {
     std::fs::read(path).ok().and_then(|b| serde_json::from_slice(&b).ok()).unwrap_or(Value::Null)
 }
@@ -71,19 +95,13 @@ fn kill_after(args: &[&str], state: &Path, step: &str) -> Value {
 
 #[test]
 fn a_cutover_stops_the_old_mm2_migrates_and_proves_mm2_resumed_exactly_even_after_a_kill() {
-    let (source, target) = (Broker::start(), Broker::start());
-    let (src, tgt) = (source.bootstrap.as_str(), target.bootstrap.as_str());
     let topic = "orders";
-    create_topic(src, topic, PARTITIONS as u32, "delete");
-    let producer = Producer::start(src, topic, PARTITIONS, Duration::from_millis(300));
-    let worker = ConnectWorker::start(tgt, "mm2", "");
-    worker.create(OLD, old_config(src, tgt, topic, "mm2-old-offsets"), false);
-    wait_for_old_copies(&worker, tgt, topic, 5);
+    let scenario = Scenario::start(topic);
+    let (worker, src, tgt) = (&scenario.worker, scenario.source.bootstrap.as_str(), scenario.target.bootstrap.as_str());
     // A consumer group on the source, three records into each partition.
     for p in 0..PARTITIONS {
         commit(src, "app-orders", topic, p, 3);
     }
-    worker.create(NEW, mirror_source_config(src, tgt, topic, "mm2-src-offsets"), true);
 
     // docs/cutover.md's command and job file, on this worker (its journal beside the job file).
     let dir = tempfile::tempdir().unwrap();
@@ -136,7 +154,7 @@ fn a_cutover_stops_the_old_mm2_migrates_and_proves_mm2_resumed_exactly_even_afte
     assert_eq!(worker.state(NEW).as_deref(), Some("RUNNING"));
 
     // Every source record is on the target exactly once, in order.
-    let written = producer.stop();
+    let written = scenario.producer.stop();
     worker.wait_for("MM2 to copy the last records", 120, |_| {
         let copied = end_offsets(tgt, topic, PARTITIONS);
         (0..PARTITIONS).all(|p| copied.get(&(p as i64)).is_some_and(|n| *n >= written[p as usize] as i64))
@@ -163,15 +181,9 @@ fn a_cutover_stops_the_old_mm2_migrates_and_proves_mm2_resumed_exactly_even_afte
 
 #[test]
 fn what_a_cutover_refuses_and_a_duplicate_the_watch_catches() {
-    let (source, target) = (Broker::start(), Broker::start());
-    let (src, tgt) = (source.bootstrap.as_str(), target.bootstrap.as_str());
     let topic = "payments";
-    create_topic(src, topic, PARTITIONS as u32, "delete");
-    let producer = Producer::start(src, topic, PARTITIONS, Duration::from_millis(300));
-    let worker = ConnectWorker::start(tgt, "mm2", "");
-    worker.create(OLD, old_config(src, tgt, topic, "mm2-old-offsets"), false);
-    wait_for_old_copies(&worker, tgt, topic, 5);
-    worker.create(NEW, mirror_source_config(src, tgt, topic, "mm2-src-offsets"), true);
+    let scenario = Scenario::start(topic);
+    let (worker, src, tgt) = (&scenario.worker, scenario.source.bootstrap.as_str(), scenario.target.bootstrap.as_str());
     let dir = tempfile::tempdir().unwrap();
     let cutover = |state: &str, extra: &[&str]| {
         let state = dir.path().join(state);
@@ -282,7 +294,7 @@ fn what_a_cutover_refuses_and_a_duplicate_the_watch_catches() {
         let now = end_offsets(tgt, topic, PARTITIONS);
         (0..PARTITIONS).all(|p| now.get(&(p as i64)).is_some_and(|n| *n >= before[&(p as i64)] + 5))
     });
-    producer.stop();
+    scenario.producer.stop();
     let mut verify = vec!["verify", "--after-resume", "--output", "json"];
     verify.extend(migration(tgt, &worker.url, "mm2-old-offsets"));
     let verified = mm2_migrate(&verify);

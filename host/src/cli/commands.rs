@@ -373,22 +373,7 @@ fn list_plugins(engine: &PluginEngine) -> Result<(), Failure> {
 fn inspect_plugin(engine: &PluginEngine, spec: &str, json: bool) -> Result<(), Failure> {
     let source = PluginSource::resolve(spec).map_err(plugin_failure)?;
     let inspection = crate::plugin::inspect(engine, &source).map_err(plugin_failure)?;
-    let info_json = inspection.info.as_ref().map_or(serde_json::Value::Null, |info| {
-        let keys: Vec<_> = info
-            .config
-            .iter()
-            .map(|k| {
-                serde_json::json!({
-                    "name": k.name, "required": k.required, "default": k.default_value,
-                    "documentation": k.documentation, "valid_values": k.valid_values,
-                })
-            })
-            .collect();
-        serde_json::json!({"name": info.name, "version": info.version, "contract_version": info.contract_version,
-            "description": info.description, "config": keys})
-    });
-    let document = serde_json::json!({"inspection": inspection, "plugin": info_json});
-    emit(json, &document, || report::render_inspection(&inspection))?;
+    emit(json, &report::inspection_json(&inspection), || report::render_inspection(&inspection))?;
     match &inspection.forbidden_import {
         Some(import) => Err(Failure {
             status: EXIT_FAILED,

@@ -7,7 +7,7 @@ use connect_offsets::connect::parse_mm2_source_key;
 use super::{CutoverError, CutoverOptions, Event, Journal, OldTool, ProgressSource, ResumePoint, Status, Step, Watched, WatchCounts};
 use super::{old, watch, watch_summary};
 use crate::connect::Transition;
-use crate::kafka::{OffsetQuery, TopicPartition, Windows};
+use crate::kafka::Windows;
 use crate::live::{self, LiveError, LiveOptions, PlanOutcome};
 use crate::model::ResumeAt;
 use crate::plan::{self, RefusalReason};
@@ -248,12 +248,10 @@ impl Cutover<'_> {
     fn resume_points(&self, plan: &PlanOutcome) -> Result<Vec<ResumePoint>, CutoverError> {
         let live = &self.options.live;
         let mut points = points_of(plan, live);
-        let queries: Vec<(TopicPartition, OffsetQuery)> =
-            points.iter().map(|p| ((p.data_topic.clone(), p.partition), OffsetQuery::End)).collect();
-        let ends = Windows::new(&live.data)?.list_offsets(&queries)?;
+        let ends = watch::data_ends(&Windows::new(&live.data)?, &points)?;
         for p in &mut points {
             // A data topic MM2 has yet to create: its first copy is offset 0.
-            p.data_from = Some(ends.get(&(p.data_topic.clone(), p.partition)).copied().flatten().unwrap_or(0));
+            p.data_from = Some(ends.get(&p.data()).copied().unwrap_or(0));
         }
         Ok(points)
     }
@@ -292,14 +290,10 @@ impl Cutover<'_> {
     /// Dedicated mode: MM2 has started once a data partition grows past where the write left it.
     fn wait_for_first_copy(&mut self) -> Result<(Status, String), CutoverError> {
         let windows = Windows::new(&self.options.live.data)?;
-        let queries: Vec<(TopicPartition, OffsetQuery)> =
-            self.journal.resume_points.iter().map(|p| ((p.data_topic.clone(), p.partition), OffsetQuery::End)).collect();
         let deadline = Instant::now() + self.options.watch_timeout;
         loop {
-            let ends = windows.list_offsets(&queries)?;
-            let grown = self.journal.resume_points.iter().find(|p| {
-                ends.get(&(p.data_topic.clone(), p.partition)).copied().flatten().is_some_and(|end| Some(end) > p.data_from)
-            });
+            let ends = watch::data_ends(&windows, &self.journal.resume_points)?;
+            let grown = self.journal.resume_points.iter().find(|p| ends.get(&p.data()).is_some_and(|end| Some(*end) > p.data_from));
             if let Some(p) = grown {
                 return Ok((Status::Done, format!("MM2 copies: {}/{} grew past offset {}", p.data_topic, p.partition, p.data_from.unwrap_or(0))));
             }

@@ -37,9 +37,15 @@ impl ResumePoint {
         (self.source_topic.clone(), self.partition)
     }
 
-    fn data(&self) -> TopicPartition {
+    pub(super) fn data(&self) -> TopicPartition {
         (self.data_topic.clone(), self.partition)
     }
+}
+
+/// The end of every point's data partition now (none for a topic MM2 has yet to create).
+pub(super) fn data_ends(copies: &Windows<'_>, points: &[ResumePoint]) -> Result<HashMap<TopicPartition, i64>, KafkaError> {
+    let queries: Vec<(TopicPartition, OffsetQuery)> = points.iter().map(|p| (p.data(), OffsetQuery::End)).collect();
+    Ok(copies.list_offsets(&queries)?.into_iter().filter_map(|(tp, end)| Some((tp, end?))).collect())
 }
 
 /// What MM2 did at one partition's resume point.
@@ -129,8 +135,7 @@ pub fn watch(replicated: &Connection, data: &Connection, points: &[ResumePoint],
     let mut points = points.to_vec();
     find_data_from(&sources, &copies, &mut points, &ranges, &mut outcomes)?;
     loop {
-        let queries: Vec<(TopicPartition, OffsetQuery)> = points.iter().map(|p| (p.data(), OffsetQuery::End)).collect();
-        let ends = copies.list_offsets(&queries)?;
+        let ends = data_ends(&copies, &points)?;
         // A signal ends the watch with what MM2 has copied so far.
         let last_round = Instant::now() >= deadline || crate::interrupt::requested();
         let mut ready = Vec::new();
@@ -145,7 +150,7 @@ pub fn watch(replicated: &Connection, data: &Connection, points: &[ResumePoint],
             let resume_from = point.resume_from.unwrap_or(range.start).max(range.start);
             let data_from = point.data_from.expect("found above");
             let waiting = range.end - resume_from;
-            let copied = ends.get(&point.data()).copied().flatten().unwrap_or(0) - data_from;
+            let copied = ends.get(&point.data()).copied().unwrap_or(0) - data_from;
             // Compared once MM2 has copied a run (or all there is), or at the end what it has.
             let enough = waiting > 0 && copied >= waiting.min(RUN as i64);
             if enough || (last_round && copied > 0) {

@@ -2,11 +2,16 @@
 
 mod cutover;
 mod demo;
+mod groups;
+mod plugin;
 
 use std::io::{self, Write};
 
 pub use cutover::{render_cutover, render_dry_run, render_event, render_watch};
 pub use demo::{demo_json, render_demo};
+pub use groups::{describe_group_entry, render_groups, render_groups_follow, render_groups_run, render_groups_verify};
+pub(crate) use plugin::describe_plugin;
+pub use plugin::{inspection_json, render_inspection};
 
 use crate::live::PlanOutcome;
 use crate::model::TargetRecord;
@@ -263,164 +268,4 @@ pub(crate) fn render_report_as(plugin: &str, report: &Report, out_label: &str) -
         out.push_str(&format!("  invalid: {}: {}\n", issue.origin, issue.message));
     }
     out
-}
-
-/// A plugin's description and configuration keys, as `plugins` lists them.
-pub(crate) fn describe_plugin(info: &crate::plugin::wit::PluginInfo, keys: &[connect_offsets::config::ConfigKey]) -> String {
-    let mut out = String::new();
-    {
-        out.push_str(&format!("{} {} (contract {})\n  {}\n", info.name, info.version, info.contract_version, info.description));
-        for key in keys {
-            let default = match (&key.default_value, key.required) {
-                (_, true) => "required".to_owned(),
-                (Some(d), false) => format!("default {d:?}"),
-                (None, false) => "optional".to_owned(),
-            };
-            let allowed = if key.valid_values.is_empty() {
-                String::new()
-            } else {
-                format!(", one of {}", key.valid_values.join("|"))
-            };
-            out.push_str(&format!(
-                "  --set {}=<{}>  ({default}{allowed}, {} importance)\n      {}\n",
-                key.name,
-                key.config_type.name(),
-                key.importance.name(),
-                key.documentation
-            ));
-        }
-        out.push('\n');
-    }
-    out
-}
-
-/// One group on one partition: `exact     group g1: orders/0 -> orders/0  12 -> 15  (current 10) commit`.
-pub fn describe_group_entry(e: &crate::groups::GroupEntry) -> String {
-    use crate::groups::Status;
-    let p = &e.position;
-    let estimated = if p.records_estimated { "up to " } else { "" };
-    let status = match p.status {
-        Status::Ahead => format!("AHEAD {estimated}{}", p.records),
-        Status::Before => format!("BEFORE {estimated}{}", p.records),
-        Status::Unproven => "UNPROVEN".to_owned(),
-        other => crate::groups::kebab(&other),
-    };
-    let target = p.target_offset.map_or("none".to_owned(), |o| o.to_string());
-    let current = e.current_offset.map_or("none".to_owned(), |o| o.to_string());
-    let checkpoint = e.current_checkpoint.map_or(String::new(), |o| format!(", checkpoint {o}"));
-    format!(
-        "{status:<10}{}  {} -> {target}  (now {current}{checkpoint})  {}, checkpoint {}\n      {}",
-        e.name(),
-        e.source_offset,
-        crate::groups::kebab(&e.action),
-        crate::groups::kebab(&e.checkpoint_action),
-        p.detail
-    )
-}
-
-/// `groups plan`: the clusters, the selection, totals, then every entry.
-pub fn render_groups(plan: &crate::groups::GroupsPlan, refusals: &[String]) -> String {
-    let mut out = format!(
-        "consumer groups of {} translated to {} ({})\n  {:<28}{}\n  {:<28}{} ({})\n",
-        plan.replicated,
-        plan.data,
-        plan.replication_policy,
-        "selected by",
-        plan.selection.selected_by,
-        "groups",
-        plan.selection.groups.len(),
-        plan.selection.groups.join(", ")
-    );
-    for x in &plan.selection.excluded {
-        out.push_str(&format!("  {:<28}{}: {}\n", "left out", x.group, x.reason));
-    }
-    out.push_str(&format!("  {:<28}{}\n", "checkpoints", plan.checkpoints_note));
-    for a in &plan.active {
-        out.push_str(&format!("  {:<28}{} ({} member(s), {})\n", "ACTIVE on the data cluster", a.group, a.members, a.state));
-    }
-    for (label, totals) in [("status", &plan.statuses), ("action", &plan.actions)] {
-        let line: Vec<String> = totals.iter().map(|(k, n)| format!("{k} {n}")).collect();
-        out.push_str(&format!("  {:<28}{}\n", format!("partitions by {label}"), if line.is_empty() { "none".to_owned() } else { line.join(", ") }));
-    }
-    for e in &plan.entries {
-        out.push_str(&format!("  {}\n", describe_group_entry(e)));
-    }
-    for r in refusals {
-        out.push_str(&format!("  refused: {r}\n"));
-    }
-    out
-}
-
-/// `groups run`: the plan, then what was written and confirmed.
-pub fn render_groups_run(run: &crate::groups::GroupsRun) -> String {
-    let mut out = render_groups(&run.plan, &[]);
-    out.push_str(&format!(
-        "  {:<28}{} offset(s) of {} group(s)\n  {:<28}{}{}\n",
-        "committed",
-        run.offsets_committed,
-        run.groups_committed,
-        "checkpoints written",
-        run.checkpoints_written,
-        if run.checkpoints_topic_created { " (topic created: 1 partition, compacted)" } else { "" }
-    ));
-    if run.offsets_committed + run.checkpoints_written > 0 {
-        out.push_str(&format!("  {:<28}all read back from the data cluster\n", "confirmed"));
-    }
-    out
-}
-
-/// `groups verify`: what differs from the plan.
-pub fn render_groups_verify(plan: &crate::groups::GroupsPlan, differences: &[&crate::groups::GroupEntry]) -> String {
-    let mut out = format!(
-        "groups verify {} against {}: {} group partition(s) checked, {} differ\n",
-        plan.data,
-        plan.replicated,
-        plan.entries.len(),
-        differences.len()
-    );
-    for d in differences {
-        out.push_str(&format!("  {}\n", describe_group_entry(d)));
-    }
-    for a in &plan.active {
-        out.push_str(&format!("  active (not checked): {} ({} member(s), {})\n", a.group, a.members, a.state));
-    }
-    out
-}
-
-/// `groups run --follow`: what the rounds after the run wrote, and why it stopped.
-pub fn render_groups_follow(f: &crate::groups::FollowSummary) -> String {
-    let mut out = format!(
-        "follow stopped: {}\n  {:<28}{}\n  {:<28}{}\n  {:<28}{}\n",
-        if f.all_passed { "every group has passed the seam; MM2's checkpoints take over" } else { "stopped before every group passed the seam" },
-        "rounds",
-        f.rounds,
-        "offsets committed",
-        f.offsets_committed,
-        "checkpoints written",
-        f.checkpoints_written
-    );
-    for e in &f.behind_seam {
-        out.push_str(&format!("  behind the seam: {e}\n"));
-    }
-    out
-}
-
-/// `plugins inspect`'s text: the file, its imports (the refused one marked), what it says about
-/// itself and its policy entry.
-pub fn render_inspection(inspection: &crate::plugin::Inspection) -> String {
-    let mut text = format!("source    {}\nsha256    {}\n", inspection.source, inspection.sha256);
-    text.push_str("imports\n");
-    for import in &inspection.imports {
-        let mark = if Some(import) == inspection.forbidden_import.as_ref() { "  <- refused" } else { "" };
-        text.push_str(&format!("  {import}{mark}\n"));
-    }
-    match (&inspection.info, &inspection.forbidden_import) {
-        (Some(info), _) => {
-            text.push_str(&describe_plugin(info, &info.config.iter().map(crate::plugin::config_key).collect::<Vec<_>>()));
-            text.push_str(&format!("policy entry:\n  [[plugins]]\n  name = {:?}\n  sha256 = \"{}\"\n", info.name, inspection.sha256));
-        }
-        (None, Some(import)) => text.push_str(&format!("refused: it imports {import}, which plugins may not use\n")),
-        (None, None) => {}
-    }
-    text
 }
