@@ -28,7 +28,7 @@ pub use snapshot::read_snapshot;
 pub use tail::Tail;
 pub use window::{OffsetQuery, TopicPartition, TopicPartitions, Unauthorized, Window, Windows};
 pub use crate::model::{ExistingRecord, PartitionRange, ReadBack, ReplicatedRanges, TargetState};
-pub use target::{read_back, read_target_state, replicated_ranges};
+pub use target::{read_back, read_back_since, read_target_state, replicated_ranges};
 
 /// One cluster connection: where, with which librdkafka properties, how long to wait.
 #[derive(Clone)]

@@ -1,12 +1,12 @@
 //! What the plan needs to know of the clusters: MM2's offsets topic as Connect would load it, the
 //! log ranges of the replicated partitions, and the read-back that confirms a write.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 
 use connect_offsets::connect::parse_mm2_source_key;
 
-use super::window::{TopicPartition, Unauthorized, Windows};
-use super::{Connection, KafkaError, read_snapshot};
+use super::window::{TopicPartition, Unauthorized, Window, Windows};
+use super::{Connection, Delivered, KafkaError, read_snapshot};
 use crate::model::{ReadBack, ReplicatedRanges, TargetState};
 use crate::model::compaction::Compactor;
 use crate::model::TargetRecord;
@@ -45,6 +45,32 @@ pub fn read_back(connection: &Connection, topic: &str) -> Result<ReadBack, Kafka
     read_snapshot(connection, topic, |r| {
         if let (Some(partition), Some(key)) = (r.partition, r.key) {
             latest.apply(partition, key, r.value);
+        }
+    })?;
+    Ok(latest)
+}
+
+/// [`read_back`] of what a write just delivered: only the partitions it wrote, each from the
+/// first offset it landed at. A record before that offset cannot be the latest of a key the
+/// write wrote, so the rest of a large offsets topic is not read again after every write.
+pub fn read_back_since(connection: &Connection, topic: &str, delivered: &[Delivered]) -> Result<ReadBack, KafkaError> {
+    let mut first: BTreeMap<i32, i64> = BTreeMap::new();
+    for d in delivered {
+        first.entry(d.partition).and_modify(|o| *o = (*o).min(d.offset)).or_insert(d.offset);
+    }
+    let reader = Windows::new(connection)?;
+    let ranges = reader.ranges(&first.keys().map(|p| (topic.to_owned(), *p)).collect::<Vec<_>>())?;
+    let windows: Vec<Window> = first
+        .iter()
+        .filter_map(|(partition, from)| {
+            let range = ranges.get(&(topic.to_owned(), *partition))?;
+            Some(Window { topic: topic.to_owned(), partition: *partition, from: (*from).max(range.start), to: range.end })
+        })
+        .collect();
+    let mut latest = ReadBack::default();
+    reader.read(&windows, "the read-back", |m| {
+        if let Some(key) = rdkafka::Message::key(m) {
+            latest.apply(rdkafka::Message::partition(m), key.to_vec(), rdkafka::Message::payload(m).map(<[u8]>::to_vec));
         }
     })?;
     Ok(latest)

@@ -91,6 +91,33 @@ fn delivered_records_carry_their_partition_and_offset() {
 }
 
 #[test]
+fn the_read_back_reads_from_where_the_write_landed() {
+    let mock = MockCluster::new(1).unwrap();
+    mock.create_topic("offsets", 3, 1).unwrap();
+    let conn = connection(&mock.bootstrap_servers());
+    let earlier = write_records(&conn, &records(6)).unwrap();
+    // The same keys written again with other values, then once more only in partition 1.
+    let mut again = records(6);
+    for r in &mut again {
+        r.value = Some(b"{\"offset\":2}".to_vec());
+    }
+    let delivered = write_records(&conn, &again).unwrap();
+    let later: Vec<TargetRecord> = again.iter().filter(|r| r.partition == 1).map(|r| TargetRecord { value: None, ..r.clone() }).collect();
+    write_records(&conn, &later).unwrap();
+    let latest = read_back_since(&conn, "offsets", &delivered).unwrap();
+    for r in &again {
+        let expected = (r.partition != 1).then(|| b"{\"offset\":2}".to_vec());
+        assert_eq!(latest.get(r.partition, &r.key), expected.as_ref(), "{}: the later tombstone counts too", r.origin);
+    }
+    assert_eq!(crate::plan::unconfirmed(&again, &latest).len(), 2, "partition 1's records were deleted after the write");
+    // Only the written partitions, from the write's first offset on: the earlier values are not read.
+    let only_first = read_back_since(&conn, "offsets", &earlier[..1]).unwrap();
+    let first = &records(6)[0];
+    assert_eq!(only_first.get(first.partition, &first.key), Some(&b"{\"offset\":2}".to_vec()));
+    assert_eq!(only_first.get(1, &records(6)[1].key), None, "partition 1 was not written by that write");
+}
+
+#[test]
 fn a_failed_write_says_what_did_not_land() {
     let mock = MockCluster::new(1).unwrap();
     mock.create_topic("offsets", 3, 1).unwrap();

@@ -80,7 +80,7 @@ impl OffsetsTopic {
             let _graceful = crate::interrupt::Graceful::begin();
             crate::timed("wrote the records", || writer.write(to_write))?
         };
-        let read_back = crate::timed("read the records back", || kafka::read_back(&self.connection, topic))?;
+        let read_back = crate::timed("read the records back", || kafka::read_back_since(&self.connection, topic, &delivered))?;
         let missing = plan::unconfirmed(to_write, &read_back);
         if !missing.is_empty() {
             return Err(TargetError::NotConfirmed { topic: format!("{topic:?}"), missing });
