@@ -109,7 +109,6 @@ fn the_read_back_reads_from_where_the_write_landed() {
         let expected = (r.partition != 1).then(|| b"{\"offset\":2}".to_vec());
         assert_eq!(latest.get(r.partition, &r.key), expected.as_ref(), "{}: the later tombstone counts too", r.origin);
     }
-    assert_eq!(crate::plan::unconfirmed(&again, &latest).len(), 2, "partition 1's records were deleted after the write");
     // Only the written partitions, from the write's first offset on: the earlier values are not read.
     let only_first = read_back_since(&conn, "offsets", &earlier[..1]).unwrap();
     let first = &records(6)[0];
