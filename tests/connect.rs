@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 use support::connect::{ConnectWorker, mirror_source_config};
-use support::docs::documented;
+use support::docs::{documented, plus};
 use support::*;
 
 const CONNECTOR: &str = "src->tgt.MirrorSourceConnector";
@@ -68,13 +68,12 @@ fn migrate_through_connect(worker_extra: &str) {
     assert!(text.contains(&format!("replicated cluster          {src}  (from connector config source.cluster.bootstrap.servers)")), "{text}");
     assert!(text.contains("new                         2"), "{text}");
 
-    let mut run = documented(
+    let run = documented(
         &["docs/mm2-config.md"],
         "mm2-migrate run --plugin replicator-to-mm2 --source-bootstrap dest-kafka:9092 --connect-url http://connect:8083 --connector 'primary->backup.MirrorSourceConnector'",
         &names,
     );
-    run.extend(["--output".to_owned(), "json".to_owned()]);
-    let run = mm2_migrate(&run);
+    let run = mm2_migrate(&plus(run, &["--output", "json"]));
     assert!(run.status.success(), "{}", stderr(&run));
     let doc: Value = serde_json::from_str(&stdout(&run)).unwrap();
     assert_eq!(doc["connect"]["altered"], 2, "{doc}");

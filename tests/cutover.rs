@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 use support::connect::{ConnectWorker, mirror_source_config, path};
-use support::docs::{documented, documented_file};
+use support::docs::{documented, documented_file, plus};
 use support::*;
 
 const NEW: &str = "src->tgt.MirrorSourceConnector";
@@ -113,13 +113,14 @@ fn a_cutover_stops_the_old_mm2_migrates_and_proves_mm2_resumed_exactly_even_afte
     std::fs::write(&job, job_text).unwrap();
     let job_arg = job.to_str().unwrap();
     let state = dir.path().join("cutover.cutover.json");
-    let documented_cutover = documented(
-        &["docs/cutover.md"],
-        "mm2-migrate cutover --job cutover.toml --old-connector old-mirror --group 'app-.*'",
-        &[("cutover.toml", job_arg)],
+    let documented_cutover = plus(
+        documented(&["docs/cutover.md"], "mm2-migrate cutover --job cutover.toml --old-connector old-mirror --group 'app-.*'", &[(
+            "cutover.toml",
+            job_arg,
+        )]),
+        &["--settle", "3", "--watch-timeout", "120"],
     );
-    let mut args: Vec<&str> = documented_cutover.iter().map(String::as_str).collect();
-    args.extend(["--settle", "3", "--watch-timeout", "120"]);
+    let args: Vec<&str> = documented_cutover.iter().map(String::as_str).collect();
 
     // A dry run says what each step would do and changes nothing.
     let dry = mm2_migrate(&[&args[..], &["--dry-run"]].concat());
@@ -341,12 +342,14 @@ fn in_dedicated_mode_the_cutover_waits_for_mm2_to_start_and_watches_it_resume() 
     assert!(stdout(&dry).contains(&format!("step 7/8 start MM2: print `connect-mirror-maker.sh {}`", config.display())), "{}", stdout(&dry));
     assert!(stdout(&dry).contains("step 6/8 translate consumer groups: translate the consumer groups"), "{}", stdout(&dry));
     assert!(!state.exists(), "a dry run journals nothing");
-    let mut args = documented(
-        &["docs/cutover.md"],
-        "mm2-migrate cutover --mm2-config mm2.properties --plugin replicator-to-mm2 --source-bootstrap dest-kafka:9092 --old-stopped --state cutover.json",
-        &names,
+    let args = plus(
+        documented(
+            &["docs/cutover.md"],
+            "mm2-migrate cutover --mm2-config mm2.properties --plugin replicator-to-mm2 --source-bootstrap dest-kafka:9092 --old-stopped --state cutover.json",
+            &names,
+        ),
+        &["--settle", "2", "--watch-timeout", "150"],
     );
-    args.extend(["--settle", "2", "--watch-timeout", "150"].map(str::to_owned));
     let mut child = Command::new(BIN).args(args).stdin(Stdio::null()).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().unwrap();
     // The write done, the cut-over says how to start MM2 and waits for its first copy.
     let mut shown = String::new();

@@ -19,7 +19,7 @@ use rdkafka::ClientConfig;
 use rdkafka::producer::{BaseProducer, BaseRecord, Producer};
 use serde_json::Value;
 use support::mirrormaker::{MirrorMaker, flow_properties, wait_for};
-use support::docs::documented;
+use support::docs::{documented, plus};
 use support::*;
 
 /// `(group, topic, partition)`.
@@ -255,17 +255,13 @@ fn groups_fail_over_exactly_and_mirrormaker_never_moves_them_back() {
     let mm2_config = config.to_str().unwrap();
     // The commands of docs/consumer-groups.md (and the README's), on these clusters.
     let doc_names = [("mm2.properties", mm2_config)];
-    let with = |mut args: Vec<String>, extra: &[&str]| {
-        args.extend(extra.iter().map(|a| a.to_string()));
-        args
-    };
     let plan = mm2_migrate(&documented(&["docs/consumer-groups.md"], "mm2-migrate groups plan --mm2-config mm2.properties", &doc_names));
     assert!(plan.status.success(), "{}", stderr(&plan));
     assert!(stdout(&plan).contains("g-mid"), "{}", stdout(&plan));
     assert!(committed(tgt, "g-mid").is_empty(), "the plan wrote group offsets");
     let documented_run =
         documented(&["README.md", "docs/consumer-groups.md"], "mm2-migrate groups run --mm2-config mm2.properties --skip-active", &doc_names);
-    let run = mm2_migrate(&with(documented_run.clone(), &["--output", "json"]));
+    let run = mm2_migrate(&plus(documented_run.clone(), &["--output", "json"]));
     assert!(run.status.success(), "{}", stderr(&run));
     let run = json(&run);
     assert_eq!(run["run"]["offsets_committed"], 7, "{run}");
@@ -303,7 +299,7 @@ fn groups_fail_over_exactly_and_mirrormaker_never_moves_them_back() {
     );
 
     // Idempotent: nothing more to write; verify agrees.
-    let again = json(&mm2_migrate(&with(documented_run.clone(), &["--output", "json"])));
+    let again = json(&mm2_migrate(&plus(documented_run.clone(), &["--output", "json"])));
     assert_eq!((again["run"]["offsets_committed"].as_i64(), again["run"]["checkpoints_written"].as_i64()), (Some(0), Some(0)), "{again}");
     let documented_verify = documented(&["docs/consumer-groups.md"], "mm2-migrate groups verify --mm2-config mm2.properties", &doc_names);
     let verify = mm2_migrate(&documented_verify);
@@ -325,7 +321,7 @@ fn groups_fail_over_exactly_and_mirrormaker_never_moves_them_back() {
     // cleanly with its summary.
     let follow = documented(&["docs/consumer-groups.md"], "mm2-migrate groups run --mm2-config mm2.properties --skip-active --follow", &doc_names);
     let follow = Command::new(BIN)
-        .args(with(follow, &["--interval", "1", "--output", "json"]))
+        .args(plus(follow, &["--interval", "1", "--output", "json"]))
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()

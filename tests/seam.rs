@@ -13,7 +13,7 @@ use std::sync::OnceLock;
 
 use serde_json::Value;
 use support::mirrormaker::{MirrorMaker, wait_for};
-use support::docs::documented;
+use support::docs::{documented, plus};
 use support::*;
 
 const PARTITIONS: i32 = 2;
@@ -239,13 +239,12 @@ fn a_clean_stop_is_exact_and_wrong_meanings_and_policies_are_caught() {
         mm2_migrate(&args)
     };
     // docs/cutover.md's plan without MM2's file, on Replicator's offsets as Replicator means them.
-    let mut documented_plan = documented(
+    let documented_plan = documented(
         &["docs/cutover.md"],
         "mm2-migrate plan --plugin replicator-to-mm2 --set source.cluster.alias=primary --source-bootstrap dest-kafka:9092 --replicated-bootstrap source-kafka:9092",
         &[("dest-kafka:9092", tgt), ("source-kafka:9092", src)],
     );
-    documented_plan.extend(["--output".to_owned(), "json".to_owned()]);
-    let plan = mm2_migrate(&documented_plan);
+    let plan = mm2_migrate(&plus(documented_plan, &["--output", "json"]));
     assert!(plan.status.success(), "{}", stderr(&plan));
     let found = seams(&json(&plan));
     assert_eq!(found.len(), PARTITIONS as usize, "{found:?}");

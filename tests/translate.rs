@@ -7,7 +7,7 @@ mod support;
 use std::process::{Command, Output, Stdio};
 
 use serde_json::Value;
-use support::docs::documented;
+use support::docs::{documented, documented_file};
 use support::{BIN, mm2_migrate as run, repo_path, stderr, stdout};
 
 fn run_with_stdin(args: &[&str], stdin: &str) -> Output {
@@ -90,9 +90,8 @@ fn summary_counts_reads_compaction_and_skips() {
     ));
     let report = stderr(&output);
     assert!(report.contains("records skipped             2 (non-canonical-key: 1, other-connector: 1)"), "{report}");
-    let doc = std::fs::read_to_string(repo_path("docs/translate.md")).unwrap();
-    let shown = doc.split("```\n   plugin replicator-to-mm2").nth(1).and_then(|rest| rest.split("```").next()).unwrap();
-    let shown: Vec<&str> = std::iter::once("plugin replicator-to-mm2").chain(shown.lines().map(str::trim).filter(|l| !l.is_empty())).collect();
+    let shown = documented_file("docs/translate.md", "", "plugin replicator-to-mm2", &[]);
+    let shown: Vec<&str> = shown.lines().map(str::trim).collect();
     let printed: Vec<&str> = report.lines().map(str::trim).collect();
     assert_eq!(printed, shown, "docs/translate.md shows another summary");
     let json = translate(&input, &["--set", "source.cluster.alias=primary", "--output", "json"]);

@@ -24,8 +24,13 @@ pub(crate) fn doc_files() -> Vec<String> {
     std::iter::once("README.md".to_owned()).chain(docs.map(|p| format!("docs/{}", p.file_name().unwrap().to_str().unwrap()))).collect()
 }
 
-/// Every `mm2-migrate` command of the README and `docs/`.
-pub(crate) fn doc_commands() -> Vec<DocCommand> {
+/// Every `mm2-migrate` command of the README and `docs/`, read once per test binary.
+pub(crate) fn doc_commands() -> &'static [DocCommand] {
+    static COMMANDS: std::sync::OnceLock<Vec<DocCommand>> = std::sync::OnceLock::new();
+    COMMANDS.get_or_init(read_doc_commands)
+}
+
+fn read_doc_commands() -> Vec<DocCommand> {
     let mut commands = Vec::new();
     for file in doc_files() {
         let text = std::fs::read_to_string(repo_path(&file)).unwrap();
@@ -64,25 +69,43 @@ pub(crate) fn documented(files: &[&str], command: &str, names: &[(&str, &str)]) 
         .collect()
 }
 
+/// `args` with `extra` after them: a documented command plus what only the test needs
+/// (`--output json` for its assertions, shorter waits).
+pub(crate) fn plus(mut args: Vec<String>, extra: &[&str]) -> Vec<String> {
+    args.extend(extra.iter().map(|a| (*a).to_owned()));
+    args
+}
+
+/// The fenced blocks of a Markdown text: each one's info string (`sh`, `toml`, empty) and lines.
+fn blocks(markdown: &str) -> Vec<(&str, Vec<&str>)> {
+    let mut blocks = Vec::new();
+    let mut open: Option<(&str, Vec<&str>)> = None;
+    for line in markdown.lines() {
+        match (line.trim().strip_prefix("```"), open.take()) {
+            (Some(_), Some(block)) => blocks.push(block),
+            (Some(info), None) => open = Some((info.trim(), Vec::new())),
+            (None, Some((info, mut lines))) => {
+                lines.push(line);
+                open = Some((info, lines));
+            }
+            (None, None) => {}
+        }
+    }
+    blocks
+}
+
 /// The lines of a Markdown text's `sh` blocks, continuation lines joined.
 pub(crate) fn shell_lines(markdown: &str) -> Vec<String> {
     let mut lines = Vec::new();
-    let mut in_sh = false;
-    let mut pending = String::new();
-    for line in markdown.lines() {
-        let trimmed = line.trim();
-        if trimmed.starts_with("```") {
-            in_sh = !in_sh && trimmed == "```sh";
-            continue;
-        }
-        if !in_sh {
-            continue;
-        }
-        match trimmed.strip_suffix('\\') {
-            Some(head) => pending.push_str(head),
-            None => {
-                pending.push_str(trimmed);
-                lines.push(std::mem::take(&mut pending));
+    for (_, block) in blocks(markdown).into_iter().filter(|(info, _)| *info == "sh") {
+        let mut pending = String::new();
+        for line in block.iter().map(|l| l.trim()) {
+            match line.strip_suffix('\\') {
+                Some(head) => pending.push_str(head),
+                None => {
+                    pending.push_str(line);
+                    lines.push(std::mem::take(&mut pending));
+                }
             }
         }
     }
@@ -111,22 +134,16 @@ pub(crate) fn words(command: &str) -> Vec<String> {
     words
 }
 
-/// The `lang` block of `file` whose first line is `first_line` (dedented), with the docs' names
-/// replaced by this test's (`names`: text to text; each must occur), to write as the test's file.
+/// The `lang` block of `file` (`toml`; `""` for a plain block) whose first line is
+/// `first_line`, dedented, with the docs' names replaced by this test's (`names`: text to text;
+/// each must occur), to write as the test's file or compare with what the tool printed.
 pub(crate) fn documented_file(file: &str, lang: &str, first_line: &str, names: &[(&str, &str)]) -> String {
     let text = std::fs::read_to_string(repo_path(file)).unwrap();
-    let mut lines = text.lines();
-    let mut block: Option<Vec<&str>> = None;
-    while let Some(line) = lines.next() {
-        if line.trim() == format!("```{lang}") {
-            let body: Vec<&str> = lines.by_ref().take_while(|l| l.trim() != "```").collect();
-            if body.first().is_some_and(|l| l.trim() == first_line) {
-                block = Some(body);
-                break;
-            }
-        }
-    }
-    let block = block.unwrap_or_else(|| panic!("{file} has no {lang} block starting `{first_line}`"));
+    let block = blocks(&text)
+        .into_iter()
+        .find(|(info, lines)| *info == lang && lines.first().is_some_and(|l| l.trim() == first_line))
+        .map(|(_, lines)| lines)
+        .unwrap_or_else(|| panic!("{file} has no {lang:?} block starting `{first_line}`"));
     let indent = block[0].len() - block[0].trim_start().len();
     let mut content: String = block.iter().map(|l| format!("{}\n", l.get(indent..).unwrap_or(l.trim_start()))).collect();
     for (name, real) in names {

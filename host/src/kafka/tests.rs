@@ -95,7 +95,7 @@ fn the_read_back_reads_from_where_the_write_landed() {
     let mock = MockCluster::new(1).unwrap();
     mock.create_topic("offsets", 3, 1).unwrap();
     let conn = connection(&mock.bootstrap_servers());
-    let earlier = write_records(&conn, &records(6)).unwrap();
+    write_records(&conn, &records(6)).unwrap();
     // The same keys written again with other values, then once more only in partition 1.
     let mut again = records(6);
     for r in &mut again {
@@ -109,11 +109,16 @@ fn the_read_back_reads_from_where_the_write_landed() {
         let expected = (r.partition != 1).then(|| b"{\"offset\":2}".to_vec());
         assert_eq!(latest.get(r.partition, &r.key), expected.as_ref(), "{}: the later tombstone counts too", r.origin);
     }
-    // Only the written partitions, from the write's first offset on: the earlier values are not read.
-    let only_first = read_back_since(&conn, "offsets", &earlier[..1]).unwrap();
-    let first = &records(6)[0];
-    assert_eq!(only_first.get(first.partition, &first.key), Some(&b"{\"offset\":2}".to_vec()));
-    assert_eq!(only_first.get(1, &records(6)[1].key), None, "partition 1 was not written by that write");
+    // Only the partitions written, from the first offset written: a write of k3 alone (partition
+    // 0's last record) reads neither k0 before it nor partition 2, which a whole read would hold.
+    let k3 = delivered.iter().filter(|d| d.partition == 0).max_by_key(|d| d.offset).unwrap().clone();
+    assert_eq!(k3.origin, "line 3");
+    let since = read_back_since(&conn, "offsets", &[k3]).unwrap();
+    let key = |i: usize| records(6)[i].key.clone();
+    assert_eq!(since.get(0, &key(3)), Some(&b"{\"offset\":2}".to_vec()));
+    assert_eq!((since.get(0, &key(0)), since.get(2, &key(2))), (None, None), "read outside the write");
+    let whole = read_back(&conn, "offsets").unwrap();
+    assert!(whole.get(0, &key(0)).is_some() && whole.get(2, &key(2)).is_some(), "the whole topic holds them");
 }
 
 #[test]

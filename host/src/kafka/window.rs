@@ -256,11 +256,16 @@ impl<'a> Pending<'a> {
         self.ends.is_empty()
     }
 
+    /// The open window of `topic`'s `partition`: its key and the offset it ends before.
+    fn open(&self, topic: &str, partition: i32) -> Option<((usize, i32), i64)> {
+        let key = (*self.topics.get(topic)?, partition);
+        Some((key, *self.ends.get(&key)?))
+    }
+
     /// A fetched record: whether it is inside its window, and whether that window is now done
     /// (removed).
     fn record(&mut self, topic: &str, partition: i32, offset: i64) -> (bool, bool) {
-        let Some(key) = self.topics.get(topic).map(|t| (*t, partition)) else { return (false, false) };
-        let Some(&to) = self.ends.get(&key) else { return (false, false) };
+        let Some((key, to)) = self.open(topic, partition) else { return (false, false) };
         let done = offset + 1 >= to;
         if done {
             self.ends.remove(&key);
@@ -271,8 +276,8 @@ impl<'a> Pending<'a> {
     /// A consumer position: whether it passed its window's end (a compacted log's gap), which is
     /// then done (removed).
     fn passed(&mut self, topic: &str, partition: i32, position: i64) -> bool {
-        let Some(key) = self.topics.get(topic).map(|t| (*t, partition)) else { return false };
-        let done = self.ends.get(&key).is_some_and(|to| position >= *to);
+        let Some((key, to)) = self.open(topic, partition) else { return false };
+        let done = position >= to;
         if done {
             self.ends.remove(&key);
         }

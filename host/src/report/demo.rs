@@ -10,7 +10,7 @@ pub fn demo_json(demo: &DemoOutcome) -> serde_json::Value {
         "bootstrap": demo.bootstrap,
         "plan": demo.plan,
         "run": demo.run,
-        "verify": { "checked": demo.verify.entries.len(), "differences": demo.differences },
+        "verify": { "checked": demo.verify.entries.len(), "differences": demo.differences() },
         "second_run_written": demo.second_run.written.len(),
     })
 }
@@ -27,7 +27,7 @@ pub fn render_demo(demo: &DemoOutcome) -> String {
     for d in &demo.run.written {
         out.push_str(&format!("  {} -> {}/{}@{}\n", d.origin, TARGET_TOPIC, d.partition, d.offset));
     }
-    out.push_str(&format!("\n3. verify: {} records checked, {} differ\n", demo.verify.entries.len(), demo.differences));
+    out.push_str(&format!("\n3. verify: {} records checked, {} differ\n", demo.verify.entries.len(), demo.differences()));
     for e in &demo.verify.entries {
         out.push_str(&format!("  {}\n", describe_entry(e)));
     }
